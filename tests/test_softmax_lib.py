@@ -249,3 +249,19 @@ def test_device_variable(monkeypatch):
     monkeypatch.setenv("SOFTMAX_LIB_DEVICE", "tpu")
     with pytest.raises(ValueError, match="SOFTMAX_LIB_DEVICE"):
         torch_device()
+
+
+def test_mpmath_references_agree_with_softmax_lib(rng):
+    from softmax_lib import reference
+
+    z = rng.normal(scale=5.0, size=(3, 4))
+    target = np.array([0, 3, 1])
+    tol = rounding_tolerance(np.float64, 4)
+    assert_passed(compare("softmax", sl.softmax(z, 0), reference.softmax_mp(z, 0), tol))
+    assert_passed(compare("log_softmax", sl.log_softmax(z), reference.log_softmax_mp(z), tol))
+    assert_passed(compare("logsumexp", sl.logsumexp(z, 0), reference.logsumexp_mp(z, 0), tol))
+    assert_passed(compare("cross_entropy", sl.cross_entropy(z, target, reduction="none"),
+                          reference.cross_entropy_mp(z, target), tol))
+    # where float64 softmax underflows, the reference still has the exact (tiny) value
+    assert reference.softmax_mp(np.array([0.0, -800.0]))[1] == 0.0
+    assert reference.log_softmax_mp(np.array([0.0, -800.0]))[1] == -800.0
