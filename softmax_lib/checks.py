@@ -179,3 +179,47 @@ def check_cross_entropy(logits: ArrayLike, target: ArrayLike, axis: int = -1, re
         compare(f"cross_entropy_grad vs central differences ({label})", grad,
                 central_difference_jacobian(total, logits), finite_difference_tolerance(logits.dtype)),
     ]
+
+
+def torch_cross_entropy_hessian(logits: ArrayLike, target: ArrayLike) -> NDArray[np.float64]:
+    """∂²L/∂z² of L = torch.nn.functional.cross_entropy(z, target) by torch.autograd.functional.hessian,
+    for one row of logits z of shape (K,) (float64) and a class index or a probability vector of shape (K,).
+
+    The probability target is passed to torch as given, so a target that does not sum to 1 gives the
+    Hessian of that loss, (Σ_k y_k)(diag(p) − p pᵀ).
+    """
+    import torch
+
+    logits = np.asarray(logits, dtype=np.float64)
+    if logits.ndim != 1:
+        raise ValueError(f"logits must be one row of shape (K,), got shape {logits.shape}")
+    target = np.asarray(target)
+    if target.shape not in ((), logits.shape):
+        raise ValueError(f"target must be a class index or have the logits' shape {logits.shape}, got {target.shape}")
+    # torch expects a batch axis for the backward pass; one row of length 1 keeps the loss a scalar.
+    target_t = _to_torch(target[None].astype(np.int64 if target.ndim == 0 else np.float64))
+    hessian = torch.autograd.functional.hessian(
+        lambda z: torch.nn.functional.cross_entropy(z[None], target_t, reduction="sum"), _to_torch(logits)
+    )
+    return hessian.cpu().numpy()
+
+
+def check_loss_hessian(logits: ArrayLike, target: ArrayLike) -> list[CheckResult]:
+    """The Hessian of the cross-entropy in the logits, ∂²L/∂z² = diag(p) − p pᵀ (= softmax_jacobian(z)),
+    against torch.autograd.functional.hessian and against central differences of cross_entropy_grad.
+
+    One row of logits of shape (K,), float64; target a class index or a probability vector summing to 1.
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    target = np.asarray(target)
+    if logits.ndim != 1:
+        raise ValueError(f"logits must be one row of shape (K,), got shape {logits.shape}")
+    ours = softmax_jacobian(logits)
+    label = "index" if np.issubdtype(target.dtype, np.integer) else "probability"
+    return [
+        compare(f"loss Hessian vs torch autograd ({label} target)", ours, torch_cross_entropy_hessian(logits, target),
+                rounding_tolerance(logits.dtype, logits.size)),
+        compare(f"loss Hessian vs central differences of the gradient ({label} target)", ours,
+                central_difference_jacobian(lambda z: cross_entropy_grad(z, target, reduction="sum"), logits),
+                finite_difference_tolerance(logits.dtype)),
+    ]
