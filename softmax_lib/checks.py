@@ -1,23 +1,32 @@
-"""Numerical checks shared by the book's chapters and the unit tests.
+"""Numerical checks shared by the book's chapters, the unit tests and `python -m softmax_lib.verify`.
 
 Each check compares softmax_lib with an independent reference (PyTorch autograd, central finite
 differences) and returns a `CheckResult`; callers `assert result.passed`. The tolerances are
 derived from the dtype's machine epsilon, never picked to make a number pass.
 
-PyTorch is imported only here, and only when a torch reference is asked for.
+The checks take float64 NumPy data, round it to `dtype` and run softmax_lib on NumPy
+(`device=None`, as the chapters do) or on a torch tensor on `device` (the unit tests and the
+verify command); torch's reference runs in the same dtype. PyTorch is imported only here, and
+only when a torch reference or a torch device is asked for.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
+from array_api_compat import array_namespace, device as array_device
 from numpy.typing import ArrayLike, NDArray
 
 from ._cross_entropy import cross_entropy, cross_entropy_grad
 from ._softmax import softmax, softmax_jacobian, softmax_vjp
+
+# Every dtype the checks run in; NumPy has no bfloat16, so that one always runs on torch.
+DTYPES = ("float64", "float32", "float16", "bfloat16")
+NUMPY_DTYPES = ("float64", "float32", "float16")
 
 DEVICE_VARIABLE = "SOFTMAX_LIB_DEVICE"
 
@@ -39,15 +48,37 @@ def torch_device():
     return torch.device("cuda")
 
 
-def rounding_tolerance(dtype: np.dtype | type, n_terms: int) -> float:
+def dtype_name(dtype: Any) -> str:
+    """"float32" for np.float32, np.dtype("float32"), torch.float32 or "float32"."""
+    if isinstance(dtype, str):
+        return dtype
+    if type(dtype).__module__ == "torch":
+        return str(dtype).removeprefix("torch.")
+    return np.dtype(dtype).name
+
+
+def machine_epsilon(dtype: Any) -> float:
+    """ε = 2^(1−t) for a format with t significand bits; the unit roundoff is u = ε/2."""
+    name = dtype_name(dtype)
+    if name == "bfloat16":  # 8 significand bits; not a NumPy dtype
+        return 2.0**-7
+    return float(np.finfo(name).eps)
+
+
+def unit_roundoff(dtype: Any) -> float:
+    """u = ε/2: the largest relative error of one correctly rounded operation in `dtype`."""
+    return machine_epsilon(dtype) / 2
+
+
+def rounding_tolerance(dtype: Any, n_terms: int) -> float:
     """Allowed difference between two correct evaluations that each round n_terms operations: 10·n·ε."""
-    return 10 * max(n_terms, 1) * float(np.finfo(dtype).eps)
+    return 10 * max(n_terms, 1) * machine_epsilon(dtype)
 
 
-def finite_difference_tolerance(dtype: np.dtype | type) -> float:
+def finite_difference_tolerance(dtype: Any) -> float:
     """Allowed error of a central difference with step ε^(1/3): truncation h² plus rounding ε/h,
     both of order ε^(2/3), times a safety factor of 100 for derivatives of size up to ~10."""
-    return 100 * float(np.finfo(dtype).eps) ** (2 / 3)
+    return 100 * machine_epsilon(dtype) ** (2 / 3)
 
 
 def central_difference_jacobian(
@@ -89,8 +120,29 @@ class CheckResult:
         return f"{self.name}: {verdict} (tolerance {self.tolerance:.1e})"
 
 
-def compare(name: str, actual: ArrayLike, expected: ArrayLike, tolerance: float) -> CheckResult:
-    """Max of |actual − expected| / max(1, |expected|): absolute error for values up to 1, relative above."""
+def _is_tensor(x: Any) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def compare(name: str, actual: Any, expected: Any, tolerance: float) -> CheckResult:
+    """Max of |actual − expected| / max(1, |expected|): absolute error for values up to 1, relative above.
+
+    Both sides are widened to float64; where either is a torch tensor the error is computed on
+    that tensor's device and only the maximum comes to the host.
+    """
+    if _is_tensor(actual) or _is_tensor(expected):
+        import torch
+
+        on = actual.device if _is_tensor(actual) else expected.device
+        actual, expected = (
+            torch.as_tensor(x if _is_tensor(x) else np.asarray(x), device=on).to(torch.float64)
+            for x in (actual, expected)
+        )
+        if actual.shape != expected.shape:
+            raise ValueError(f"{name}: shape {tuple(actual.shape)} differs from the reference's {tuple(expected.shape)}")
+        scaled = (actual - expected).abs() / expected.abs().clamp(min=1.0)
+        return CheckResult(name, float(scaled.max()) if scaled.numel() else 0.0, tolerance)
     actual, expected = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
     if actual.shape != expected.shape:
         raise ValueError(f"{name}: shape {actual.shape} differs from the reference's {expected.shape}")
@@ -98,84 +150,141 @@ def compare(name: str, actual: ArrayLike, expected: ArrayLike, tolerance: float)
     return CheckResult(name, float(np.max(scaled, initial=0.0)), tolerance)
 
 
-def _to_torch(x: np.ndarray, device=None):
+def torch_dtype(dtype: Any):
+    """The torch dtype of that name: torch.bfloat16 for "bfloat16", np.float32 or torch.float32."""
     import torch
 
-    return torch.as_tensor(np.ascontiguousarray(x), device=device or torch_device())
+    return getattr(torch, dtype_name(dtype))
 
 
-def torch_softmax_jacobian(z: ArrayLike) -> NDArray[np.float64]:
-    """∂softmax(z)/∂z by torch autograd, for one logit vector z of shape (K,)."""
+def checked_array(x: ArrayLike, dtype: Any = "float64", device: Any = None) -> tuple[Any, NDArray[np.float64]]:
+    """`x` rounded to `dtype`, as the array the check runs softmax_lib on, and its values in float64.
+
+    A NumPy array when `device` is None and NumPy has the dtype, else a torch tensor on `device`
+    (or on torch_device()). Rounding first makes both sides of a check see the same inputs.
+    """
+    x = np.asarray(x)
+    if device is None and dtype_name(dtype) in NUMPY_DTYPES:
+        rounded = x.astype(dtype_name(dtype)) if np.issubdtype(x.dtype, np.floating) else x
+        return rounded, np.asarray(rounded, dtype=np.float64) if np.issubdtype(x.dtype, np.floating) else x
     import torch
 
-    z_t = _to_torch(np.asarray(z, dtype=np.float64))
-    jac = torch.autograd.functional.jacobian(lambda t: torch.softmax(t, dim=-1), z_t)
-    return jac.cpu().numpy()
+    tensor = torch.as_tensor(_c_order(np.asarray(x)), device=device or torch_device())
+    if not np.issubdtype(x.dtype, np.floating):
+        return tensor, x
+    tensor = tensor.to(torch_dtype(dtype))
+    return tensor, tensor.to(device="cpu", dtype=torch.float64).numpy()
 
 
-def torch_cross_entropy_with_grad(
-    logits: ArrayLike, target: ArrayLike, axis: int = -1, reduction: str = "mean"
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _c_order(x: np.ndarray) -> np.ndarray:
+    # np.ascontiguousarray turns a 0-d array into shape (1,); torch.as_tensor rejects negative strides
+    return x.copy(order="C") if x.ndim and not x.flags.c_contiguous else x
+
+
+def _to_torch(x: Any, device=None):
+    """A NumPy array as a tensor on `device` (default torch_device()); a tensor is moved only if `device` is given."""
+    import torch
+
+    if isinstance(x, torch.Tensor):
+        return x if device is None else x.to(device)
+    return torch.as_tensor(_c_order(np.asarray(x)), device=device or torch_device())
+
+
+def _like_input(x: Any, was_numpy: bool):
+    return x.detach().cpu().numpy() if was_numpy else x.detach()
+
+
+def torch_softmax_jacobian(z: Any) -> Any:
+    """∂softmax(z)/∂z by torch autograd, for one logit vector z of shape (K,), in z's dtype.
+
+    A NumPy z runs on torch_device() and gives a NumPy array; a tensor gives a tensor on its device.
+    """
+    import torch
+
+    was_numpy = not isinstance(z, torch.Tensor)
+    if was_numpy:
+        z = np.asarray(z)
+        z = z if np.issubdtype(z.dtype, np.floating) else z.astype(np.float64)
+    jac = torch.autograd.functional.jacobian(lambda t: torch.softmax(t, dim=-1), _to_torch(z))
+    return _like_input(jac, was_numpy)
+
+
+def torch_cross_entropy_with_grad(logits: Any, target: Any, axis: int = -1, reduction: str = "mean") -> tuple[Any, Any]:
     """torch.nn.functional.cross_entropy and, by autograd, the gradient of its sum over the output.
 
     Classes on `axis` are moved to dim 1, where torch expects them; a single row of shape (K,)
     is given a batch axis of length 1 (torch 2.13's backward rejects an unbatched input).
+    NumPy logits are taken as float64 and run on torch_device(), giving NumPy results; tensor
+    logits keep their dtype and device, and give tensors.
     """
     import torch
 
-    logits = np.asarray(logits, dtype=np.float64)
-    target = np.asarray(target)
-    single_row = logits.ndim == 1
+    was_numpy = not isinstance(logits, torch.Tensor)
+    if was_numpy:
+        logits = np.asarray(logits, dtype=np.float64)
+    z_t = _to_torch(logits)
+    target_t = _to_torch(target if _is_tensor(target) else np.asarray(target), z_t.device)
+    single_row = z_t.ndim == 1
     if single_row:
-        logits, target, axis = logits[None], target[None], 1
-    axis = axis % logits.ndim
-    is_probability = target.shape == logits.shape
-    z_t = _to_torch(np.moveaxis(logits, axis, 1)).requires_grad_(True)
-    target_t = _to_torch(np.moveaxis(target, axis, 1) if is_probability else target)
+        z_t, target_t, axis = z_t[None], target_t[None], 1
+    axis = axis % z_t.ndim
+    is_probability = target_t.shape == z_t.shape
+    z_t = z_t.detach().movedim(axis, 1).contiguous().requires_grad_(True)
+    if is_probability:
+        target_t = target_t.movedim(axis, 1).contiguous()
     loss = torch.nn.functional.cross_entropy(z_t, target_t, reduction=reduction)
     loss.sum().backward()
-    loss = loss.detach().cpu().numpy()
-    grad = np.moveaxis(z_t.grad.cpu().numpy(), 1, axis)
+    loss, grad = loss.detach(), z_t.grad.movedim(1, axis)
     if single_row:
         loss, grad = (loss[0] if reduction == "none" else loss), grad[0]
-    return loss, grad
+    return _like_input(loss, was_numpy), _like_input(grad, was_numpy)
 
 
-def check_softmax_jacobian(z: ArrayLike) -> list[CheckResult]:
-    """softmax_jacobian(z) against torch autograd and central differences, z of shape (K,), float64."""
-    z = np.asarray(z, dtype=np.float64)
-    ours = softmax_jacobian(z)
-    k = z.shape[-1]
+def _fd_tolerance(dtype: Any, n_terms: int) -> float:
+    """Central differences are taken in float64 on the rounded inputs; the result checked against
+    them carries its own rounding in `dtype` on top of the differences' error."""
+    return finite_difference_tolerance(np.float64) + rounding_tolerance(dtype, n_terms)
+
+
+def check_softmax_jacobian(z: ArrayLike, dtype: Any = "float64", device: Any = None) -> list[CheckResult]:
+    """softmax_jacobian(z) against torch autograd and central differences, z of shape (K,).
+
+    z is rounded to `dtype`; see `checked_array` for where softmax_lib runs.
+    """
+    x, z64 = checked_array(np.asarray(z, dtype=np.float64), dtype, device)
+    xp = array_namespace(x)
+    ours = softmax_jacobian(x)
+    k = z64.shape[-1]
+    v = xp.astype(xp.arange(k, device=array_device(x)), x.dtype)
+    rounding = rounding_tolerance(dtype, k)
     return [
-        compare("softmax_jacobian vs torch autograd", ours, torch_softmax_jacobian(z), rounding_tolerance(z.dtype, k)),
-        compare(
-            "softmax_jacobian vs central differences",
-            ours,
-            central_difference_jacobian(softmax, z),
-            finite_difference_tolerance(z.dtype),
-        ),
-        compare(
-            "softmax_vjp vs explicit Jᵀv",
-            softmax_vjp(z, np.arange(k, dtype=np.float64)),
-            ours.T @ np.arange(k, dtype=np.float64),
-            rounding_tolerance(z.dtype, k),
-        ),
+        compare("softmax_jacobian vs torch autograd", ours, torch_softmax_jacobian(x), rounding),
+        compare("softmax_jacobian vs central differences", ours, central_difference_jacobian(softmax, z64),
+                _fd_tolerance(dtype, k)),
+        compare("softmax_vjp vs explicit Jᵀv", softmax_vjp(x, v), ours.T @ v, rounding),
     ]
 
 
-def check_cross_entropy(logits: ArrayLike, target: ArrayLike, axis: int = -1, reduction: str = "mean") -> list[CheckResult]:
-    """cross_entropy and cross_entropy_grad against torch, and the gradient against central differences."""
-    logits = np.asarray(logits, dtype=np.float64)
-    target = np.asarray(target)
-    k = logits.shape[axis]
-    loss_ref, grad_ref = torch_cross_entropy_with_grad(logits, target, axis, reduction)
-    grad = cross_entropy_grad(logits, target, axis, reduction)
-    total = lambda z: np.sum(cross_entropy(z, target, axis, reduction))  # noqa: E731
-    label = f"{'index' if np.issubdtype(target.dtype, np.integer) else 'probability'} target, {reduction}"
+def check_cross_entropy(
+    logits: ArrayLike, target: ArrayLike, axis: int = -1, reduction: str = "mean",
+    dtype: Any = "float64", device: Any = None,
+) -> list[CheckResult]:
+    """cross_entropy and cross_entropy_grad against torch, and the gradient against central differences.
+
+    Logits and a probability target are rounded to `dtype`; see `checked_array` for where
+    softmax_lib runs.
+    """
+    logits_x, logits64 = checked_array(np.asarray(logits, dtype=np.float64), dtype, device)
+    target_x, target64 = checked_array(target, dtype, device)
+    k = logits64.shape[axis]
+    loss_ref, grad_ref = torch_cross_entropy_with_grad(logits_x, target_x, axis, reduction)
+    grad = cross_entropy_grad(logits_x, target_x, axis, reduction)
+    total = lambda z: np.sum(cross_entropy(z, target64, axis, reduction))  # noqa: E731
+    label = f"{'index' if np.issubdtype(target64.dtype, np.integer) else 'probability'} target, {reduction}"
     return [
-        compare(f"cross_entropy vs torch ({label})", cross_entropy(logits, target, axis, reduction), loss_ref,
-                rounding_tolerance(logits.dtype, logits.size)),
-        compare(f"cross_entropy_grad vs torch autograd ({label})", grad, grad_ref, rounding_tolerance(logits.dtype, k)),
+        compare(f"cross_entropy vs torch ({label})", cross_entropy(logits_x, target_x, axis, reduction), loss_ref,
+                rounding_tolerance(dtype, logits64.size)),
+        compare(f"cross_entropy_grad vs torch autograd ({label})", grad, grad_ref, rounding_tolerance(dtype, k)),
         compare(f"cross_entropy_grad vs central differences ({label})", grad,
-                central_difference_jacobian(total, logits), finite_difference_tolerance(logits.dtype)),
+                central_difference_jacobian(total, logits64), _fd_tolerance(dtype, k)),
     ]
