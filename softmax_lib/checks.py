@@ -22,7 +22,7 @@ from array_api_compat import array_namespace, device as array_device
 from numpy.typing import ArrayLike, NDArray
 
 from ._cross_entropy import cross_entropy, cross_entropy_grad
-from ._softmax import softmax, softmax_jacobian, softmax_vjp
+from ._softmax import log_softmax, softmax, softmax_jacobian, softmax_vjp
 
 # Every dtype the checks run in; NumPy has no bfloat16, so that one always runs on torch.
 DTYPES = ("float64", "float32", "float16", "bfloat16")
@@ -240,6 +240,14 @@ def torch_cross_entropy_with_grad(logits: Any, target: Any, axis: int = -1, redu
     return _like_input(loss, was_numpy), _like_input(grad, was_numpy)
 
 
+def _float64_target(target64: np.ndarray, axis: int = -1) -> np.ndarray:
+    """The rounded target for the float64 references: indices as they are; probability rows
+    divided by their sum, which rounding to a narrow dtype moves off 1 by up to ~K·u."""
+    if np.issubdtype(target64.dtype, np.integer):
+        return target64
+    return target64 / np.sum(target64, axis=axis, keepdims=True)
+
+
 def _fd_tolerance(dtype: Any, n_terms: int) -> float:
     """Central differences are taken in float64 on the rounded inputs; the result checked against
     them carries its own rounding in `dtype` on top of the differences' error."""
@@ -276,6 +284,7 @@ def check_cross_entropy(
     """
     logits_x, logits64 = checked_array(np.asarray(logits, dtype=np.float64), dtype, device)
     target_x, target64 = checked_array(target, dtype, device)
+    target64 = _float64_target(target64, axis)
     k = logits64.shape[axis]
     loss_ref, grad_ref = torch_cross_entropy_with_grad(logits_x, target_x, axis, reduction)
     grad = cross_entropy_grad(logits_x, target_x, axis, reduction)
@@ -287,4 +296,128 @@ def check_cross_entropy(
         compare(f"cross_entropy_grad vs torch autograd ({label})", grad, grad_ref, rounding_tolerance(dtype, k)),
         compare(f"cross_entropy_grad vs central differences ({label})", grad,
                 central_difference_jacobian(total, logits64), _fd_tolerance(dtype, k)),
+    ]
+
+
+# --- checks for the verify command (softmax_lib.verify): VJP, loss Hessian, output layer, -----
+# --- and low precision against float64 ------------------------------------------------------
+
+def check_softmax_vjp(z: ArrayLike, v: ArrayLike, axis: int = -1, dtype: Any = "float64", device: Any = None) -> list[CheckResult]:
+    """softmax_vjp(z, v) = p ⊙ (v − ⟨p, v⟩) against torch autograd (backward of softmax with
+    gradient v) and against Jᵀv with J from central differences, per row along `axis`."""
+    import torch
+
+    x, z64 = checked_array(np.asarray(z, dtype=np.float64), dtype, device)
+    v_x, v64 = checked_array(np.asarray(v, dtype=np.float64), dtype, device)
+    ours = softmax_vjp(x, v_x, axis)
+    z_t = _to_torch(x).detach().clone().requires_grad_(True)
+    torch.softmax(z_t, dim=axis).backward(_to_torch(v_x, z_t.device))
+    rows64, v_rows = np.moveaxis(z64, axis, -1), np.moveaxis(v64, axis, -1)
+    explicit = np.stack([
+        central_difference_jacobian(softmax, row).T @ v_row
+        for row, v_row in zip(rows64.reshape(-1, rows64.shape[-1]), v_rows.reshape(-1, rows64.shape[-1]))
+    ])
+    explicit = np.moveaxis(explicit.reshape(rows64.shape), -1, axis)
+    k = z64.shape[axis]
+    return [
+        compare("softmax_vjp vs torch autograd", ours, z_t.grad, rounding_tolerance(dtype, k)),
+        # Jᵀv sums K entries of the differenced Jacobian, each weighted by |v_i|
+        compare("softmax_vjp vs central-difference Jᵀv", ours, explicit,
+                _fd_tolerance(dtype, k) * max(1, k) * max(1.0, float(np.max(np.abs(v64), initial=0.0)))),
+    ]
+
+
+def check_loss_hessian(z: ArrayLike, target: ArrayLike, dtype: Any = "float64", device: Any = None) -> list[CheckResult]:
+    """The Hessian of the cross-entropy of one row z (K,) is ∂²L/∂z∂z = diag(p) − p pᵀ, the softmax
+    Jacobian, whatever the target (∂L/∂z = p − y and y does not depend on z).
+
+    softmax_jacobian(z) against torch's autograd Hessian of cross_entropy, and against central
+    differences of cross_entropy_grad (float64). Minimal version for the verify command."""
+    import torch
+
+    x, z64 = checked_array(np.asarray(z, dtype=np.float64), dtype, device)
+    target_x, target64 = checked_array(target, dtype, device)
+    target64 = _float64_target(target64)
+    ours = softmax_jacobian(x)
+    z_t, target_t = _to_torch(x), _to_torch(target_x, _to_torch(x).device)
+    hessian = torch.autograd.functional.hessian(
+        lambda t: torch.nn.functional.cross_entropy(t[None], target_t[None]), z_t
+    )
+    k = z64.shape[-1]
+    label = "index" if np.issubdtype(target64.dtype, np.integer) else "probability"
+    return [
+        compare(f"loss Hessian diag(p) − ppᵀ vs torch autograd ({label} target)", ours, hessian,
+                rounding_tolerance(dtype, k)),
+        compare(f"loss Hessian diag(p) − ppᵀ vs central differences ({label} target)", ours,
+                central_difference_jacobian(lambda t: cross_entropy_grad(t, target64), z64), _fd_tolerance(dtype, k)),
+    ]
+
+
+def check_output_layer_gradients(
+    inputs: ArrayLike, weight: ArrayLike, bias: ArrayLike, target: ArrayLike, dtype: Any = "float64", device: Any = None
+) -> list[CheckResult]:
+    """Gradients of the mean cross-entropy of a linear output layer z = x Wᵀ + b (x: N × D, W: K × D),
+    from G = ∂L/∂z = (P − Y)/N: ∂L/∂W = Gᵀ x, ∂L/∂b = Σ_n G_n, ∂L/∂x = G W.
+
+    Against torch autograd through torch.nn.functional.linear and cross_entropy, and against
+    central differences (float64). Minimal version for the verify command."""
+    import torch
+
+    (x, x64), (w, w64), (b, b64) = (checked_array(np.asarray(a, dtype=np.float64), dtype, device)
+                                    for a in (inputs, weight, bias))
+    target_x, target64 = checked_array(target, dtype, device)
+    target64 = _float64_target(target64)
+    xp = array_namespace(x)
+    grad_z = cross_entropy_grad(x @ w.T + b, target_x)
+    ours = {"W": grad_z.T @ x, "b": xp.sum(grad_z, axis=0), "x": grad_z @ w}
+
+    leaves = {name: _to_torch(a).detach().clone().requires_grad_(True) for name, a in (("W", w), ("b", b), ("x", x))}
+    torch.nn.functional.cross_entropy(
+        torch.nn.functional.linear(leaves["x"], leaves["W"], leaves["b"]), _to_torch(target_x, leaves["x"].device)
+    ).backward()
+
+    loss64 = {
+        "W": lambda a: cross_entropy(x64 @ a.T + b64, target64),
+        "b": lambda a: cross_entropy(x64 @ w64.T + a, target64),
+        "x": lambda a: cross_entropy(a @ w64.T + b64, target64),
+    }
+    at = {"W": w64, "b": b64, "x": x64}
+    n_rows, n_features = x64.shape
+    # each logit rounds a D-term dot product, each softmax K terms, each ∂L/∂W entry an N-term sum
+    n_terms = n_features + w64.shape[0] + n_rows
+    results = []
+    for name in ("W", "b", "x"):
+        results.append(compare(f"∂L/∂{name} of a linear output layer vs torch autograd", ours[name],
+                               leaves[name].grad, rounding_tolerance(dtype, n_terms)))
+        results.append(compare(f"∂L/∂{name} of a linear output layer vs central differences", ours[name],
+                               central_difference_jacobian(loss64[name], at[name]), _fd_tolerance(dtype, n_terms)))
+    return results
+
+
+def check_against_float64(logits: ArrayLike, target: ArrayLike, dtype: Any, device: Any = None) -> list[CheckResult]:
+    """softmax, log_softmax and cross_entropy_grad of softmax_lib and of torch, both in `dtype`,
+    against 50-digit mpmath values of the same rounded inputs (as float64). Tolerance 10Kε."""
+    import torch
+
+    from . import reference
+
+    x, z64 = checked_array(np.asarray(logits, dtype=np.float64), dtype, device)
+    target_x, target64 = checked_array(target, dtype, device)
+    z_t = _to_torch(x)
+    exact_p = reference.softmax_mp(z64)
+    exact = {
+        "softmax": exact_p,
+        "log_softmax": reference.log_softmax_mp(z64),
+        "cross_entropy_grad": (exact_p - np.eye(z64.shape[-1])[target64]) / z64.shape[0],
+    }
+    z_grad = z_t.detach().clone().requires_grad_(True)
+    torch.nn.functional.cross_entropy(z_grad, _to_torch(target_x, z_t.device)).backward()
+    ours = {"softmax": softmax(x), "log_softmax": log_softmax(x), "cross_entropy_grad": cross_entropy_grad(x, target_x)}
+    theirs = {"softmax": torch.softmax(z_t, -1), "log_softmax": torch.log_softmax(z_t, -1),
+              "cross_entropy_grad": z_grad.grad}
+    tolerance = rounding_tolerance(dtype, z64.shape[-1])
+    return [
+        compare(f"{who} {name} vs 50-digit reference", values[name], exact[name], tolerance)
+        for who, values in (("softmax_lib", ours), ("torch", theirs))
+        for name in exact
     ]
