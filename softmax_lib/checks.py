@@ -396,7 +396,10 @@ def check_output_layer_gradients(
 
 def check_against_float64(logits: ArrayLike, target: ArrayLike, dtype: Any, device: Any = None) -> list[CheckResult]:
     """softmax, log_softmax and cross_entropy_grad of softmax_lib and of torch, both in `dtype`,
-    against 50-digit mpmath values of the same rounded inputs (as float64). Tolerance 10Kε."""
+    against 50-digit mpmath values of the same rounded inputs (as float64). Tolerance 10Kε.
+
+    The gradient is that of the "sum" reduction, p − y, whose entries are of order 1 as the
+    probabilities are (the "mean" gradient's 1/N would shrink its errors below u)."""
     import torch
 
     from . import reference
@@ -408,11 +411,12 @@ def check_against_float64(logits: ArrayLike, target: ArrayLike, dtype: Any, devi
     exact = {
         "softmax": exact_p,
         "log_softmax": reference.log_softmax_mp(z64),
-        "cross_entropy_grad": (exact_p - np.eye(z64.shape[-1])[target64]) / z64.shape[0],
+        "cross_entropy_grad": exact_p - np.eye(z64.shape[-1])[target64],
     }
     z_grad = z_t.detach().clone().requires_grad_(True)
-    torch.nn.functional.cross_entropy(z_grad, _to_torch(target_x, z_t.device)).backward()
-    ours = {"softmax": softmax(x), "log_softmax": log_softmax(x), "cross_entropy_grad": cross_entropy_grad(x, target_x)}
+    torch.nn.functional.cross_entropy(z_grad, _to_torch(target_x, z_t.device), reduction="sum").backward()
+    ours = {"softmax": softmax(x), "log_softmax": log_softmax(x),
+            "cross_entropy_grad": cross_entropy_grad(x, target_x, reduction="sum")}
     theirs = {"softmax": torch.softmax(z_t, -1), "log_softmax": torch.log_softmax(z_t, -1),
               "cross_entropy_grad": z_grad.grad}
     tolerance = rounding_tolerance(dtype, z64.shape[-1])
