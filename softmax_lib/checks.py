@@ -157,20 +157,23 @@ def torch_dtype(dtype: Any):
     return getattr(torch, dtype_name(dtype))
 
 
-def checked_array(x: ArrayLike, dtype: Any = "float64", device: Any = None) -> tuple[Any, NDArray[np.float64]]:
-    """`x` rounded to `dtype`, as the array the check runs softmax_lib on, and its values in float64.
+def checked_array(x: ArrayLike, dtype: Any = "float64", device: Any = None) -> tuple[Any, np.ndarray]:
+    """`x` as the array a check runs softmax_lib on, and the same values as NumPy for the float64 references.
 
-    A NumPy array when `device` is None and NumPy has the dtype, else a torch tensor on `device`
-    (or on torch_device()). Rounding first makes both sides of a check see the same inputs.
+    Floating data is rounded to `dtype` (its NumPy copy is the rounded values in float64), so both
+    sides of a check see the same inputs; integer data (class targets) is kept as it is. The array
+    is NumPy when `device` is None and NumPy has the dtype, else a torch tensor on `device` (or on
+    torch_device()).
     """
     x = np.asarray(x)
+    is_float = np.issubdtype(x.dtype, np.floating)
     if device is None and dtype_name(dtype) in NUMPY_DTYPES:
-        rounded = x.astype(dtype_name(dtype)) if np.issubdtype(x.dtype, np.floating) else x
-        return rounded, np.asarray(rounded, dtype=np.float64) if np.issubdtype(x.dtype, np.floating) else x
+        rounded = x.astype(dtype_name(dtype)) if is_float else x
+        return rounded, rounded.astype(np.float64) if is_float else x
     import torch
 
-    tensor = torch.as_tensor(_c_order(np.asarray(x)), device=device or torch_device())
-    if not np.issubdtype(x.dtype, np.floating):
+    tensor = torch.as_tensor(_c_order(x), device=device or torch_device())
+    if not is_float:
         return tensor, x
     tensor = tensor.to(torch_dtype(dtype))
     return tensor, tensor.to(device="cpu", dtype=torch.float64).numpy()
@@ -214,14 +217,15 @@ def torch_cross_entropy_with_grad(logits: Any, target: Any, axis: int = -1, redu
 
     Classes on `axis` are moved to dim 1, where torch expects them; a single row of shape (K,)
     is given a batch axis of length 1 (torch 2.13's backward rejects an unbatched input).
-    NumPy logits are taken as float64 and run on torch_device(), giving NumPy results; tensor
-    logits keep their dtype and device, and give tensors.
+    Logits keep their floating dtype (integers become float64). NumPy logits run on
+    torch_device() and give NumPy results; tensor logits stay on their device and give tensors.
     """
     import torch
 
     was_numpy = not isinstance(logits, torch.Tensor)
     if was_numpy:
-        logits = np.asarray(logits, dtype=np.float64)
+        logits = np.asarray(logits)
+        logits = logits if np.issubdtype(logits.dtype, np.floating) else logits.astype(np.float64)
     z_t = _to_torch(logits)
     target_t = _to_torch(target if _is_tensor(target) else np.asarray(target), z_t.device)
     single_row = z_t.ndim == 1

@@ -106,18 +106,35 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def progress(line: str, tty: bool, last: bool = False) -> None:
+    """Overwrite one status line on a terminal; print plain lines to a log file."""
+    if tty:
+        print("\r" + line.ljust(60), end="\n" if last else "", file=sys.stderr, flush=True)
+    else:
+        print(line, file=sys.stderr, flush=True)
+
+
+def run_case(case: str, run: Callable, dtype: str, device: str) -> list[checks.CheckResult]:
+    """The case's results; a case that raises (say, an operation missing for a dtype on a device)
+    becomes one failed row with the error as its name, so the table is still printed."""
+    try:
+        return run(dtype, device)
+    except Exception as error:  # noqa: BLE001 - reported in the table and in the exit status
+        return [checks.CheckResult(f"{case}: raised {type(error).__name__}: {error}", float("nan"), float("nan"))]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     cases = check_cases()
     total = len(cases) * len(args.dtype)
     rows, start = [], time.perf_counter()
-    carriage, end = ("\r", "") if sys.stderr.isatty() else ("", "\n")
+    tty = sys.stderr.isatty()
     matrix = [(dtype, case, run) for dtype in args.dtype for case, run in cases]
     for done, (dtype, case, run) in enumerate(matrix, start=1):
         # a counter on stderr, so that stdout holds the table alone; one line per case in a log file
-        print(f"{carriage}[{done}/{total}] {dtype} {case}".ljust(60), end=end, file=sys.stderr, flush=True)
-        rows += [(dtype, args.device, result) for result in run(dtype, args.device)]
-    print(f"{carriage}{total} cases in {time.perf_counter() - start:.1f} s".ljust(60), file=sys.stderr)
+        progress(f"[{done}/{total}] {dtype} {case}", tty)
+        rows += [(dtype, args.device, result) for result in run_case(case, run, dtype, args.device)]
+    progress(f"{total} cases in {time.perf_counter() - start:.1f} s", tty, last=True)
 
     print(format_table(rows))
     failed = sum(not result.passed for *_, result in rows)

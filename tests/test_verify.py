@@ -79,3 +79,23 @@ def test_cuda_run_passes():
     result = run("--device", "cuda")
     assert result.returncode == 0, result.stdout + result.stderr
     assert all("  cuda  " in row for row in table_rows(result.stdout))
+
+
+RAISING = """
+import sys
+import softmax_lib.checks as checks
+from softmax_lib.verify import main
+
+def missing_kernel(*args, **kwargs):
+    raise RuntimeError("no kernel for this dtype")
+
+checks.check_output_layer_gradients = missing_kernel
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_check_that_raises_is_a_failed_row():
+    result = run("--device", "cpu", "--dtype", "float32", code=RAISING)
+    assert result.returncode == 1, result.stdout + result.stderr
+    failed = [row for row in table_rows(result.stdout) if row.split()[-1] == "FAIL"]
+    assert len(failed) == 1 and "raised RuntimeError: no kernel for this dtype" in failed[0]
