@@ -1,7 +1,9 @@
-"""softmax_lib: reference softmax, log-softmax, cross-entropy and their derivatives in NumPy.
+"""softmax_lib: reference softmax, log-softmax, cross-entropy and their derivatives.
 
-Every function is numerically stable for any finite input, keeps float32/float64 dtypes,
-and works along any axis (default: the last).
+Every function is numerically stable for any finite input, keeps the input's floating dtype,
+and works along any axis (default: the last). Inputs may be any Python Array API array
+(NumPy, PyTorch tensors on the CPU or CUDA): the result has the input's type and device.
+`python -m softmax_lib.verify` runs the book's checks on one device.
 """
 
 from ._cross_entropy import cross_entropy, cross_entropy_grad, target_distribution

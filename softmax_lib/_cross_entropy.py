@@ -1,61 +1,75 @@
-"""Softmax cross-entropy and its gradient with respect to the logits, in NumPy."""
+"""Softmax cross-entropy and its gradient with respect to the logits, for any Array API array.
+
+The logits set the namespace and device (NumPy in, NumPy out; a CUDA tensor in, a CUDA tensor
+out); an array target must come from the same namespace, a Python scalar or list is placed on
+the logits' device.
+"""
 
 from __future__ import annotations
 
-import numpy as np
-from numpy.typing import ArrayLike, NDArray
+import math
+from typing import Any
 
-from ._softmax import as_float_array, class_axis, log_softmax, softmax
+from array_api_compat import array_namespace, device, is_array_api_obj
+
+from ._softmax import Array, as_float_array, class_axis, log_softmax, softmax
 
 __all__ = ["cross_entropy", "cross_entropy_grad", "target_distribution"]
 
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def target_distribution(logits: ArrayLike, target: ArrayLike, axis: int = -1) -> NDArray[np.floating]:
+def target_distribution(logits: Array, target: Any, axis: int = -1) -> Array:
     """The target as one probability vector per row, y, with the logits' shape and dtype.
 
     `target` is either integer class indices with the logits' shape minus the class axis
     (turned into one-hot rows), or probabilities with the logits' shape whose rows sum to 1.
     """
     logits = as_float_array(logits, "logits")
+    xp = array_namespace(logits)
     axis = class_axis(logits, axis, "logits")
     n_classes = logits.shape[axis]
-    batch_shape = logits.shape[:axis] + logits.shape[axis + 1 :]
-    target = np.asarray(target)
+    batch_shape = tuple(logits.shape[:axis]) + tuple(logits.shape[axis + 1 :])
+    if not is_array_api_obj(target):
+        target = xp.asarray(target, device=device(logits))
+    xp = array_namespace(logits, target)
 
-    if np.issubdtype(target.dtype, np.integer) and target.shape == batch_shape:
-        if target.size and (target.min() < 0 or target.max() >= n_classes):
-            bad = target[(target < 0) | (target >= n_classes)].flat[0]
+    # Each validation below brings one boolean to the host (a device sync), never the arrays.
+    if xp.isdtype(target.dtype, "integral") and tuple(target.shape) == batch_shape:
+        out_of_range = (target < 0) | (target >= n_classes)
+        if xp.any(out_of_range):
+            bad = int(target[out_of_range][0])
             raise IndexError(f"target class index {bad} is out of range for {n_classes} classes")
-        y = np.zeros(logits.shape, dtype=logits.dtype)
-        np.put_along_axis(y, np.expand_dims(target, axis), 1, axis=axis)
-        return y
+        classes = xp.arange(n_classes, device=device(logits))
+        classes = xp.reshape(classes, (n_classes,) + (1,) * (logits.ndim - 1 - axis))
+        return xp.astype(xp.expand_dims(target, axis=axis) == classes, logits.dtype)
 
-    if np.issubdtype(target.dtype, np.floating) and target.shape == logits.shape:
-        if np.any(target < 0) or not np.all(np.isfinite(target)):
+    if xp.isdtype(target.dtype, "real floating") and tuple(target.shape) == tuple(logits.shape):
+        if xp.any(target < 0) or not xp.all(xp.isfinite(target)):
             raise ValueError("probability target has negative or non-finite entries")
         # The rows are data, often rounded (label smoothing, float32): allow the rounding of a
         # K-term sum, reject anything that is not a distribution.
-        tol = np.sqrt(np.finfo(target.dtype).eps)
-        row_sums = np.sum(target, axis=axis)
-        if np.any(np.abs(row_sums - 1) > tol):
-            worst = row_sums.flat[np.argmax(np.abs(row_sums - 1))]
+        tol = float(xp.finfo(target.dtype).eps) ** 0.5
+        row_sums = xp.reshape(xp.sum(target, axis=axis), (-1,))
+        distance = xp.abs(row_sums - 1)
+        if xp.any(distance > tol):
+            worst = float(row_sums[xp.argmax(distance)])
             raise ValueError(f"probability target rows must sum to 1 (within {tol:.1e}); one sums to {worst!r}")
-        return target.astype(logits.dtype, copy=False)
+        return xp.astype(target, logits.dtype, copy=False)
 
     raise ValueError(
-        f"target of shape {target.shape} and dtype {target.dtype} fits neither form: integer class "
-        f"indices of shape {batch_shape} or floating probabilities of shape {logits.shape}"
+        f"target of shape {tuple(target.shape)} and dtype {target.dtype} fits neither form: integer class "
+        f"indices of shape {batch_shape} or floating probabilities of shape {tuple(logits.shape)}"
     )
 
 
-def _reduce(per_row: np.ndarray, reduction: str) -> np.ndarray:
+def _reduce(per_row: Array, reduction: str) -> Array:
+    xp = array_namespace(per_row)
     if reduction == "none":
         return per_row
     if reduction == "sum":
-        return np.sum(per_row)
-    return np.mean(per_row)
+        return xp.sum(per_row)
+    return xp.mean(per_row)
 
 
 def _check_reduction(reduction: str) -> None:
@@ -63,9 +77,7 @@ def _check_reduction(reduction: str) -> None:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
-def cross_entropy(
-    logits: ArrayLike, target: ArrayLike, axis: int = -1, reduction: str = "mean"
-) -> NDArray[np.floating]:
+def cross_entropy(logits: Array, target: Any, axis: int = -1, reduction: str = "mean") -> Array:
     """L_n = −Σ_k y_nk log p_nk with p_n = softmax(z_n); reduced over the N rows by "mean" (Σ_n L_n / N),
     "sum" or "none" (the array of L_n, the logits' shape without the class axis).
 
@@ -75,13 +87,12 @@ def cross_entropy(
     """
     _check_reduction(reduction)
     y = target_distribution(logits, target, axis)
-    per_row = -np.sum(y * log_softmax(logits, axis=axis), axis=axis)
+    xp = array_namespace(y)
+    per_row = -xp.sum(y * log_softmax(logits, axis=axis), axis=axis)
     return _reduce(per_row, reduction)
 
 
-def cross_entropy_grad(
-    logits: ArrayLike, target: ArrayLike, axis: int = -1, reduction: str = "mean"
-) -> NDArray[np.floating]:
+def cross_entropy_grad(logits: Array, target: Any, axis: int = -1, reduction: str = "mean") -> Array:
     """∂L/∂z = p − y for each row, divided by N for "mean" (N = number of rows).
 
     For "none" the loss is one number per row, each depending on its own row only, so the
@@ -92,5 +103,5 @@ def cross_entropy_grad(
     y = target_distribution(logits, target, axis)
     grad = softmax(logits, axis=axis) - y
     if reduction == "mean":
-        grad /= max(y.size // y.shape[class_axis(y, axis, "logits")], 1)
+        grad = grad / max(math.prod(y.shape) // y.shape[class_axis(y, axis, "logits")], 1)
     return grad

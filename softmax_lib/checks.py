@@ -1,23 +1,32 @@
-"""Numerical checks shared by the book's chapters and the unit tests.
+"""Numerical checks shared by the book's chapters, the unit tests and `python -m softmax_lib.verify`.
 
 Each check compares softmax_lib with an independent reference (PyTorch autograd, central finite
 differences) and returns a `CheckResult`; callers `assert result.passed`. The tolerances are
 derived from the dtype's machine epsilon, never picked to make a number pass.
 
-PyTorch is imported only here, and only when a torch reference is asked for.
+The checks take float64 NumPy data, round it to `dtype` and run softmax_lib on NumPy
+(`device=None`, as the chapters do) or on a torch tensor on `device` (the unit tests and the
+verify command); torch's reference runs in the same dtype. PyTorch is imported only here, and
+only when a torch reference or a torch device is asked for.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
+from array_api_compat import array_namespace, device as array_device
 from numpy.typing import ArrayLike, NDArray
 
 from ._cross_entropy import cross_entropy, cross_entropy_grad
-from ._softmax import softmax, softmax_jacobian, softmax_vjp
+from ._softmax import log_softmax, softmax, softmax_jacobian, softmax_vjp
+
+# Every dtype the checks run in; NumPy has no bfloat16, so that one always runs on torch.
+DTYPES = ("float64", "float32", "float16", "bfloat16")
+NUMPY_DTYPES = ("float64", "float32", "float16")
 
 DEVICE_VARIABLE = "SOFTMAX_LIB_DEVICE"
 
@@ -39,15 +48,37 @@ def torch_device():
     return torch.device("cuda")
 
 
-def rounding_tolerance(dtype: np.dtype | type, n_terms: int) -> float:
+def dtype_name(dtype: Any) -> str:
+    """"float32" for np.float32, np.dtype("float32"), torch.float32 or "float32"."""
+    if isinstance(dtype, str):
+        return dtype
+    if type(dtype).__module__ == "torch":
+        return str(dtype).removeprefix("torch.")
+    return np.dtype(dtype).name
+
+
+def machine_epsilon(dtype: Any) -> float:
+    """ε = 2^(1−t) for a format with t significand bits; the unit roundoff is u = ε/2."""
+    name = dtype_name(dtype)
+    if name == "bfloat16":  # 8 significand bits; not a NumPy dtype
+        return 2.0**-7
+    return float(np.finfo(name).eps)
+
+
+def unit_roundoff(dtype: Any) -> float:
+    """u = ε/2: the largest relative error of one correctly rounded operation in `dtype`."""
+    return machine_epsilon(dtype) / 2
+
+
+def rounding_tolerance(dtype: Any, n_terms: int) -> float:
     """Allowed difference between two correct evaluations that each round n_terms operations: 10·n·ε."""
-    return 10 * max(n_terms, 1) * float(np.finfo(dtype).eps)
+    return 10 * max(n_terms, 1) * machine_epsilon(dtype)
 
 
-def finite_difference_tolerance(dtype: np.dtype | type) -> float:
+def finite_difference_tolerance(dtype: Any) -> float:
     """Allowed error of a central difference with step ε^(1/3): truncation h² plus rounding ε/h,
     both of order ε^(2/3), times a safety factor of 100 for derivatives of size up to ~10."""
-    return 100 * float(np.finfo(dtype).eps) ** (2 / 3)
+    return 100 * machine_epsilon(dtype) ** (2 / 3)
 
 
 def central_difference_jacobian(
@@ -89,8 +120,29 @@ class CheckResult:
         return f"{self.name}: {verdict} (tolerance {self.tolerance:.1e})"
 
 
-def compare(name: str, actual: ArrayLike, expected: ArrayLike, tolerance: float) -> CheckResult:
-    """Max of |actual − expected| / max(1, |expected|): absolute error for values up to 1, relative above."""
+def _is_tensor(x: Any) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def compare(name: str, actual: Any, expected: Any, tolerance: float) -> CheckResult:
+    """Max of |actual − expected| / max(1, |expected|): absolute error for values up to 1, relative above.
+
+    Both sides are widened to float64; where either is a torch tensor the error is computed on
+    that tensor's device and only the maximum comes to the host.
+    """
+    if _is_tensor(actual) or _is_tensor(expected):
+        import torch
+
+        on = actual.device if _is_tensor(actual) else expected.device
+        actual, expected = (
+            torch.as_tensor(x if _is_tensor(x) else np.asarray(x), device=on).to(torch.float64)
+            for x in (actual, expected)
+        )
+        if actual.shape != expected.shape:
+            raise ValueError(f"{name}: shape {tuple(actual.shape)} differs from the reference's {tuple(expected.shape)}")
+        scaled = (actual - expected).abs() / expected.abs().clamp(min=1.0)
+        return CheckResult(name, float(scaled.max()) if scaled.numel() else 0.0, tolerance)
     actual, expected = np.asarray(actual, dtype=np.float64), np.asarray(expected, dtype=np.float64)
     if actual.shape != expected.shape:
         raise ValueError(f"{name}: shape {actual.shape} differs from the reference's {expected.shape}")
@@ -98,128 +150,311 @@ def compare(name: str, actual: ArrayLike, expected: ArrayLike, tolerance: float)
     return CheckResult(name, float(np.max(scaled, initial=0.0)), tolerance)
 
 
-def _to_torch(x: np.ndarray, device=None):
+def torch_dtype(dtype: Any):
+    """The torch dtype of that name: torch.bfloat16 for "bfloat16", np.float32 or torch.float32."""
     import torch
 
-    return torch.as_tensor(np.ascontiguousarray(x), device=device or torch_device())
+    return getattr(torch, dtype_name(dtype))
 
 
-def torch_softmax_jacobian(z: ArrayLike) -> NDArray[np.float64]:
-    """∂softmax(z)/∂z by torch autograd, for one logit vector z of shape (K,)."""
+def checked_array(x: ArrayLike, dtype: Any = "float64", device: Any = None) -> tuple[Any, np.ndarray]:
+    """`x` as the array a check runs softmax_lib on, and the same values as NumPy for the float64 references.
+
+    Floating data is rounded to `dtype` (its NumPy copy is the rounded values in float64), so both
+    sides of a check see the same inputs; integer data (class targets) is kept as it is. The array
+    is NumPy when `device` is None and NumPy has the dtype, else a torch tensor on `device` (or on
+    torch_device()).
+    """
+    x = np.asarray(x)
+    is_float = np.issubdtype(x.dtype, np.floating)
+    if device is None and dtype_name(dtype) in NUMPY_DTYPES:
+        rounded = x.astype(dtype_name(dtype)) if is_float else x
+        return rounded, rounded.astype(np.float64) if is_float else x
     import torch
 
-    z_t = _to_torch(np.asarray(z, dtype=np.float64))
-    jac = torch.autograd.functional.jacobian(lambda t: torch.softmax(t, dim=-1), z_t)
-    return jac.cpu().numpy()
+    tensor = torch.as_tensor(_c_order(x), device=device or torch_device())
+    if not is_float:
+        return tensor, x
+    tensor = tensor.to(torch_dtype(dtype))
+    return tensor, tensor.to(device="cpu", dtype=torch.float64).numpy()
 
 
-def torch_cross_entropy_with_grad(
-    logits: ArrayLike, target: ArrayLike, axis: int = -1, reduction: str = "mean"
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _c_order(x: np.ndarray) -> np.ndarray:
+    # np.ascontiguousarray turns a 0-d array into shape (1,); torch.as_tensor rejects negative strides
+    return x.copy(order="C") if x.ndim and not x.flags.c_contiguous else x
+
+
+def _to_torch(x: Any, device=None):
+    """A NumPy array as a tensor on `device` (default torch_device()); a tensor is moved only if `device` is given."""
+    import torch
+
+    if isinstance(x, torch.Tensor):
+        return x if device is None else x.to(device)
+    return torch.as_tensor(_c_order(np.asarray(x)), device=device or torch_device())
+
+
+def _like_input(x: Any, was_numpy: bool):
+    return x.detach().cpu().numpy() if was_numpy else x.detach()
+
+
+def torch_softmax_jacobian(z: Any) -> Any:
+    """∂softmax(z)/∂z by torch autograd, for one logit vector z of shape (K,), in z's dtype.
+
+    A NumPy z runs on torch_device() and gives a NumPy array; a tensor gives a tensor on its device.
+    """
+    import torch
+
+    was_numpy = not isinstance(z, torch.Tensor)
+    if was_numpy:
+        z = np.asarray(z)
+        z = z if np.issubdtype(z.dtype, np.floating) else z.astype(np.float64)
+    jac = torch.autograd.functional.jacobian(lambda t: torch.softmax(t, dim=-1), _to_torch(z))
+    return _like_input(jac, was_numpy)
+
+
+def torch_cross_entropy_with_grad(logits: Any, target: Any, axis: int = -1, reduction: str = "mean") -> tuple[Any, Any]:
     """torch.nn.functional.cross_entropy and, by autograd, the gradient of its sum over the output.
 
     Classes on `axis` are moved to dim 1, where torch expects them; a single row of shape (K,)
     is given a batch axis of length 1 (torch 2.13's backward rejects an unbatched input).
+    Logits keep their floating dtype (integers become float64). NumPy logits run on
+    torch_device() and give NumPy results; tensor logits stay on their device and give tensors.
     """
     import torch
 
-    logits = np.asarray(logits, dtype=np.float64)
-    target = np.asarray(target)
-    single_row = logits.ndim == 1
+    was_numpy = not isinstance(logits, torch.Tensor)
+    if was_numpy:
+        logits = np.asarray(logits)
+        logits = logits if np.issubdtype(logits.dtype, np.floating) else logits.astype(np.float64)
+    z_t = _to_torch(logits)
+    target_t = _to_torch(target if _is_tensor(target) else np.asarray(target), z_t.device)
+    single_row = z_t.ndim == 1
     if single_row:
-        logits, target, axis = logits[None], target[None], 1
-    axis = axis % logits.ndim
-    is_probability = target.shape == logits.shape
-    z_t = _to_torch(np.moveaxis(logits, axis, 1)).requires_grad_(True)
-    target_t = _to_torch(np.moveaxis(target, axis, 1) if is_probability else target)
+        z_t, target_t, axis = z_t[None], target_t[None], 1
+    axis = axis % z_t.ndim
+    is_probability = target_t.shape == z_t.shape
+    z_t = z_t.detach().movedim(axis, 1).contiguous().requires_grad_(True)
+    if is_probability:
+        target_t = target_t.movedim(axis, 1).contiguous()
     loss = torch.nn.functional.cross_entropy(z_t, target_t, reduction=reduction)
     loss.sum().backward()
-    loss = loss.detach().cpu().numpy()
-    grad = np.moveaxis(z_t.grad.cpu().numpy(), 1, axis)
+    loss, grad = loss.detach(), z_t.grad.movedim(1, axis)
     if single_row:
         loss, grad = (loss[0] if reduction == "none" else loss), grad[0]
-    return loss, grad
+    return _like_input(loss, was_numpy), _like_input(grad, was_numpy)
 
 
-def check_softmax_jacobian(z: ArrayLike) -> list[CheckResult]:
-    """softmax_jacobian(z) against torch autograd and central differences, z of shape (K,), float64."""
-    z = np.asarray(z, dtype=np.float64)
-    ours = softmax_jacobian(z)
-    k = z.shape[-1]
+def _float64_target(target64: np.ndarray, axis: int = -1) -> np.ndarray:
+    """The rounded target for the float64 references: indices as they are; probability rows
+    divided by their sum, which rounding to a narrow dtype moves off 1 by up to ~K·u."""
+    if np.issubdtype(target64.dtype, np.integer):
+        return target64
+    return target64 / np.sum(target64, axis=axis, keepdims=True)
+
+
+def _fd_tolerance(dtype: Any, n_terms: int) -> float:
+    """Central differences are taken in float64 on the rounded inputs; the result checked against
+    them carries its own rounding in `dtype` on top of the differences' error."""
+    return finite_difference_tolerance(np.float64) + rounding_tolerance(dtype, n_terms)
+
+
+def check_softmax_jacobian(z: ArrayLike, dtype: Any = "float64", device: Any = None) -> list[CheckResult]:
+    """softmax_jacobian(z) against torch autograd and central differences, z of shape (K,).
+
+    z is rounded to `dtype`; see `checked_array` for where softmax_lib runs.
+    """
+    x, z64 = checked_array(np.asarray(z, dtype=np.float64), dtype, device)
+    xp = array_namespace(x)
+    ours = softmax_jacobian(x)
+    k = z64.shape[-1]
+    v = xp.astype(xp.arange(k, device=array_device(x)), x.dtype)
+    rounding = rounding_tolerance(dtype, k)
     return [
-        compare("softmax_jacobian vs torch autograd", ours, torch_softmax_jacobian(z), rounding_tolerance(z.dtype, k)),
-        compare(
-            "softmax_jacobian vs central differences",
-            ours,
-            central_difference_jacobian(softmax, z),
-            finite_difference_tolerance(z.dtype),
-        ),
-        compare(
-            "softmax_vjp vs explicit Jᵀv",
-            softmax_vjp(z, np.arange(k, dtype=np.float64)),
-            ours.T @ np.arange(k, dtype=np.float64),
-            rounding_tolerance(z.dtype, k),
-        ),
+        compare("softmax_jacobian vs torch autograd", ours, torch_softmax_jacobian(x), rounding),
+        compare("softmax_jacobian vs central differences", ours, central_difference_jacobian(softmax, z64),
+                _fd_tolerance(dtype, k)),
+        compare("softmax_vjp vs explicit Jᵀv", softmax_vjp(x, v), ours.T @ v, rounding),
     ]
 
 
-def check_cross_entropy(logits: ArrayLike, target: ArrayLike, axis: int = -1, reduction: str = "mean") -> list[CheckResult]:
-    """cross_entropy and cross_entropy_grad against torch, and the gradient against central differences."""
-    logits = np.asarray(logits, dtype=np.float64)
-    target = np.asarray(target)
-    k = logits.shape[axis]
-    loss_ref, grad_ref = torch_cross_entropy_with_grad(logits, target, axis, reduction)
-    grad = cross_entropy_grad(logits, target, axis, reduction)
-    total = lambda z: np.sum(cross_entropy(z, target, axis, reduction))  # noqa: E731
-    label = f"{'index' if np.issubdtype(target.dtype, np.integer) else 'probability'} target, {reduction}"
+def check_cross_entropy(
+    logits: ArrayLike, target: ArrayLike, axis: int = -1, reduction: str = "mean",
+    dtype: Any = "float64", device: Any = None,
+) -> list[CheckResult]:
+    """cross_entropy and cross_entropy_grad against torch, and the gradient against central differences.
+
+    Logits and a probability target are rounded to `dtype`; see `checked_array` for where
+    softmax_lib runs.
+    """
+    logits_x, logits64 = checked_array(np.asarray(logits, dtype=np.float64), dtype, device)
+    target_x, target64 = checked_array(target, dtype, device)
+    target64 = _float64_target(target64, axis)
+    k = logits64.shape[axis]
+    loss_ref, grad_ref = torch_cross_entropy_with_grad(logits_x, target_x, axis, reduction)
+    grad = cross_entropy_grad(logits_x, target_x, axis, reduction)
+    total = lambda z: np.sum(cross_entropy(z, target64, axis, reduction))  # noqa: E731
+    label = f"{'index' if np.issubdtype(target64.dtype, np.integer) else 'probability'} target, {reduction}"
     return [
-        compare(f"cross_entropy vs torch ({label})", cross_entropy(logits, target, axis, reduction), loss_ref,
-                rounding_tolerance(logits.dtype, logits.size)),
-        compare(f"cross_entropy_grad vs torch autograd ({label})", grad, grad_ref, rounding_tolerance(logits.dtype, k)),
+        compare(f"cross_entropy vs torch ({label})", cross_entropy(logits_x, target_x, axis, reduction), loss_ref,
+                rounding_tolerance(dtype, logits64.size)),
+        compare(f"cross_entropy_grad vs torch autograd ({label})", grad, grad_ref, rounding_tolerance(dtype, k)),
         compare(f"cross_entropy_grad vs central differences ({label})", grad,
-                central_difference_jacobian(total, logits), finite_difference_tolerance(logits.dtype)),
+                central_difference_jacobian(total, logits64), _fd_tolerance(dtype, k)),
     ]
 
 
-def torch_cross_entropy_hessian(logits: ArrayLike, target: ArrayLike) -> NDArray[np.float64]:
+# --- checks for the verify command (softmax_lib.verify): VJP, loss Hessian, output layer, -----
+# --- and low precision against float64 ------------------------------------------------------
+
+def check_softmax_vjp(z: ArrayLike, v: ArrayLike, axis: int = -1, dtype: Any = "float64", device: Any = None) -> list[CheckResult]:
+    """softmax_vjp(z, v) = p ⊙ (v − ⟨p, v⟩) against torch autograd (backward of softmax with
+    gradient v) and against Jᵀv with J from central differences, per row along `axis`."""
+    import torch
+
+    x, z64 = checked_array(np.asarray(z, dtype=np.float64), dtype, device)
+    v_x, v64 = checked_array(np.asarray(v, dtype=np.float64), dtype, device)
+    ours = softmax_vjp(x, v_x, axis)
+    z_t = _to_torch(x).detach().clone().requires_grad_(True)
+    torch.softmax(z_t, dim=axis).backward(_to_torch(v_x, z_t.device))
+    rows64, v_rows = np.moveaxis(z64, axis, -1), np.moveaxis(v64, axis, -1)
+    explicit = np.stack([
+        central_difference_jacobian(softmax, row).T @ v_row
+        for row, v_row in zip(rows64.reshape(-1, rows64.shape[-1]), v_rows.reshape(-1, rows64.shape[-1]))
+    ])
+    explicit = np.moveaxis(explicit.reshape(rows64.shape), -1, axis)
+    k = z64.shape[axis]
+    return [
+        compare("softmax_vjp vs torch autograd", ours, z_t.grad, rounding_tolerance(dtype, k)),
+        # Jᵀv sums K entries of the differenced Jacobian, each weighted by |v_i|
+        compare("softmax_vjp vs central-difference Jᵀv", ours, explicit,
+                _fd_tolerance(dtype, k) * max(1, k) * max(1.0, float(np.max(np.abs(v64), initial=0.0)))),
+    ]
+
+
+def check_output_layer_gradients(
+    inputs: ArrayLike, weight: ArrayLike, bias: ArrayLike, target: ArrayLike, dtype: Any = "float64", device: Any = None
+) -> list[CheckResult]:
+    """Gradients of the mean cross-entropy of a linear output layer z = x Wᵀ + b (x: N × D, W: K × D),
+    from G = ∂L/∂z = (P − Y)/N: ∂L/∂W = Gᵀ x, ∂L/∂b = Σ_n G_n, ∂L/∂x = G W.
+
+    Against torch autograd through torch.nn.functional.linear and cross_entropy, and against
+    central differences (float64). Minimal version for the verify command."""
+    import torch
+
+    (x, x64), (w, w64), (b, b64) = (checked_array(np.asarray(a, dtype=np.float64), dtype, device)
+                                    for a in (inputs, weight, bias))
+    target_x, target64 = checked_array(target, dtype, device)
+    target64 = _float64_target(target64)
+    xp = array_namespace(x)
+    grad_z = cross_entropy_grad(x @ w.T + b, target_x)
+    ours = {"W": grad_z.T @ x, "b": xp.sum(grad_z, axis=0), "x": grad_z @ w}
+
+    leaves = {name: _to_torch(a).detach().clone().requires_grad_(True) for name, a in (("W", w), ("b", b), ("x", x))}
+    torch.nn.functional.cross_entropy(
+        torch.nn.functional.linear(leaves["x"], leaves["W"], leaves["b"]), _to_torch(target_x, leaves["x"].device)
+    ).backward()
+
+    loss64 = {
+        "W": lambda a: cross_entropy(x64 @ a.T + b64, target64),
+        "b": lambda a: cross_entropy(x64 @ w64.T + a, target64),
+        "x": lambda a: cross_entropy(a @ w64.T + b64, target64),
+    }
+    at = {"W": w64, "b": b64, "x": x64}
+    n_rows, n_features = x64.shape
+    # each logit rounds a D-term dot product, each softmax K terms, each ∂L/∂W entry an N-term sum
+    n_terms = n_features + w64.shape[0] + n_rows
+    results = []
+    for name in ("W", "b", "x"):
+        results.append(compare(f"∂L/∂{name} of a linear output layer vs torch autograd", ours[name],
+                               leaves[name].grad, rounding_tolerance(dtype, n_terms)))
+        results.append(compare(f"∂L/∂{name} of a linear output layer vs central differences", ours[name],
+                               central_difference_jacobian(loss64[name], at[name]), _fd_tolerance(dtype, n_terms)))
+    return results
+
+
+def check_against_float64(logits: ArrayLike, target: ArrayLike, dtype: Any, device: Any = None) -> list[CheckResult]:
+    """softmax, log_softmax and cross_entropy_grad of softmax_lib and of torch, both in `dtype`,
+    against 50-digit mpmath values of the same rounded inputs (as float64). Tolerance 10Kε.
+
+    The gradient is that of the "sum" reduction, p − y, whose entries are of order 1 as the
+    probabilities are (the "mean" gradient's 1/N would shrink its errors below u)."""
+    import torch
+
+    from . import reference
+
+    x, z64 = checked_array(np.asarray(logits, dtype=np.float64), dtype, device)
+    target_x, target64 = checked_array(target, dtype, device)
+    z_t = _to_torch(x)
+    exact_p = reference.softmax_mp(z64)
+    exact = {
+        "softmax": exact_p,
+        "log_softmax": reference.log_softmax_mp(z64),
+        "cross_entropy_grad": exact_p - np.eye(z64.shape[-1])[target64],
+    }
+    z_grad = z_t.detach().clone().requires_grad_(True)
+    torch.nn.functional.cross_entropy(z_grad, _to_torch(target_x, z_t.device), reduction="sum").backward()
+    ours = {"softmax": softmax(x), "log_softmax": log_softmax(x),
+            "cross_entropy_grad": cross_entropy_grad(x, target_x, reduction="sum")}
+    theirs = {"softmax": torch.softmax(z_t, -1), "log_softmax": torch.log_softmax(z_t, -1),
+              "cross_entropy_grad": z_grad.grad}
+    tolerance = rounding_tolerance(dtype, z64.shape[-1])
+    return [
+        compare(f"{who} {name} vs 50-digit reference", values[name], exact[name], tolerance)
+        for who, values in (("softmax_lib", ours), ("torch", theirs))
+        for name in exact
+    ]
+
+
+def torch_cross_entropy_hessian(logits: Any, target: Any) -> Any:
     """∂²L/∂z² of L = torch.nn.functional.cross_entropy(z, target) by torch.autograd.functional.hessian,
-    for one row of logits z of shape (K,) (float64) and a class index or a probability vector of shape (K,).
+    for one row of logits z of shape (K,) and a class index or a probability vector of shape (K,).
 
     The probability target is passed to torch as given, so a target that does not sum to 1 gives the
-    Hessian of that loss, (Σ_k y_k)(diag(p) − p pᵀ).
+    Hessian of that loss, (Σ_k y_k)(diag(p) − p pᵀ). NumPy logits run on torch_device() and give
+    NumPy; a tensor gives a tensor on its device.
     """
     import torch
 
-    logits = np.asarray(logits, dtype=np.float64)
+    was_numpy = not isinstance(logits, torch.Tensor)
+    if was_numpy:
+        logits = np.asarray(logits)
+        logits = logits if np.issubdtype(logits.dtype, np.floating) else logits.astype(np.float64)
     if logits.ndim != 1:
-        raise ValueError(f"logits must be one row of shape (K,), got shape {logits.shape}")
-    target = np.asarray(target)
-    if target.shape not in ((), logits.shape):
-        raise ValueError(f"target must be a class index or have the logits' shape {logits.shape}, got {target.shape}")
-    # torch expects a batch axis for the backward pass; one row of length 1 keeps the loss a scalar.
-    target_t = _to_torch(target[None].astype(np.int64 if target.ndim == 0 else np.float64))
+        raise ValueError(f"logits must be one row of shape (K,), got shape {tuple(logits.shape)}")
+    z_t = _to_torch(logits)
+    target_t = _to_torch(target if _is_tensor(target) else np.asarray(target), z_t.device)
+    if tuple(target_t.shape) not in ((), tuple(z_t.shape)):
+        raise ValueError(f"target must be a class index or have the logits' shape {tuple(z_t.shape)}, "
+                         f"got {tuple(target_t.shape)}")
+    if target_t.is_floating_point():
+        target_t = target_t.to(z_t.dtype)
+    # torch's backward needs a batch axis; one row of length 1 keeps the loss a scalar.
     hessian = torch.autograd.functional.hessian(
-        lambda z: torch.nn.functional.cross_entropy(z[None], target_t, reduction="sum"), _to_torch(logits)
+        lambda z: torch.nn.functional.cross_entropy(z[None], target_t[None], reduction="sum"), z_t
     )
-    return hessian.cpu().numpy()
+    return _like_input(hessian, was_numpy)
 
 
-def check_loss_hessian(logits: ArrayLike, target: ArrayLike) -> list[CheckResult]:
+def check_loss_hessian(logits: ArrayLike, target: ArrayLike, dtype: Any = "float64", device: Any = None) -> list[CheckResult]:
     """The Hessian of the cross-entropy in the logits, ∂²L/∂z² = diag(p) − p pᵀ (= softmax_jacobian(z)),
-    against torch.autograd.functional.hessian and against central differences of cross_entropy_grad.
+    whatever the target (∂L/∂z = p − y and y does not depend on z): against
+    torch.autograd.functional.hessian and against central differences of cross_entropy_grad.
 
-    One row of logits of shape (K,), float64; target a class index or a probability vector summing to 1.
+    One row of logits of shape (K,); target a class index or a probability vector summing to 1.
+    Rounded to `dtype`; see `checked_array` for where softmax_lib runs.
     """
-    logits = np.asarray(logits, dtype=np.float64)
-    target = np.asarray(target)
-    if logits.ndim != 1:
-        raise ValueError(f"logits must be one row of shape (K,), got shape {logits.shape}")
-    ours = softmax_jacobian(logits)
-    label = "index" if np.issubdtype(target.dtype, np.integer) else "probability"
+    x, z64 = checked_array(np.asarray(logits, dtype=np.float64), dtype, device)
+    if z64.ndim != 1:
+        raise ValueError(f"logits must be one row of shape (K,), got shape {z64.shape}")
+    target_x, target64 = checked_array(target, dtype, device)
+    target64 = _float64_target(target64)
+    ours = softmax_jacobian(x)
+    k = z64.shape[-1]
+    label = "index" if np.issubdtype(target64.dtype, np.integer) else "probability"
     return [
-        compare(f"loss Hessian vs torch autograd ({label} target)", ours, torch_cross_entropy_hessian(logits, target),
-                rounding_tolerance(logits.dtype, logits.size)),
+        compare(f"loss Hessian vs torch autograd ({label} target)", ours, torch_cross_entropy_hessian(x, target_x),
+                rounding_tolerance(dtype, k)),
         compare(f"loss Hessian vs central differences of the gradient ({label} target)", ours,
-                central_difference_jacobian(lambda z: cross_entropy_grad(z, target, reduction="sum"), logits),
-                finite_difference_tolerance(logits.dtype)),
+                central_difference_jacobian(lambda z: cross_entropy_grad(z, target64, reduction="sum"), z64),
+                _fd_tolerance(dtype, k)),
     ]
