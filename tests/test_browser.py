@@ -2,8 +2,8 @@
 
 The book is served from _build/html over HTTP on 127.0.0.1 and every page is checked for what a
 reader would notice: console errors and failed or external requests, math that MathJax did not
-typeset (or typeset as an error), images that did not load, and internal links or equation
-references that point at a missing page or anchor. A full-page screenshot of each page lands in
+typeset (or typeset as an error), images that did not load or that lack a numbered caption, and
+internal links or equation references that point at a missing page or anchor. A full-page screenshot of each page lands in
 _build/screenshots/ for people to look at.
 
 Playwright drives the system's Chromium (Debian's `chromium` package, /usr/bin/chromium, which
@@ -156,6 +156,15 @@ _LOAD_IMAGES = """async () => {
 }"""
 
 
+# Images in the text (plots included) that are not in a <figure> with a "Fig. N" caption.
+_UNCAPTIONED_FIGURES = """() => Array.from(document.querySelectorAll("article.bd-article img"))
+  .filter(image => {
+    const figure = image.closest("figure");
+    return !(figure && figure.querySelector("figcaption .caption-number"));
+  })
+  .map(image => (image.currentSrc || image.src).slice(0, 120))"""
+
+
 @functools.lru_cache(maxsize=None)
 def _anchors(page: str) -> frozenset[str]:
     return frozenset(parse_page(page).anchors)
@@ -211,6 +220,8 @@ def test_page_in_browser(page_path, page_report, site_url):
     images = page.evaluate(_LOAD_IMAGES)
     problems += [f"image did not load: {image['src']}" for image in images
                  if not image["complete"] or image["width"] == 0]
+    problems += [f"figure without a numbered caption: {src}"
+                 for src in page.evaluate(_UNCAPTIONED_FIGURES)]
 
     hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
     problems += _broken_internal_links(hrefs, site_url)
