@@ -130,12 +130,11 @@ _MATH_STATE = """() => {
   const blocks = Array.from(document.querySelectorAll("div.math, span.math"));
   const untypeset = blocks.filter(b => !b.querySelector("mjx-container"))
                           .map(b => b.textContent.trim().slice(0, 80));
-  // Text outside code, outputs and typeset math that still carries TeX delimiters.
-  const main = document.querySelector("main") || document.body;
-  const walker = document.createTreeWalker(main, NodeFilter.SHOW_TEXT);
+  // Text outside code and typeset math that still carries TeX delimiters.
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
   const raw = [];
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-    if (node.parentElement.closest("pre, code, script, style, mjx-container, .highlight, .output"))
+    if (node.parentElement.closest("pre, code, script, style, mjx-container, .highlight"))
       continue;
     if (/\\$\\$|\\\\\\[|\\\\\\(|\\\\begin\\{/.test(node.textContent))
       raw.push(node.textContent.trim().slice(0, 80));
