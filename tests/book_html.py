@@ -82,6 +82,7 @@ class _PageParser(HTMLParser):
         self.inline_math = 0
         # Tags that fetch something when the page is shown: (tag, attribute, value).
         self.resources: list[tuple[str, str, str]] = []
+        self._in_style = False
 
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
@@ -104,6 +105,14 @@ class _PageParser(HTMLParser):
             self.resources.extend((tag, attribute, v) for v in values if v)
         style = attributes.get("style") or ""
         self.resources.extend(("style", "url()", url) for url in css_urls(style))
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag):
+        self._in_style = False
+
+    def handle_data(self, data):
+        if self._in_style:
+            self.resources.extend(("style", "url()", url) for url in css_urls(data))
 
 
 # Attributes whose URL the browser fetches while rendering (ordinary <a href> is not among them).

@@ -49,7 +49,7 @@ def test_page_resources_exist():
     missing = []
     for page in PAGES:
         for tag, attribute, url in parse_page(page).resources:
-            if is_external(url) or url.startswith("data:"):
+            if is_external(url) or url.startswith(("data:", "#")):
                 continue
             target = (HTML / page).parent / url.split("#")[0].split("?")[0]
             if not target.resolve().exists():
