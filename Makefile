@@ -1,10 +1,12 @@
 # make book: install what is needed into .venv, then build the HTML book into _build/html.
-# make test: build the book (warnings are errors), then run the unit tests and nbval over every notebook.
+# make test: build the book (warnings are errors), then run the unit tests, nbval over every
+#            notebook and the browser test over every built page (screenshots: _build/screenshots/).
+# make clean-notebooks: strip the per-cell timestamps `jupyter execute` stores in book/*.ipynb.
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: install book test clean
+.PHONY: install book test clean clean-notebooks
 
 install: $(VENV)/.installed
 
@@ -18,6 +20,9 @@ book: install
 
 test: book
 	$(BIN)/python -m pytest
+
+clean-notebooks: install
+	$(BIN)/python tests/test_notebooks_metadata.py --fix
 
 clean:
 	rm -rf _build

@@ -1,0 +1,236 @@
+"""Every page of the built book, opened in a real headless Chromium.
+
+The book is served from _build/html over HTTP on 127.0.0.1 and every page is checked for what a
+reader would notice: console errors and failed or external requests, math that MathJax did not
+typeset (or typeset as an error), images that did not load or that lack a numbered caption, and
+internal links or equation references that point at a missing page or anchor. A full-page screenshot of each page lands in
+_build/screenshots/ for people to look at.
+
+Playwright drives the system's Chromium (Debian's `chromium` package, /usr/bin/chromium, which
+.ci/run installs); it never downloads a browser of its own. Set CHROMIUM=/path/to/chrome to use
+another one. Without a browser the test skips, except in CI (CI=true), where it fails.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from book_html import (BUILD_COMMAND, HTML, IN_CI, SCREENSHOTS, html_pages, parse_page,
+                       redirect_target)
+
+pytestmark = pytest.mark.browser
+PAGES = html_pages()
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+MATHJAX_TIMEOUT_MS = 20_000
+
+
+def _find_chromium() -> str | None:
+    if os.environ.get("CHROMIUM"):
+        candidates = [os.environ["CHROMIUM"]]
+    else:
+        candidates = ["/usr/bin/chromium", shutil.which("chromium"),
+                      shutil.which("chromium-browser"), shutil.which("google-chrome")]
+    return next((c for c in candidates if c and Path(c).is_file()), None)
+
+
+def _no_browser(reason: str):
+    if IN_CI:
+        pytest.fail(f"{reason}; CI must run the browser test (.ci/run installs chromium)")
+    pytest.skip(f"browser test skipped: {reason}")
+
+
+def _screenshot_path(page: str) -> Path:
+    return SCREENSHOTS / (page.removesuffix(".html").replace("/", "__") + ".png")
+
+
+@pytest.fixture(scope="module")
+def site_url():
+    """The built book served over HTTP on 127.0.0.1, as the base URL ending in '/'."""
+    if not (HTML / "index.html").is_file():
+        pytest.fail(f"{HTML} is missing: build the book first with {BUILD_COMMAND}")
+
+    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format, *args):
+            pass
+
+    handler = functools.partial(QuietHandler, directory=str(HTML))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = _find_chromium()
+    if executable is None:
+        _no_browser("no Chromium found (apt-get install chromium, or set CHROMIUM=...)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _no_browser("the playwright package is not installed (pip install -r requirements.txt)")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    # Screenshots of pages that no longer exist would mislead whoever looks at the folder.
+    current = {_screenshot_path(page) for page in PAGES}
+    for stale in set(SCREENSHOTS.glob("*.png")) - current:
+        stale.unlink(missing_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page_report(browser, site_url):
+    """A fresh page that records console errors, failed requests and every off-site request."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+    report = {"console": [], "failed": [], "external": []}
+
+    def route(route):
+        if route.request.url.startswith(site_url) or route.request.url.startswith("data:"):
+            route.continue_()
+        else:
+            # Never let a request leave the machine; a page that tries is itself the failure.
+            report["external"].append(route.request.url)
+            route.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("console", lambda message: message.type == "error"
+            and report["console"].append(f"{message.text} at {message.location.get('url')}"))
+    page.on("pageerror", lambda error: report["console"].append(f"uncaught: {error}"))
+    page.on("requestfailed", lambda request: request.url.startswith(site_url)
+            and report["failed"].append(f"{request.url}: {request.failure}"))
+    page.on("response", lambda response: response.status >= 400
+            and report["failed"].append(f"{response.url}: HTTP {response.status}"))
+    yield page, report
+    context.close()
+
+
+# Resolves once MathJax has typeset the page; says why not otherwise.
+_WAIT_FOR_MATHJAX = """async (timeout) => {
+  const startup = window.MathJax && window.MathJax.startup;
+  if (!startup || !startup.promise) return "MathJax did not load";
+  const timer = new Promise(resolve => setTimeout(() => resolve("MathJax timed out"), timeout));
+  return await Promise.race([startup.promise.then(() => "typeset"), timer]);
+}"""
+
+_MATH_STATE = """() => {
+  const blocks = Array.from(document.querySelectorAll("div.math, span.math"));
+  const untypeset = blocks.filter(b => !b.querySelector("mjx-container"))
+                          .map(b => b.textContent.trim().slice(0, 80));
+  // Text outside code and typeset math that still carries TeX delimiters.
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const raw = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (node.parentElement.closest("pre, code, script, style, mjx-container, .highlight"))
+      continue;
+    if (/\\$\\$|\\\\\\[|\\\\\\(|\\\\begin\\{/.test(node.textContent))
+      raw.push(node.textContent.trim().slice(0, 80));
+  }
+  return {
+    untypeset: untypeset,
+    raw: raw,
+    errors: Array.from(document.querySelectorAll("mjx-merror, [data-mjx-error]"))
+                 .map(e => e.getAttribute("data-mjx-error") || e.textContent.slice(0, 80)),
+    display: document.querySelectorAll("div.math mjx-container[display='true']").length,
+    inline: document.querySelectorAll("span.math mjx-container:not([display='true'])").length,
+  };
+}"""
+
+_LOAD_IMAGES = """async () => {
+  const images = Array.from(document.images);
+  for (const image of images) image.loading = "eager";
+  await Promise.all(images.map(image => image.decode().catch(() => null)));
+  return images.map(image => ({src: image.currentSrc || image.src, complete: image.complete,
+                               width: image.naturalWidth}));
+}"""
+
+
+# Images in the text (plots included) that are not in a <figure> with a "Fig. N" caption.
+_UNCAPTIONED_FIGURES = """() => Array.from(document.querySelectorAll("article.bd-article img"))
+  .filter(image => {
+    const figure = image.closest("figure");
+    return !(figure && figure.querySelector("figcaption .caption-number"));
+  })
+  .map(image => (image.currentSrc || image.src).slice(0, 120))"""
+
+
+@functools.lru_cache(maxsize=None)
+def _anchors(page: str) -> frozenset[str]:
+    return frozenset(parse_page(page).anchors)
+
+
+def _broken_internal_links(hrefs: list[str], site_url: str) -> list[str]:
+    broken = []
+    for href in sorted(set(hrefs)):
+        if not href.startswith(site_url):
+            continue
+        parts = urlsplit(href)
+        relative = unquote(parts.path)[len(urlsplit(site_url).path):]
+        if relative == "" or relative.endswith("/"):
+            relative += "index.html"
+        target = HTML / relative
+        if not target.is_file():
+            broken.append(f"{href}: no such file in the build")
+            continue
+        if parts.fragment and target.suffix == ".html":
+            page = redirect_target(relative) or relative
+            if unquote(parts.fragment) not in _anchors(page):
+                broken.append(f"{href}: no anchor #{parts.fragment} in {page}")
+    return broken
+
+
+def test_every_built_page_is_checked():
+    assert PAGES, f"no pages in {HTML}: build the book first with {BUILD_COMMAND}"
+    assert "book/intro.html" in PAGES
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_page_in_browser(page_path, page_report, site_url):
+    page, report = page_report
+    problems: list[str] = []
+    page.goto(site_url + page_path, wait_until="load", timeout=30_000)
+
+    # Math: every block typeset, none as an error, nothing raw left; counts match the source.
+    source = parse_page(page_path)
+    mathjax = page.evaluate(_WAIT_FOR_MATHJAX, MATHJAX_TIMEOUT_MS)
+    math = page.evaluate(_MATH_STATE)
+    if mathjax != "typeset":
+        problems.append(mathjax)
+    if math["untypeset"]:
+        problems.append(f"{len(math['untypeset'])} math blocks not typeset, e.g. {math['untypeset'][:3]}")
+    if math["errors"]:
+        problems.append(f"MathJax errors: {math['errors'][:5]}")
+    if math["raw"]:
+        problems.append(f"raw TeX left in the text: {math['raw'][:3]}")
+    if (math["display"], math["inline"]) != (source.display_math, source.inline_math):
+        problems.append(f"typeset display/inline math {math['display']}/{math['inline']}, "
+                        f"source has {source.display_math}/{source.inline_math}")
+
+    images = page.evaluate(_LOAD_IMAGES)
+    problems += [f"image did not load: {image['src']}" for image in images
+                 if not image["complete"] or image["width"] == 0]
+    problems += [f"figure without a numbered caption: {src}"
+                 for src in page.evaluate(_UNCAPTIONED_FIGURES)]
+
+    hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
+    problems += _broken_internal_links(hrefs, site_url)
+
+    page.screenshot(path=str(_screenshot_path(page_path)), full_page=True)
+
+    problems += [f"console error: {message}" for message in report["console"]]
+    problems += [f"failed request: {failure}" for failure in report["failed"]]
+    problems += [f"request to the network: {url}" for url in report["external"]]
+    assert not problems, f"{page_path}:\n  " + "\n  ".join(problems)
