@@ -179,3 +179,110 @@ def check_cross_entropy(logits: ArrayLike, target: ArrayLike, axis: int = -1, re
         compare(f"cross_entropy_grad vs central differences ({label})", grad,
                 central_difference_jacobian(total, logits), finite_difference_tolerance(logits.dtype)),
     ]
+
+
+# --- output layer, sparsemax and hierarchical softmax (chapters "Into the output layer" and "Variants") ---
+
+
+def output_layer_grad(
+    weights: ArrayLike, bias: ArrayLike, activations: ArrayLike, target: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """∂C/∂W = (P − Y)ᵀ A / N and ∂C/∂b = Σ_n (p_n − y_n) / N for C = mean cross-entropy of softmax(A Wᵀ + b).
+
+    Per row, ∂C/∂b_j = p_j − y_j and ∂C/∂W_jk = a_k (p_j − y_j); `cross_entropy_grad` supplies p − y.
+    """
+    weights, bias, activations = (np.asarray(x, dtype=np.float64) for x in (weights, bias, activations))
+    delta = cross_entropy_grad(activations @ weights.T + bias, target, reduction="mean")
+    return delta.T @ activations, np.sum(delta, axis=0)
+
+
+def torch_output_layer_grad(
+    weights: ArrayLike, bias: ArrayLike, activations: ArrayLike, target: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The same two gradients by torch autograd through nn.functional.linear and cross_entropy."""
+    import torch
+
+    w_t = _to_torch(np.asarray(weights, dtype=np.float64)).requires_grad_(True)
+    b_t = _to_torch(np.asarray(bias, dtype=np.float64)).requires_grad_(True)
+    a_t = _to_torch(np.asarray(activations, dtype=np.float64))
+    loss = torch.nn.functional.cross_entropy(torch.nn.functional.linear(a_t, w_t, b_t), _to_torch(np.asarray(target)))
+    loss.backward()
+    return w_t.grad.cpu().numpy(), b_t.grad.cpu().numpy()
+
+
+def check_output_layer_gradient(
+    weights: ArrayLike, bias: ArrayLike, activations: ArrayLike, target: ArrayLike
+) -> list[CheckResult]:
+    """`output_layer_grad` against torch autograd (float64, rounding of the N·K-term sums)."""
+    weights = np.asarray(weights, dtype=np.float64)
+    activations = np.asarray(activations, dtype=np.float64)
+    ours_w, ours_b = output_layer_grad(weights, bias, activations, target)
+    ref_w, ref_b = torch_output_layer_grad(weights, bias, activations, target)
+    tolerance = rounding_tolerance(np.float64, activations.shape[0] * (weights.shape[0] + weights.shape[1]))
+    return [
+        compare("∂C/∂W = (p − y) aᵀ vs torch autograd", ours_w, ref_w, tolerance),
+        compare("∂C/∂b = p − y vs torch autograd", ours_b, ref_b, tolerance),
+    ]
+
+
+def check_sparsemax_jacobian(z: ArrayLike) -> list[CheckResult]:
+    """sparsemax_jacobian(z) against central differences of sparsemax, z of shape (K,), float64.
+
+    Valid away from the kinks: every |z_i − τ| must exceed the difference step, which the check asserts.
+    """
+    from ._variants import sparsemax, sparsemax_jacobian
+
+    z = np.asarray(z, dtype=np.float64)
+    p = sparsemax(z)
+    tau = float(np.max(z[p > 0] - p[p > 0]))
+    step = np.finfo(np.float64).eps ** (1 / 3) * max(1.0, float(np.max(np.abs(z))))
+    if np.min(np.abs(z - tau)) <= 2 * step:
+        raise ValueError(f"z has an entry within {2 * step:.1e} of the threshold τ = {tau}: sparsemax has a kink there")
+    return [
+        compare(
+            "sparsemax_jacobian vs central differences",
+            sparsemax_jacobian(z),
+            central_difference_jacobian(sparsemax, z),
+            finite_difference_tolerance(z.dtype),
+        )
+    ]
+
+
+def torch_hierarchical_softmax_log_prob_with_grad(
+    node_scores: ArrayLike, target: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """log p(target) per row by torch (logsigmoid summed along each path), and the gradient of
+    −Σ_rows log p by autograd. `node_scores` has shape (N, K − 1), `target` shape (N,)."""
+    import torch
+
+    from ._variants import hierarchical_softmax_paths
+
+    node_scores = np.asarray(node_scores, dtype=np.float64)
+    s_t = _to_torch(node_scores).requires_grad_(True)
+    paths = hierarchical_softmax_paths(node_scores.shape[-1] + 1)
+    rows = []
+    for n, c in enumerate(np.asarray(target)):
+        nodes, signs = paths[int(c)]
+        rows.append(torch.nn.functional.logsigmoid(_to_torch(signs) * s_t[n, _to_torch(nodes)]).sum())
+    log_prob = torch.stack(rows)
+    (-log_prob.sum()).backward()
+    return log_prob.detach().cpu().numpy(), s_t.grad.cpu().numpy()
+
+
+def check_hierarchical_softmax(node_scores: ArrayLike, target: ArrayLike) -> list[CheckResult]:
+    """hierarchical_softmax_log_prob and _grad against torch autograd and central differences, float64."""
+    from ._variants import hierarchical_softmax_grad, hierarchical_softmax_log_prob
+
+    node_scores = np.asarray(node_scores, dtype=np.float64)
+    target = np.asarray(target)
+    ref_log_prob, ref_grad = torch_hierarchical_softmax_log_prob_with_grad(node_scores, target)
+    grad = hierarchical_softmax_grad(node_scores, target)
+    depth = int(np.ceil(np.log2(node_scores.shape[-1] + 1)))
+    total = lambda s: -np.sum(hierarchical_softmax_log_prob(s, target))  # noqa: E731
+    return [
+        compare("hierarchical log p vs torch", hierarchical_softmax_log_prob(node_scores, target), ref_log_prob,
+                rounding_tolerance(np.float64, depth)),
+        compare("hierarchical gradient vs torch autograd", grad, ref_grad, rounding_tolerance(np.float64, depth)),
+        compare("hierarchical gradient vs central differences", grad, central_difference_jacobian(total, node_scores),
+                finite_difference_tolerance(np.float64)),
+    ]
