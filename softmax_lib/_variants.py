@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -79,10 +81,9 @@ def sample_gumbel(shape: int | tuple[int, ...], rng: np.random.Generator) -> NDA
 
 def gumbel_max(logits: ArrayLike, gumbels: ArrayLike, axis: int = -1) -> NDArray[np.intp]:
     """argmax_k (z_k + g_k): with g standard Gumbel noise, the index k is drawn with probability softmax(z)_k."""
-    logits = as_float_array(logits, "logits")
-    axis = class_axis(logits, axis, "logits")
-    gumbels = as_float_array(gumbels, "gumbels")
-    return np.argmax(logits + gumbels, axis=axis)
+    perturbed = as_float_array(logits, "logits") + as_float_array(gumbels, "gumbels")
+    # Logits of shape (K,) with noise of shape (n, K) are n draws: the class axis is the broadcast one's.
+    return np.argmax(perturbed, axis=class_axis(perturbed, axis, "logits + gumbels"))
 
 
 def gumbel_softmax(logits: ArrayLike, gumbels: ArrayLike, temperature: float, axis: int = -1) -> NDArray[np.floating]:
@@ -108,9 +109,15 @@ def hierarchical_softmax_paths(n_classes: int) -> list[tuple[NDArray[np.intp], N
     """
     if not isinstance(n_classes, (int, np.integer)) or isinstance(n_classes, bool) or n_classes < 2:
         raise ValueError(f"n_classes must be an integer ≥ 2, got {n_classes!r}")
-    paths: list[tuple[list[int], list[float]]] = [([], []) for _ in range(int(n_classes))]
+    return list(_balanced_tree_paths(int(n_classes)))
+
+
+@functools.lru_cache(maxsize=64)
+def _balanced_tree_paths(n_classes: int) -> tuple[tuple[NDArray[np.intp], NDArray[np.float64]], ...]:
+    # Built once per K and shared, so the arrays are made read-only.
+    paths: list[tuple[list[int], list[float]]] = [([], []) for _ in range(n_classes)]
     next_node = 0
-    stack = [(0, int(n_classes), [], [])]
+    stack = [(0, n_classes, [], [])]
     while stack:
         lo, hi, nodes, signs = stack.pop()
         if hi - lo == 1:
@@ -121,7 +128,12 @@ def hierarchical_softmax_paths(n_classes: int) -> list[tuple[NDArray[np.intp], N
         # Right is pushed first so that the left subtree is numbered first (preorder).
         stack.append((mid, hi, nodes + [node], signs + [-1.0]))
         stack.append((lo, mid, nodes + [node], signs + [1.0]))
-    return [(np.array(n, dtype=np.intp), np.array(s)) for n, s in paths]
+    frozen = []
+    for nodes, signs in paths:
+        nodes_array, signs_array = np.array(nodes, dtype=np.intp), np.array(signs)
+        nodes_array.flags.writeable = signs_array.flags.writeable = False
+        frozen.append((nodes_array, signs_array))
+    return tuple(frozen)
 
 
 def _node_scores_and_target(node_scores: ArrayLike, target: ArrayLike) -> tuple[np.ndarray, np.ndarray, int]:

@@ -263,7 +263,8 @@ def torch_hierarchical_softmax_log_prob_with_grad(
     rows = []
     for n, c in enumerate(np.asarray(target)):
         nodes, signs = paths[int(c)]
-        rows.append(torch.nn.functional.logsigmoid(_to_torch(signs) * s_t[n, _to_torch(nodes)]).sum())
+        # The tree's arrays are shared and read-only; torch wants writable memory.
+        rows.append(torch.nn.functional.logsigmoid(_to_torch(signs.copy()) * s_t[n, _to_torch(nodes.copy())]).sum())
     log_prob = torch.stack(rows)
     (-log_prob.sum()).backward()
     return log_prob.detach().cpu().numpy(), s_t.grad.cpu().numpy()

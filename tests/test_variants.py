@@ -232,3 +232,10 @@ def test_output_layer_gradient_matches_finite_differences(rng):
     tol = finite_difference_tolerance(np.float64)
     assert_passed(compare("∂C/∂W", grad_w, central_difference_jacobian(loss_w, weights), tol))
     assert_passed(compare("∂C/∂b", grad_b, central_difference_jacobian(loss_b, bias), tol))
+
+
+def test_gumbel_max_broadcasts_one_logit_vector_over_many_draws(rng):
+    z = np.array([0.5, -1.0, 2.0])
+    g = sl.sample_gumbel((4, 3), rng)
+    np.testing.assert_array_equal(sl.gumbel_max(z, g), np.argmax(z + g, axis=1))
+    assert sl.gumbel_softmax(z, g, 1.0).shape == (4, 3)
