@@ -8,6 +8,19 @@ and works along any axis (default: the last). Inputs may be any Python Array API
 
 from ._cross_entropy import cross_entropy, cross_entropy_grad, target_distribution
 from ._softmax import log_softmax, logsumexp, softmax, softmax_jacobian, softmax_vjp
+from ._variants import (
+    gumbel_max,
+    gumbel_softmax,
+    hierarchical_softmax_grad,
+    hierarchical_softmax_log_prob,
+    hierarchical_softmax_paths,
+    hierarchical_softmax_probabilities,
+    log_sigmoid,
+    sample_gumbel,
+    sigmoid,
+    sparsemax,
+    sparsemax_jacobian,
+)
 
 __all__ = [
     "softmax",
@@ -18,4 +31,15 @@ __all__ = [
     "cross_entropy",
     "cross_entropy_grad",
     "target_distribution",
+    "sigmoid",
+    "log_sigmoid",
+    "sparsemax",
+    "sparsemax_jacobian",
+    "sample_gumbel",
+    "gumbel_max",
+    "gumbel_softmax",
+    "hierarchical_softmax_paths",
+    "hierarchical_softmax_log_prob",
+    "hierarchical_softmax_probabilities",
+    "hierarchical_softmax_grad",
 ]

@@ -331,23 +331,34 @@ def check_softmax_vjp(z: ArrayLike, v: ArrayLike, axis: int = -1, dtype: Any = "
     ]
 
 
+def output_layer_grad(
+    weights: ArrayLike, bias: ArrayLike, activations: ArrayLike, target: ArrayLike
+) -> tuple[Any, Any]:
+    """∂C/∂W = (P − Y)ᵀ A / N and ∂C/∂b = Σ_n (p_n − y_n) / N for C = mean cross-entropy of softmax(A Wᵀ + b).
+
+    Per row, ∂C/∂b_j = p_j − y_j and ∂C/∂W_jk = a_k (p_j − y_j); `cross_entropy_grad` supplies p − y.
+    """
+    xp = array_namespace(weights, bias, activations)
+    delta = cross_entropy_grad(activations @ weights.T + bias, target, reduction="mean")
+    return delta.T @ activations, xp.sum(delta, axis=0)
+
+
 def check_output_layer_gradients(
     inputs: ArrayLike, weight: ArrayLike, bias: ArrayLike, target: ArrayLike, dtype: Any = "float64", device: Any = None
 ) -> list[CheckResult]:
     """Gradients of the mean cross-entropy of a linear output layer z = x Wᵀ + b (x: N × D, W: K × D),
     from G = ∂L/∂z = (P − Y)/N: ∂L/∂W = Gᵀ x, ∂L/∂b = Σ_n G_n, ∂L/∂x = G W.
 
-    Against torch autograd through torch.nn.functional.linear and cross_entropy, and against
-    central differences (float64). Minimal version for the verify command."""
+    `output_layer_grad` (and G W) against torch autograd through torch.nn.functional.linear and
+    cross_entropy, and against central differences (float64)."""
     import torch
 
     (x, x64), (w, w64), (b, b64) = (checked_array(np.asarray(a, dtype=np.float64), dtype, device)
                                     for a in (inputs, weight, bias))
     target_x, target64 = checked_array(target, dtype, device)
     target64 = _float64_target(target64)
-    xp = array_namespace(x)
-    grad_z = cross_entropy_grad(x @ w.T + b, target_x)
-    ours = {"W": grad_z.T @ x, "b": xp.sum(grad_z, axis=0), "x": grad_z @ w}
+    grad_w, grad_b = output_layer_grad(w, b, x, target_x)
+    ours = {"W": grad_w, "b": grad_b, "x": cross_entropy_grad(x @ w.T + b, target_x) @ w}
 
     leaves = {name: _to_torch(a).detach().clone().requires_grad_(True) for name, a in (("W", w), ("b", b), ("x", x))}
     torch.nn.functional.cross_entropy(
@@ -457,4 +468,71 @@ def check_loss_hessian(logits: ArrayLike, target: ArrayLike, dtype: Any = "float
         compare(f"loss Hessian vs central differences of the gradient ({label} target)", ours,
                 central_difference_jacobian(lambda z: cross_entropy_grad(z, target64, reduction="sum"), z64),
                 _fd_tolerance(dtype, k)),
+    ]
+
+
+# --- output layer, sparsemax and hierarchical softmax (chapters "Into the output layer" and "Variants") ---
+
+
+def check_sparsemax_jacobian(z: ArrayLike) -> list[CheckResult]:
+    """sparsemax_jacobian(z) against central differences of sparsemax, z of shape (K,), float64.
+
+    Valid away from the kinks: every |z_i − τ| must exceed the difference step, which the check asserts.
+    """
+    from ._variants import sparsemax, sparsemax_jacobian
+
+    z = np.asarray(z, dtype=np.float64)
+    p = sparsemax(z)
+    tau = float(np.max(z[p > 0] - p[p > 0]))
+    step = np.finfo(np.float64).eps ** (1 / 3) * max(1.0, float(np.max(np.abs(z))))
+    if np.min(np.abs(z - tau)) <= 2 * step:
+        raise ValueError(f"z has an entry within {2 * step:.1e} of the threshold τ = {tau}: sparsemax has a kink there")
+    return [
+        compare(
+            "sparsemax_jacobian vs central differences",
+            sparsemax_jacobian(z),
+            central_difference_jacobian(sparsemax, z),
+            finite_difference_tolerance(z.dtype),
+        )
+    ]
+
+
+def torch_hierarchical_softmax_log_prob_with_grad(
+    node_scores: ArrayLike, target: ArrayLike
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """log p(target) per row by torch (logsigmoid summed along each path), and the gradient of
+    −Σ_rows log p by autograd. `node_scores` has shape (N, K − 1), `target` shape (N,)."""
+    import torch
+
+    from ._variants import hierarchical_softmax_paths
+
+    node_scores = np.asarray(node_scores, dtype=np.float64)
+    s_t = _to_torch(node_scores).requires_grad_(True)
+    paths = hierarchical_softmax_paths(node_scores.shape[-1] + 1)
+    rows = []
+    for n, c in enumerate(np.asarray(target)):
+        nodes, signs = paths[int(c)]
+        # The tree's arrays are shared and read-only; torch wants writable memory.
+        rows.append(torch.nn.functional.logsigmoid(_to_torch(signs.copy()) * s_t[n, _to_torch(nodes.copy())]).sum())
+    log_prob = torch.stack(rows)
+    (-log_prob.sum()).backward()
+    return log_prob.detach().cpu().numpy(), s_t.grad.cpu().numpy()
+
+
+def check_hierarchical_softmax(node_scores: ArrayLike, target: ArrayLike) -> list[CheckResult]:
+    """hierarchical_softmax_log_prob and _grad against torch autograd and central differences, float64."""
+    from ._variants import hierarchical_softmax_grad, hierarchical_softmax_log_prob
+
+    node_scores = np.asarray(node_scores, dtype=np.float64)
+    target = np.asarray(target)
+    ref_log_prob, ref_grad = torch_hierarchical_softmax_log_prob_with_grad(node_scores, target)
+    grad = hierarchical_softmax_grad(node_scores, target)
+    depth = int(np.ceil(np.log2(node_scores.shape[-1] + 1)))
+    total = lambda s: -np.sum(hierarchical_softmax_log_prob(s, target))  # noqa: E731
+    return [
+        compare("hierarchical log p vs torch", hierarchical_softmax_log_prob(node_scores, target), ref_log_prob,
+                rounding_tolerance(np.float64, depth)),
+        compare("hierarchical gradient vs torch autograd", grad, ref_grad, rounding_tolerance(np.float64, depth)),
+        compare("hierarchical gradient vs central differences", grad, central_difference_jacobian(total, node_scores),
+                finite_difference_tolerance(np.float64)),
     ]
