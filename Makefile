@@ -1,10 +1,15 @@
 # make book: install what is needed into .venv, then build the HTML book into _build/html.
-# make test: build the book (warnings are errors), then run the unit tests and nbval over every notebook.
+# make test: build the book (warnings are errors), then run every test: unit and property tests,
+#            nbval over every notebook, and the slow ones (planted errors, a fresh install).
+# make test-fast: the same without the slow tests (a few minutes less).
+# make determinism: run the fast suite again, serially, and check that no file in the tree changed.
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
+# pytest-xdist: two workers; --dist loadscope keeps each notebook's cells on one worker, in order.
+PARALLEL ?= -n 2 --dist loadscope
 
-.PHONY: install book test clean
+.PHONY: install book test test-fast determinism clean
 
 install: $(VENV)/.installed
 
@@ -17,7 +22,19 @@ book: install
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 test: book
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PARALLEL)
+
+test-fast: book
+	$(BIN)/python -m pytest -m "not slow" $(PARALLEL)
+
+# Two consecutive runs of the fast suite, parallel then serial, must pass against the same stored
+# outputs and leave every file of the tree (tracked, or untracked and not ignored) byte-identical.
+TREE_STATE = git ls-files -z --cached --others --exclude-standard | xargs -0 sha256sum
+determinism: install
+	$(TREE_STATE) > $(VENV)/.tree-before
+	$(BIN)/python -m pytest -m "not slow" $(PARALLEL)
+	$(BIN)/python -m pytest -m "not slow" -p no:xdist
+	$(TREE_STATE) | diff $(VENV)/.tree-before - || (echo "the test runs changed files in the tree" && exit 1)
 
 clean:
 	rm -rf _build
