@@ -2,12 +2,15 @@
 # make test: build the book (warnings are errors), then run every test: unit and property tests,
 #            nbval over every notebook, and the slow ones (planted errors, a fresh install).
 # make test-fast: the same without the slow tests (a few minutes less).
-# make determinism: run the fast suite again, serially, and check that no file in the tree changed.
+# make determinism: run the fast suite twice (serial, then parallel) and check that no file changed.
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 # pytest-xdist: two workers; --dist loadscope keeps each notebook's cells on one worker, in order.
-PARALLEL ?= -n 2 --dist loadscope
+XDIST = -n 2 --dist loadscope
+# Serial by default: on two cores the fast suite took as long in parallel (worker start-up), and
+# the slow tests run their own subprocesses in parallel. `make test PARALLEL="$(XDIST)"` opts in.
+PARALLEL ?=
 
 .PHONY: install book test test-fast determinism clean
 
@@ -27,13 +30,14 @@ test: book
 test-fast: book
 	$(BIN)/python -m pytest -m "not slow" $(PARALLEL)
 
-# Two consecutive runs of the fast suite, parallel then serial, must pass against the same stored
-# outputs and leave every file of the tree (tracked, or untracked and not ignored) byte-identical.
+# Two consecutive runs of the fast suite, serial then parallel (pytest-xdist), must both pass against
+# the same stored outputs and leave every file of the tree (tracked, or untracked and not ignored)
+# byte-identical.
 TREE_STATE = git ls-files -z --cached --others --exclude-standard | xargs -0 sha256sum
 determinism: install
 	$(TREE_STATE) > $(VENV)/.tree-before
-	$(BIN)/python -m pytest -m "not slow" $(PARALLEL)
 	$(BIN)/python -m pytest -m "not slow" -p no:xdist
+	$(BIN)/python -m pytest -m "not slow" $(XDIST)
 	$(TREE_STATE) | diff $(VENV)/.tree-before - || (echo "the test runs changed files in the tree" && exit 1)
 
 clean:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -58,7 +59,14 @@ def test_readme_commands_work_in_a_fresh_virtualenv(tmp_path):
     copy = copy_repository(tmp_path / "repository")
     venv = tmp_path / "venv"
     env = clean_environment(venv)
+    try:
+        run_readme_commands(copy, venv, env)
+    finally:  # a virtualenv with torch is over a GB: do not leave it to pytest's tmp retention
+        shutil.rmtree(venv, ignore_errors=True)
+        shutil.rmtree(copy / "_build", ignore_errors=True)
 
+
+def run_readme_commands(copy: Path, venv: Path, env: dict[str, str]) -> None:
     run(["make", "book", f"VENV={venv}"], copy, env)
     assert (copy / "_build" / "html" / "index.html").is_file()
 
