@@ -129,6 +129,13 @@ def test_class_index_message_names_the_first_bad_index(func, bad):
         func(np.zeros((2, 2, 3)), target)
 
 
+@pytest.mark.parametrize("func", TARGET_FUNCTIONS, ids=lambda f: f.__name__)
+def test_class_index_equal_to_class_count_is_rejected(func):
+    # the off-by-one boundary: index K alone must give this message, not NumPy's own IndexError
+    with pytest.raises(IndexError, match=r"^target class index 3 is out of range for 3 classes$"):
+        func(np.zeros((2, 3)), np.array([0, 3]))
+
+
 def test_class_index_range_counts_classes_on_axis():
     logits = np.zeros((5, 2))  # 5 classes on axis 0, 2 rows
     assert sl.target_distribution(logits, np.array([4, 0]), axis=0).shape == (5, 2)

@@ -85,7 +85,7 @@ def run_pytest(copy: Path, paths: tuple[str, ...]) -> tuple[int, str, float]:
          *paths],
         cwd=copy, env=environment(copy), capture_output=True, text=True, timeout=PYTEST_TIMEOUT_S,
     )
-    failed = re.findall(r"^FAILED (\S+)(.*)$", proc.stdout, flags=re.MULTILINE)
+    failed = re.findall(r"^FAILED (.+?)((?: - .*)?)$", proc.stdout, flags=re.MULTILINE)
     if failed and re.search(BROKEN, failed[0][1]):
         # the mutant broke the code instead of the math: it proves nothing about the tests
         return BROKEN_STATUS, f"broken mutant: {failed[0][0]}{failed[0][1]}", time.monotonic() - start
