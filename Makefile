@@ -1,12 +1,20 @@
 # make book: install what is needed into .venv, then build the HTML book into _build/html.
-# make test: build the book (warnings are errors), then run the unit tests, nbval over every
-#            notebook and the browser test over every built page (screenshots: _build/screenshots/).
+# make test: build the book (warnings are errors), then run every test: unit and property tests,
+#            nbval over every notebook, the browser test over every built page (screenshots:
+#            _build/screenshots/), and the slow ones (planted errors, a fresh install).
+# make test-fast: the same without the slow tests (a few minutes less).
+# make determinism: run the fast suite twice (serial, then parallel) and check that no file changed.
 # make clean-notebooks: strip the per-cell timestamps `jupyter execute` stores in book/*.ipynb.
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
+# pytest-xdist: two workers; --dist loadscope keeps each notebook's cells on one worker, in order.
+XDIST = -n 2 --dist loadscope
+# Serial by default: on two cores the fast suite took as long in parallel (worker start-up), and
+# the slow tests run their own subprocesses in parallel. `make test PARALLEL="$(XDIST)"` opts in.
+PARALLEL ?=
 
-.PHONY: install book test clean clean-notebooks
+.PHONY: install book test test-fast determinism clean clean-notebooks
 
 install: $(VENV)/.installed
 
@@ -19,7 +27,20 @@ book: install
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 test: book
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PARALLEL)
+
+test-fast: book
+	$(BIN)/python -m pytest -m "not slow" $(PARALLEL)
+
+# Two consecutive runs of the fast suite, serial then parallel (pytest-xdist), must both pass against
+# the same stored outputs and leave every file of the tree (tracked, or untracked and not ignored)
+# byte-identical.
+TREE_STATE = git ls-files -z --cached --others --exclude-standard | xargs -0 sha256sum
+determinism: install
+	$(TREE_STATE) > $(VENV)/.tree-before
+	$(BIN)/python -m pytest -m "not slow" -p no:xdist
+	$(BIN)/python -m pytest -m "not slow" $(XDIST)
+	$(TREE_STATE) | diff $(VENV)/.tree-before - || (echo "the test runs changed files in the tree" && exit 1)
 
 clean-notebooks: install
 	$(BIN)/python tests/test_notebooks_metadata.py --fix
