@@ -88,7 +88,10 @@ def cross_entropy(logits: Array, target: Any, axis: int = -1, reduction: str = "
     _check_reduction(reduction)
     y = target_distribution(logits, target, axis)
     xp = array_namespace(y)
-    per_row = -xp.sum(y * log_softmax(logits, axis=axis), axis=axis)
+    # 0·log 0 counts as 0 (the limit of y log y): a masked class (z_k = −inf, so log p_k = −inf)
+    # that the target gives no weight adds nothing, instead of 0·(−inf) = NaN.
+    log_p = log_softmax(logits, axis=axis)
+    per_row = -xp.sum(y * xp.where(y > 0, log_p, xp.zeros_like(log_p)), axis=axis)
     return _reduce(per_row, reduction)
 
 

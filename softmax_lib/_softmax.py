@@ -60,7 +60,9 @@ def logsumexp(z: Array, axis: int = -1, keepdims: bool = False) -> Array:
     # A row whose max is ±inf or NaN cannot be shifted by it (inf − inf = NaN); shifting by 0
     # instead gives log Σ exp(z) directly: +inf for a +inf entry, −inf for an all −inf row.
     m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
-    with np.errstate(divide="ignore"):  # log(0) = −inf is the right answer for an all −inf row
+    # log(0) = −inf is the right answer for an all −inf row; exp overflowing to +inf beside a +inf
+    # or NaN entry changes nothing in an answer that is +inf or NaN anyway.
+    with np.errstate(divide="ignore", over="ignore"):
         out = xp.log(xp.sum(xp.exp(z - m), axis=axis, keepdims=True)) + m
     return out if keepdims else xp.squeeze(out, axis=axis)
 

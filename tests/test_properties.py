@@ -19,10 +19,11 @@ Special values, each checked against torch on the CPU (float64 and float32):
   * −inf entries in a row with a finite maximum are masked classes: probability exactly 0,
     log-probability −inf, gradient entry exactly 0 (or −y_k), logsumexp of the other entries.
   * a row of only −inf: softmax and log_softmax are NaN, logsumexp is −inf.
-  * cross_entropy with a probability target: NaN for a row with a −inf logit, like torch
-    (0·(−inf) in −Σ y log p). With a class-index target torch gathers −log p at the target and
-    returns the finite loss; softmax_lib returns NaN — a known discrepancy, see
-    test_index_target_with_masked_class_matches_torch (xfail, strict).
+  * cross_entropy of a row with a masked class (−inf logit) that the target gives no weight:
+    the finite −Σ_{y_k > 0} y_k log p_k, taking 0·log 0 = 0. With a class-index target torch
+    gives the same (it gathers −log p at the target); with a probability target torch's
+    cross_entropy computes 0·(−inf) = NaN, so the reference there is torch's log_softmax summed
+    with the same 0·log 0 = 0 convention.
 """
 
 import numpy as np
@@ -409,19 +410,15 @@ def test_infinities_handled_as_torch(case, data):
             grad = sl.cross_entropy_grad(z_rows, target, reduction="none")
             assert_matches_with_specials(f"cross_entropy_grad ({kind})", grad, leaf.grad.numpy(), tol)
             if kind == "probability":
+                # torch's cross_entropy gives 0·(−inf) = NaN for a masked class with y_k = 0;
+                # the reference takes 0·log 0 = 0, as softmax_lib does
+                target_t = to_torch(target)
+                log_p = torch.log_softmax(z_t, -1)
+                reference = -(target_t * torch.where(target_t > 0, log_p, 0.0)).sum(-1)
                 ours = sl.cross_entropy(z_rows, target, reduction="none")
-                assert_matches_with_specials("cross_entropy (probability)", ours, loss.detach().numpy(), tol)
+                assert_matches_with_specials("cross_entropy (probability)", ours, reference.numpy(), tol)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "softmax_lib bug: cross_entropy with class-index targets returns NaN for a row whose non-target "
-        "logit is −inf (a masked class); torch returns the finite −log p_target. Cause: −Σ_k y_k log p_k "
-        "evaluates 0·(−inf) = NaN; gathering log p at the target index (or skipping y_k = 0) fixes it."
-    ),
-)
 @given(logits_and_axis(bound=30.0, max_dims=2), st.data())
 def test_index_target_with_masked_class_matches_torch(case, data):
     """Masking a class with a −inf logit (as attention masks do) must not change the loss of a row
@@ -439,16 +436,6 @@ def test_index_target_with_masked_class_matches_torch(case, data):
     assert_matches_with_specials("cross_entropy (index, masked class)", ours, ref, rounding_tolerance(z.dtype, z_rows.shape[-1]))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=FloatingPointError,
-    reason=(
-        "softmax_lib defect (value correct, warning spurious): logsumexp shifts a row whose max is NaN or "
-        "+inf by 0 instead of by the max, so exp of its large finite entries overflows and NumPy emits "
-        "'overflow encountered in exp' although the result (NaN or +inf) is right. Shifting by the "
-        "largest finite entry (or suppressing over= in that branch) fixes it."
-    ),
-)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("special", [np.nan, np.inf])
 def test_logsumexp_no_spurious_overflow_warning(dtype, special):
