@@ -262,3 +262,25 @@ def shifted_log_softmax_bound_units(z: ArrayLike, reference: ArrayLike, axis: in
     y = np.abs(np.asarray(reference, dtype=np.float64))
     with np.errstate(divide="ignore"):
         return 1 + (np.abs(z - np.max(z, axis=axis, keepdims=True)) + k + 1 + np.log(k)) / y
+
+
+def check_cross_entropy_with_grad(
+    logits: ArrayLike, target: ArrayLike, axis: int = -1, reduction: str = "mean"
+) -> list[CheckResult]:
+    """The fused cross_entropy_with_grad against cross_entropy / cross_entropy_grad and against torch autograd."""
+    from ._fused import cross_entropy_with_grad
+
+    logits = np.asarray(logits, dtype=np.float64)
+    target = np.asarray(target)
+    k = logits.shape[axis]
+    loss, grad = cross_entropy_with_grad(logits, target, axis, reduction)
+    loss_ref, grad_ref = torch_cross_entropy_with_grad(logits, target, axis, reduction)
+    label = f"{'index' if np.issubdtype(target.dtype, np.integer) else 'probability'} target, {reduction}"
+    loss_tol = rounding_tolerance(logits.dtype, logits.size)
+    return [
+        compare(f"fused loss vs cross_entropy ({label})", loss, cross_entropy(logits, target, axis, reduction), loss_tol),
+        compare(f"fused grad vs cross_entropy_grad ({label})", grad, cross_entropy_grad(logits, target, axis, reduction),
+                rounding_tolerance(logits.dtype, k)),
+        compare(f"fused loss vs torch ({label})", loss, loss_ref, loss_tol),
+        compare(f"fused grad vs torch autograd ({label})", grad, grad_ref, rounding_tolerance(logits.dtype, k)),
+    ]
