@@ -104,7 +104,7 @@ def cross_entropy_with_grad(
     n_rows = rows.shape[0]
     work = working_dtype(z.dtype)
     per_row = np.empty(n_rows, dtype=work)
-    scale = 1 / max(n_rows, 1) if reduction == "mean" else None
+    divide_by_rows = reduction == "mean"
 
     def run(block: slice) -> None:
         src, dst = rows[block], grad_rows[block]
@@ -135,7 +135,7 @@ def cross_entropy_with_grad(
             np.subtract(g, y, out=g)
         else:
             g[picked] -= 1
-        if scale is not None:
+        if divide_by_rows:
             np.divide(g, max(n_rows, 1), out=g)
         if g is not dst:
             dst[...] = g
