@@ -43,3 +43,28 @@ __all__ = [
     "hierarchical_softmax_probabilities",
     "hierarchical_softmax_grad",
 ]
+
+# Fast paths (issue 6): cache-blocked and threaded NumPy kernels, the online normalizer, the fused loss and gradient.
+from ._blocked import blocked_log_softmax, blocked_logsumexp, blocked_softmax
+from ._fused import cross_entropy_with_grad
+from ._online import (
+    merge_normalizers,
+    online_logsumexp,
+    online_normalizer,
+    online_softmax,
+    streaming_logsumexp,
+    streaming_softmax,
+)
+
+__all__ += [
+    "blocked_softmax",
+    "blocked_log_softmax",
+    "blocked_logsumexp",
+    "cross_entropy_with_grad",
+    "merge_normalizers",
+    "online_normalizer",
+    "online_logsumexp",
+    "online_softmax",
+    "streaming_logsumexp",
+    "streaming_softmax",
+]

@@ -536,3 +536,103 @@ def check_hierarchical_softmax(node_scores: ArrayLike, target: ArrayLike) -> lis
         compare("hierarchical gradient vs central differences", grad, central_difference_jacobian(total, node_scores),
                 finite_difference_tolerance(np.float64)),
     ]
+
+
+# --- accuracy against a high-precision reference (issue 6) -----------------------------------
+
+STRESS_FAMILIES = ("normal", "large spread", "all equal", "one dominant", "huge +1e4", "near overflow", "tiny probabilities")
+
+
+def stress_logits(family: str, dtype: np.dtype | type, n_classes: int, n_rows: int, seed: int = 0) -> np.ndarray:
+    """(n_rows, n_classes) logits of `dtype` from one of STRESS_FAMILIES, inputs that stress softmax formulas.
+
+    normal: N(0, 3²). large spread: uniform on [−5000, 5000] (max − min up to 1e4). all equal: 3.
+    one dominant: N(0, 1) plus one logit larger by −log u + 4, so every other p_k is below u.
+    huge +1e4: 1e4 + N(0, 3²), exp overflows in every dtype. near overflow: half the dtype's largest
+    number plus a few of its ulps. tiny probabilities: a ramp from 0 down to 95 % of log(smallest normal).
+    """
+    dtype = np.dtype(dtype)
+    rng = np.random.default_rng(seed)
+    shape = (n_rows, n_classes)
+    info = np.finfo(dtype)
+    if family == "normal":
+        z = rng.normal(scale=3.0, size=shape)
+    elif family == "large spread":
+        z = rng.uniform(-5000.0, 5000.0, size=shape)
+    elif family == "all equal":
+        z = np.full(shape, 3.0)
+    elif family == "one dominant":
+        z = rng.normal(size=shape)
+        z[np.arange(n_rows), rng.integers(0, n_classes, size=n_rows)] += 4 - np.log(unit_roundoff(dtype))
+    elif family == "huge +1e4":
+        z = 1e4 + rng.normal(scale=3.0, size=shape)
+    elif family == "near overflow":
+        half = dtype.type(info.max) / dtype.type(2)
+        ulp = np.spacing(half)
+        return (half + ulp * rng.integers(0, 4, size=shape).astype(dtype)).astype(dtype)
+    elif family == "tiny probabilities":
+        z = np.tile(np.linspace(0.0, 0.95 * np.log(float(info.tiny)), n_classes), (n_rows, 1))
+        z = rng.permuted(z, axis=1)
+    else:
+        raise ValueError(f"family must be one of {STRESS_FAMILIES}, got {family!r}")
+    return z.astype(dtype)
+
+
+def relative_error_units(actual: ArrayLike, reference: ArrayLike, dtype: np.dtype | type) -> NDArray[np.float64]:
+    """|actual − reference| / |reference| in units of `dtype`'s u, for the entries whose reference is a
+    finite normal number of `dtype` (smaller ones cannot be stored to relative accuracy). A NaN or
+    infinite result where the reference is finite counts as an infinite error."""
+    actual = np.asarray(actual, dtype=np.float64)
+    reference = np.asarray(reference, dtype=np.float64)
+    keep = np.isfinite(reference) & (np.abs(reference) >= float(np.finfo(dtype).tiny))
+    with np.errstate(invalid="ignore", over="ignore"):
+        err = np.abs(actual[keep] - reference[keep]) / np.abs(reference[keep]) / unit_roundoff(dtype)
+    return np.where(np.isfinite(err), err, np.inf)
+
+
+def shifted_softmax_bound_units(z: ArrayLike, axis: int = -1) -> NDArray[np.float64]:
+    """First-order bound, in units of u, on the relative error of p_i = exp(z_i − m) / Σ_k exp(z_k − m):
+    |z_i − m| + K + 2 (the rounding of z_i − m is amplified by exp; exp, the K − 1 additions and the
+    division add one u each), the shape of Blanchard, Higham & Higham's bound for the shifted formula."""
+    z = np.asarray(z, dtype=np.float64)
+    return np.abs(z - np.max(z, axis=axis, keepdims=True)) + z.shape[axis] + 2
+
+
+def shifted_logsumexp_bound_units(reference: ArrayLike, n_classes: int) -> NDArray[np.float64]:
+    """First-order bound, in units of u, on the relative error of y = m + log Σ_k exp(z_k − m):
+    1 + (K + 1 + log K) / |y| (an absolute error of (K + 1 + log K) u in log Σ, one rounding of y)."""
+    y = np.abs(np.asarray(reference, dtype=np.float64))
+    with np.errstate(divide="ignore"):
+        return 1 + (n_classes + 1 + np.log(n_classes)) / y
+
+
+def shifted_log_softmax_bound_units(z: ArrayLike, reference: ArrayLike, axis: int = -1) -> NDArray[np.float64]:
+    """First-order bound, in units of u, on the relative error of log p_i = (z_i − m) − log Σ_k exp(z_k − m):
+    1 + (|z_i − m| + K + 1 + log K) / |log p_i|."""
+    z = np.asarray(z, dtype=np.float64)
+    k = z.shape[axis]
+    y = np.abs(np.asarray(reference, dtype=np.float64))
+    with np.errstate(divide="ignore"):
+        return 1 + (np.abs(z - np.max(z, axis=axis, keepdims=True)) + k + 1 + np.log(k)) / y
+
+
+def check_cross_entropy_with_grad(
+    logits: ArrayLike, target: ArrayLike, axis: int = -1, reduction: str = "mean"
+) -> list[CheckResult]:
+    """The fused cross_entropy_with_grad against cross_entropy / cross_entropy_grad and against torch autograd."""
+    from ._fused import cross_entropy_with_grad
+
+    logits = np.asarray(logits, dtype=np.float64)
+    target = np.asarray(target)
+    k = logits.shape[axis]
+    loss, grad = cross_entropy_with_grad(logits, target, axis, reduction)
+    loss_ref, grad_ref = torch_cross_entropy_with_grad(logits, target, axis, reduction)
+    label = f"{'index' if np.issubdtype(target.dtype, np.integer) else 'probability'} target, {reduction}"
+    loss_tol = rounding_tolerance(logits.dtype, logits.size)
+    return [
+        compare(f"fused loss vs cross_entropy ({label})", loss, cross_entropy(logits, target, axis, reduction), loss_tol),
+        compare(f"fused grad vs cross_entropy_grad ({label})", grad, cross_entropy_grad(logits, target, axis, reduction),
+                rounding_tolerance(logits.dtype, k)),
+        compare(f"fused loss vs torch ({label})", loss, loss_ref, loss_tol),
+        compare(f"fused grad vs torch autograd ({label})", grad, grad_ref, rounding_tolerance(logits.dtype, k)),
+    ]

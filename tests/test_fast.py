@@ -1,0 +1,324 @@
+"""Unit tests for the fast paths: blocked kernels, the online normalizer, the fused loss and gradient.
+
+Each is checked against the two-pass softmax_lib functions, against torch and against the
+50-digit mpmath reference, and every bad input must raise a clear error.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+import softmax_lib as sl
+from softmax_lib.checks import compare, rounding_tolerance, torch_cross_entropy_with_grad, torch_device
+from softmax_lib.reference import cross_entropy_mp, log_softmax_mp, logsumexp_mp, softmax_mp
+
+RNG_SEED = 20260
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(RNG_SEED)
+
+
+def assert_close(name, actual, expected, tol):
+    result = compare(name, actual, expected, tol)
+    assert result.passed, str(result)
+
+
+def to_torch(x):
+    return torch.as_tensor(np.ascontiguousarray(x), device=torch_device())
+
+
+# --- blocked kernels ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_blocked_equals_two_pass(rng, dtype, threads):
+    z = (rng.normal(scale=6.0, size=(97, 3001))).astype(dtype)
+    # softmax: the same operations in the same order per row, so equal to the last bit.
+    assert np.array_equal(sl.blocked_softmax(z, threads=threads), sl.softmax(z))
+    # The log-domain functions use log1p(s − 1) instead of log(s): equal up to rounding.
+    tol = rounding_tolerance(dtype, z.shape[-1])
+    assert_close("blocked_log_softmax", sl.blocked_log_softmax(z, threads=threads), sl.log_softmax(z), tol)
+    assert_close("blocked_logsumexp", sl.blocked_logsumexp(z, threads=threads), sl.logsumexp(z), tol)
+
+
+def test_log1p_form_keeps_tiny_log_probabilities():
+    # One dominant logit: log p_max = −log(1 + s₁) ≈ −s₁ with s₁ = 2e−20, below float64's u.
+    z = np.array([[0.0, -45.0, -46.0]])
+    ref = log_softmax_mp(z)
+    assert sl.log_softmax(z)[0, 0] == 0.0  # log(1 + s₁) rounds to log(1): every digit lost
+    assert abs(sl.blocked_log_softmax(z)[0, 0] - ref[0, 0]) <= 2 * np.finfo(np.float64).eps * abs(ref[0, 0])
+    loss, _ = sl.cross_entropy_with_grad(z, np.array([0]), reduction="none")
+    assert abs(loss[0] - cross_entropy_mp(z, [0])[0]) <= 2 * np.finfo(np.float64).eps * abs(loss[0])
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_blocked_any_axis_matches_torch(rng, axis):
+    z = rng.normal(scale=4.0, size=(5, 7, 6))
+    z_t = to_torch(z)
+    tol = rounding_tolerance(np.float64, z.shape[axis])
+    assert_close("blocked_softmax", sl.blocked_softmax(z, axis), torch.softmax(z_t, axis).cpu().numpy(), tol)
+    assert_close("blocked_log_softmax", sl.blocked_log_softmax(z, axis), torch.log_softmax(z_t, axis).cpu().numpy(), tol)
+    assert_close("blocked_logsumexp", sl.blocked_logsumexp(z, axis), torch.logsumexp(z_t, axis).cpu().numpy(), tol)
+
+
+def test_blocked_out_buffer_is_used(rng):
+    z = rng.normal(size=(8, 50)).astype(np.float32)
+    out = np.empty_like(z)
+    assert sl.blocked_softmax(z, out=out) is out
+    assert np.array_equal(out, sl.softmax(z))
+    strided = np.empty((50, 8), np.float32).T  # not C-contiguous: filled through a copy
+    assert sl.blocked_log_softmax(z, out=strided) is strided
+    assert np.array_equal(strided, sl.log_softmax(z))
+
+
+def test_blocked_float16_is_computed_in_float32(rng):
+    # One rounding at the end: within one float16 rounding (u = 2⁻¹¹) of the 50-digit value.
+    z = rng.normal(scale=3.0, size=(3, 400)).astype(np.float16)
+    p = sl.blocked_softmax(z)
+    assert p.dtype == np.float16
+    ref = softmax_mp(z)
+    normal = ref >= np.finfo(np.float16).tiny
+    rel = np.abs(p.astype(np.float64)[normal] - ref[normal]) / ref[normal]
+    assert rel.max() <= 2 * 2.0**-11
+
+
+def test_blocked_against_mpmath_float64(rng):
+    z = rng.normal(scale=30.0, size=(2, 300))
+    u = np.finfo(np.float64).eps / 2
+    ref = softmax_mp(z)
+    rel = np.abs(sl.blocked_softmax(z) - ref) / ref
+    # First-order bound of the shifted formula (Blanchard, Higham & Higham 2021): (|z_i − m| + K + 2) u.
+    bound = (np.abs(z - z.max(axis=-1, keepdims=True)) + z.shape[-1] + 2) * u
+    assert np.all(rel[ref > np.finfo(np.float64).tiny] <= bound[ref > np.finfo(np.float64).tiny])
+    assert_close("blocked_logsumexp vs mpmath", sl.blocked_logsumexp(z), logsumexp_mp(z), rounding_tolerance(np.float64, 300))
+    assert_close("blocked_log_softmax vs mpmath", sl.blocked_log_softmax(z), log_softmax_mp(z), rounding_tolerance(np.float64, 300))
+
+
+def test_blocked_non_finite_rows_match_two_pass():
+    z = np.array([[-np.inf, 0.0, 1.0], [-np.inf, -np.inf, -np.inf], [0.0, np.inf, 1.0], [np.nan, 0.0, 1.0]])
+    np.testing.assert_array_equal(sl.blocked_logsumexp(z), sl.logsumexp(z))
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(sl.blocked_softmax(z[:1]), sl.softmax(z[:1]))
+
+
+def test_blocked_bad_inputs():
+    z = np.zeros((2, 3))
+    with pytest.raises(TypeError, match="z must be a real numeric array"):
+        sl.blocked_softmax(np.array(["a", "b"]))
+    with pytest.raises(np.exceptions.AxisError, match="axis 2 is out of range"):
+        sl.blocked_softmax(z, axis=2)
+    with pytest.raises(ValueError, match="empty class axis"):
+        sl.blocked_log_softmax(np.zeros((2, 0)))
+    with pytest.raises(ValueError, match="out must have shape"):
+        sl.blocked_softmax(z, out=np.empty((3, 2)))
+    with pytest.raises(ValueError, match="out must have shape"):
+        sl.blocked_softmax(z, out=np.empty((2, 3), np.float32))
+    with pytest.raises(ValueError, match="threads must be at least 1"):
+        sl.blocked_softmax(z, threads=0)
+    read_only = np.empty((2, 3))
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match="out is read-only"):
+        sl.blocked_softmax(z, out=read_only)
+
+
+# --- online normalizer --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("chunk_size", [1, 3, 64, 10_000])
+@pytest.mark.parametrize("axis", [0, -1])
+def test_online_equals_two_pass(rng, chunk_size, axis):
+    z = rng.normal(scale=20.0, size=(40, 257))
+    k = z.shape[axis]
+    tol = rounding_tolerance(np.float64, k)
+    m, d = sl.online_normalizer(z, axis, chunk_size)
+    assert np.array_equal(m, np.max(z, axis=axis, keepdims=True))  # the running max is exact
+    assert_close("online_logsumexp", sl.online_logsumexp(z, axis, chunk_size), sl.logsumexp(z, axis), tol)
+    assert_close("online_softmax", sl.online_softmax(z, axis, chunk_size), sl.softmax(z, axis), tol)
+
+
+def test_online_against_mpmath_with_growing_max():
+    # Increasing logits force a rescaling at every step: the worst case for the running sum.
+    z = np.linspace(-300.0, 300.0, 2001)[None, :]
+    tol = rounding_tolerance(np.float64, z.shape[-1])
+    assert_close("online_logsumexp vs mpmath", sl.online_logsumexp(z, chunk_size=1), logsumexp_mp(z), tol)
+    assert_close("online_softmax vs mpmath", sl.online_softmax(z, chunk_size=1), softmax_mp(z), tol)
+
+
+def test_merge_is_associative_and_commutative(rng):
+    parts = [rng.normal(scale=50.0, size=(4, n)) for n in (3, 8, 5)]
+    (ma, da), (mb, db), (mc, dc) = (sl.online_normalizer(p, chunk_size=100) for p in parts)
+    left = sl.merge_normalizers(*sl.merge_normalizers(ma, da, mb, db), mc, dc)
+    right = sl.merge_normalizers(mc, dc, *sl.merge_normalizers(mb, db, ma, da))
+    lse = [m + np.log(d) for m, d in (left, right)]
+    tol = rounding_tolerance(np.float64, 16)
+    assert_close("merge order", lse[0], lse[1], tol)
+    assert_close("merge vs logsumexp", lse[0], sl.logsumexp(np.concatenate(parts, axis=-1), keepdims=True), tol)
+
+
+def test_online_non_finite_rows_match_two_pass():
+    z = np.array([[-np.inf, 0.0, 1.0], [-np.inf, -np.inf, -np.inf], [0.0, np.inf, 1.0], [-1e308, -np.inf, -1e308]])
+    np.testing.assert_array_equal(sl.online_logsumexp(z, chunk_size=1), sl.logsumexp(z))
+    np.testing.assert_array_equal(sl.streaming_logsumexp([z[:, :1], z[:, 1:]]), sl.logsumexp(z))
+
+
+def test_streaming_matches_two_pass_and_torch(rng):
+    z = rng.normal(scale=10.0, size=(3, 10_000)).astype(np.float32)
+    chunks = [z[:, i : i + 999] for i in range(0, z.shape[1], 999)]
+    tol = rounding_tolerance(np.float32, z.shape[1])
+    z_t = to_torch(z)
+    assert_close("streaming_logsumexp", sl.streaming_logsumexp(chunks), torch.logsumexp(z_t, -1).cpu().numpy(), tol)
+    p = np.concatenate(list(sl.streaming_softmax(chunks)), axis=1)
+    assert p.dtype == np.float32
+    assert_close("streaming_softmax", p, torch.softmax(z_t, -1).cpu().numpy(), tol)
+    # A callable source, on axis 0, and keepdims.
+    p0 = np.concatenate(list(sl.streaming_softmax(lambda: (c.T for c in chunks), axis=0)), axis=0)
+    assert_close("streaming_softmax axis 0", p0, sl.softmax(z.T, axis=0), tol)
+    assert sl.streaming_logsumexp(chunks, keepdims=True).shape == (3, 1)
+
+
+def test_streaming_reads_each_chunk_twice(rng):
+    chunks = [rng.normal(size=(2, 5)) for _ in range(4)]
+    reads = []
+
+    def source():
+        for i, c in enumerate(chunks):
+            reads.append(i)
+            yield c
+
+    list(sl.streaming_softmax(source))
+    assert reads == [0, 1, 2, 3] * 2
+
+
+def test_online_bad_inputs(rng):
+    with pytest.raises(ValueError, match="chunk_size must be a positive int"):
+        sl.online_normalizer(np.zeros(3), chunk_size=0)
+    with pytest.raises(ValueError, match="empty class axis"):
+        sl.online_softmax(np.zeros((2, 0)))
+    with pytest.raises(TypeError, match="one-shot iterator"):
+        sl.streaming_softmax(iter([np.zeros(3)]))
+    with pytest.raises(TypeError, match="chunks must be an iterable"):
+        sl.streaming_softmax(3)
+    with pytest.raises(ValueError, match="chunks is empty"):
+        sl.streaming_logsumexp([])
+    with pytest.raises(ValueError, match="chunk 1 has shape"):
+        sl.streaming_logsumexp([np.zeros((2, 3)), np.zeros((3, 3))])
+    with pytest.raises(TypeError, match="chunk 0 must be a real numeric array"):
+        sl.streaming_logsumexp([np.array(["x"])])
+
+
+# --- fused loss and gradient --------------------------------------------------------------------
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("target_kind", ["index", "probability"])
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_fused_equals_separate_and_torch(rng, reduction, target_kind, axis):
+    logits = rng.normal(scale=5.0, size=(6, 11))
+    batch_axis = 1 - axis % 2
+    if target_kind == "index":
+        target = rng.integers(0, logits.shape[axis], size=logits.shape[batch_axis])
+    else:
+        target = np.moveaxis(rng.dirichlet(np.ones(logits.shape[axis]), size=logits.shape[batch_axis]), -1, axis)
+    loss, grad = sl.cross_entropy_with_grad(logits, target, axis, reduction)
+    k = logits.shape[axis]
+    tol = rounding_tolerance(np.float64, logits.size)
+    assert_close("loss vs cross_entropy", loss, sl.cross_entropy(logits, target, axis, reduction), tol)
+    assert_close("grad vs cross_entropy_grad", grad, sl.cross_entropy_grad(logits, target, axis, reduction), tol)
+    loss_t, grad_t = torch_cross_entropy_with_grad(logits, target, axis, reduction)
+    assert_close("loss vs torch", loss, loss_t, tol)
+    assert_close("grad vs torch", grad, grad_t, rounding_tolerance(np.float64, k))
+
+
+def test_fused_against_mpmath(rng):
+    logits = rng.normal(scale=40.0, size=(5, 200))
+    target = rng.integers(0, 200, size=5)
+    loss, _ = sl.cross_entropy_with_grad(logits, target, reduction="none")
+    assert_close("fused loss vs mpmath", loss, cross_entropy_mp(logits, target), rounding_tolerance(np.float64, 200))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_threaded_equals_separate_functions(rng, dtype):
+    logits = rng.normal(scale=3.0, size=(300, 2000)).astype(dtype)
+    target = rng.integers(0, 2000, size=300)
+    loss, grad = sl.cross_entropy_with_grad(logits, target, reduction="sum", threads=2)
+    tol = rounding_tolerance(dtype, logits.shape[-1])
+    assert_close("threaded fused grad", grad, sl.cross_entropy_grad(logits, target, reduction="sum"), tol)
+    assert_close("threaded fused loss", loss, sl.cross_entropy(logits, target, reduction="sum"),
+                 rounding_tolerance(dtype, logits.size))
+    assert grad.dtype == dtype and loss.dtype == dtype
+
+
+def test_fused_output_buffers(rng):
+    logits = rng.normal(size=(4, 9)).astype(np.float32)
+    target = np.array([0, 8, 3, 3])
+    expected = sl.cross_entropy_grad(logits, target)
+    out = np.empty_like(logits)
+    _, grad = sl.cross_entropy_with_grad(logits, target, out=out)
+    tol = rounding_tolerance(np.float32, logits.shape[-1])
+    assert grad is out
+    assert_close("grad into out", out, expected, tol)
+    own = logits.copy()
+    _, grad = sl.cross_entropy_with_grad(own, target, overwrite_logits=True)
+    assert grad is own
+    assert_close("grad into logits", own, expected, tol)
+    transposed = np.ascontiguousarray(logits.T)
+    _, grad = sl.cross_entropy_with_grad(transposed, target, axis=0, overwrite_logits=True)
+    assert grad is transposed
+    assert_close("grad into logits, axis 0", grad, expected.T, tol)
+
+
+def test_fused_float16(rng):
+    logits = rng.normal(scale=2.0, size=(5, 30)).astype(np.float16)
+    target = rng.integers(0, 30, size=5)
+    loss, grad = sl.cross_entropy_with_grad(logits, target, reduction="none")
+    assert loss.dtype == np.float16 and grad.dtype == np.float16
+    ref = cross_entropy_mp(logits, target)
+    assert np.all(np.abs(loss.astype(np.float64) - ref) <= 2 * 2.0**-11 * np.maximum(1, np.abs(ref)))
+
+
+def test_fused_bad_inputs():
+    logits = np.zeros((2, 3))
+    with pytest.raises(ValueError, match="reduction must be one of"):
+        sl.cross_entropy_with_grad(logits, [0, 1], reduction="avg")
+    with pytest.raises(ValueError, match="either out or overwrite_logits"):
+        sl.cross_entropy_with_grad(logits, [0, 1], out=np.empty_like(logits), overwrite_logits=True)
+    with pytest.raises(TypeError, match="overwrite_logits=True needs"):
+        sl.cross_entropy_with_grad([[0.0, 1.0]], [0], overwrite_logits=True)
+    with pytest.raises(IndexError, match="target class index 3 is out of range"):
+        sl.cross_entropy_with_grad(logits, [0, 3])
+    with pytest.raises(ValueError, match="integer target must have shape"):
+        sl.cross_entropy_with_grad(logits, [0, 1, 2])
+    with pytest.raises(ValueError, match="rows must sum to 1"):
+        sl.cross_entropy_with_grad(logits, np.full((2, 3), 0.5))
+    with pytest.raises(ValueError, match="negative or non-finite"):
+        sl.cross_entropy_with_grad(logits, np.array([[1.5, -0.5, 0.0], [1.0, 0.0, 0.0]]))
+    with pytest.raises(ValueError, match="probability target must have"):
+        sl.cross_entropy_with_grad(logits, np.ones((2, 4)) / 4)
+    with pytest.raises(ValueError, match="integer class indices or floating probabilities"):
+        sl.cross_entropy_with_grad(logits, np.array(["a", "b"]))
+    with pytest.raises(ValueError, match="out must have shape"):
+        sl.cross_entropy_with_grad(logits, [0, 1], out=np.empty((3, 2)))
+    read_only = np.zeros((2, 3))
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match="logits is read-only"):
+        sl.cross_entropy_with_grad(read_only, [0, 1], overwrite_logits=True)
+
+
+# --- no Jacobian on paths that do not ask for one -----------------------------------------------
+
+def test_gradient_paths_never_allocate_a_jacobian(rng):
+    import tracemalloc
+
+    logits = rng.normal(size=(4, 20_000)).astype(np.float32)  # a Jacobian would be 6.4 GB
+    target = rng.integers(0, 20_000, size=4)
+    v = rng.normal(size=logits.shape).astype(np.float32)
+    for name, call in [
+        ("softmax_vjp", lambda: sl.softmax_vjp(logits, v)),
+        ("cross_entropy_grad", lambda: sl.cross_entropy_grad(logits, target)),
+        ("cross_entropy_with_grad", lambda: sl.cross_entropy_with_grad(logits, target)),
+    ]:
+        tracemalloc.start()
+        call()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert peak <= 8 * logits.nbytes, f"{name} peaked at {peak} bytes"
