@@ -23,6 +23,8 @@ from typing import Callable
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._validation import as_float_array, class_axis
+
 __all__ = ["blocked_softmax", "blocked_log_softmax", "blocked_logsumexp"]
 
 # Half of a 1 MiB per-core L2: the block plus the scratch buffer of log_softmax stay resident.
@@ -49,28 +51,6 @@ def _get_pool() -> ThreadPoolExecutor:
         if _pool is None:
             _pool = ThreadPoolExecutor(max_workers=available_cores(), thread_name_prefix="softmax_lib")
         return _pool
-
-
-def float_array(x: ArrayLike, name: str) -> NDArray[np.floating]:
-    """`x` as a real floating array: floating dtypes are kept, integers and bools become float64."""
-    x = np.asarray(x)
-    if np.issubdtype(x.dtype, np.floating):
-        return x
-    if np.issubdtype(x.dtype, np.integer) or x.dtype == np.bool_:
-        return x.astype(np.float64)
-    raise TypeError(f"{name} must be a real numeric array, got dtype {x.dtype}")
-
-
-def normalize_axis(x: np.ndarray, axis: int, name: str) -> int:
-    """`axis` as a non-negative int for `x`, after checking that it exists and is not empty."""
-    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
-        raise TypeError(f"axis must be an int, got {type(axis).__name__}")
-    if not -x.ndim <= axis < x.ndim:
-        raise np.exceptions.AxisError(f"axis {axis} is out of range for {name} with {x.ndim} dimension(s)")
-    axis = int(axis) % x.ndim
-    if x.shape[axis] == 0:
-        raise ValueError(f"{name} has an empty class axis (axis {axis} of shape {x.shape})")
-    return axis
 
 
 def working_dtype(dtype: np.dtype) -> np.dtype:
@@ -138,8 +118,8 @@ def row_max(rows: np.ndarray) -> np.ndarray:
 
 
 def _blocked_map(z: ArrayLike, axis: int, out: np.ndarray | None, threads: int | None, row_kernel) -> np.ndarray:
-    z = float_array(z, "z")
-    axis = normalize_axis(z, axis, "z")
+    z = as_float_array(np.asarray(z), "z")
+    axis = class_axis(z, axis, "z")
     out = check_out(out, z.shape, z.dtype)
     rows = as_rows(z, axis)
     last_axis_contiguous = axis == z.ndim - 1 and out.flags.c_contiguous
@@ -219,8 +199,8 @@ def blocked_log_softmax(
 def blocked_logsumexp(z: ArrayLike, axis: int = -1, threads: int | None = None) -> NDArray[np.floating]:
     """m + log1p(Σ_{k≠argmax} exp(z_k − m)) along `axis`, one cache-sized block of rows at a time
     (no full-size temporary)."""
-    z = float_array(z, "z")
-    axis = normalize_axis(z, axis, "z")
+    z = as_float_array(np.asarray(z), "z")
+    axis = class_axis(z, axis, "z")
     rows = as_rows(z, axis)
     work = working_dtype(z.dtype)
     result = np.empty(rows.shape[0], dtype=work)

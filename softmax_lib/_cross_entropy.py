@@ -12,7 +12,8 @@ from typing import Any
 
 from array_api_compat import array_namespace, device, is_array_api_obj
 
-from ._softmax import Array, as_float_array, class_axis, log_softmax, softmax
+from ._softmax import log_softmax, softmax
+from ._validation import Array, as_float_array, class_axis
 
 __all__ = ["cross_entropy", "cross_entropy_grad", "target_distribution"]
 

@@ -17,11 +17,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._validation import as_float_array, class_axis
 from ._blocked import (
     as_rows,
     check_out,
-    float_array,
-    normalize_axis,
     log1p_rest,
     row_blocks,
     row_max,
@@ -85,8 +84,8 @@ def cross_entropy_with_grad(
             raise TypeError("overwrite_logits=True needs the logits as a floating NumPy array")
         if not logits.flags.writeable:
             raise ValueError("overwrite_logits=True, but logits is read-only")
-    z = float_array(logits, "logits")
-    axis = normalize_axis(z, axis, "logits")
+    z = as_float_array(np.asarray(logits), "logits")
+    axis = class_axis(z, axis, "logits")
     n_classes = z.shape[axis]
     batch_shape = z.shape[:axis] + z.shape[axis + 1 :]
     target = np.asarray(target)

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._blocked import float_array, normalize_axis
+from ._validation import as_float_array, class_axis
 
 __all__ = [
     "merge_normalizers",
@@ -87,8 +87,8 @@ def online_normalizer(
     the axis, vectorised over the other axes: for exposition and tests); a larger chunk folds
     whole chunks with `merge_normalizers`. Both have `z`'s shape with the axis of length 1.
     """
-    z = float_array(z, "z")
-    axis = normalize_axis(z, axis, "z")
+    z = as_float_array(np.asarray(z), "z")
+    axis = class_axis(z, axis, "z")
     if not isinstance(chunk_size, (int, np.integer)) or isinstance(chunk_size, bool) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
     return _fold(_split(z, axis, chunk_size), axis)
@@ -99,25 +99,25 @@ def online_logsumexp(z: ArrayLike, axis: int = -1, chunk_size: int = 4096, keepd
     m, d = online_normalizer(z, axis, chunk_size)
     with np.errstate(divide="ignore"):  # log 0 = −inf for an all −inf row
         out = _shift(m) + np.log(d)
-    return out if keepdims else np.squeeze(out, axis=normalize_axis(out, axis, "z"))
+    return out if keepdims else np.squeeze(out, axis=class_axis(out, axis, "z"))
 
 
 def online_softmax(z: ArrayLike, axis: int = -1, chunk_size: int = 4096) -> NDArray[np.floating]:
     """p = exp(z − m) / d with (m, d) from the online normalizer: two reads of `z` instead of three."""
-    z = float_array(z, "z")
+    z = as_float_array(np.asarray(z), "z")
     m, d = online_normalizer(z, axis, chunk_size)
     return np.exp(z - _shift(m)) / d
 
 
 def _chunk_axis(first: np.ndarray, axis: int) -> int:
-    return normalize_axis(first, axis, "a chunk")
+    return class_axis(first, axis, "a chunk")
 
 
 def _checked_chunks(chunks: Iterable[ArrayLike], axis: int) -> Iterator[tuple[np.ndarray, int]]:
     """Each chunk as a float array, with the class axis checked against the first chunk's other axes."""
     other_shape = None
     for i, chunk in enumerate(chunks):
-        chunk = float_array(chunk, f"chunk {i}")
+        chunk = as_float_array(np.asarray(chunk), f"chunk {i}")
         ax = _chunk_axis(chunk, axis)
         shape = chunk.shape[:ax] + chunk.shape[ax + 1 :]
         if other_shape is None:

@@ -7,7 +7,8 @@ import functools
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._softmax import as_float_array, class_axis, softmax
+from ._softmax import softmax
+from ._validation import as_float_array, class_axis
 
 __all__ = [
     "sigmoid",

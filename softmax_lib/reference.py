@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._cross_entropy import target_distribution
-from ._softmax import as_float_array, class_axis
+from ._validation import as_float_array, class_axis
 
 __all__ = ["logsumexp_mp", "log_softmax_mp", "softmax_mp", "cross_entropy_mp"]
 
@@ -46,7 +46,12 @@ def logsumexp_mp(z: ArrayLike, axis: int = -1, dps: int = 50) -> NDArray[np.floa
 
 def log_softmax_mp(z: ArrayLike, axis: int = -1, dps: int = 50) -> NDArray[np.float64]:
     """z_i − log Σ_k exp(z_k) in `dps` digits, rounded to float64."""
-    return _apply(z, axis, lambda row: [v - _lse(row) for v in row], dps, keeps_axis=True)
+
+    def row_log_softmax(row):
+        lse = _lse(row)
+        return [v - lse for v in row]
+
+    return _apply(z, axis, row_log_softmax, dps, keeps_axis=True)
 
 
 def softmax_mp(z: ArrayLike, axis: int = -1, dps: int = 50) -> NDArray[np.float64]:

@@ -246,7 +246,8 @@ def test_cross_entropy_single_row(backend):
     logits = np.array([1.0, 5.0, 3.0])
     loss, grad = torch_cross_entropy_with_grad(logits, np.array(1))
     z = on(backend, logits)
-    np.testing.assert_allclose(numpy64(sl.cross_entropy(z, 1)), loss, rtol=1e-15)
+    # torch's float64 loss here is ~5u from the 50-digit value, softmax_lib's exact: allow both roundings
+    np.testing.assert_allclose(numpy64(sl.cross_entropy(z, 1)), loss, rtol=rounding_tolerance(np.float64, 3))
     np.testing.assert_allclose(numpy64(sl.cross_entropy_grad(z, 1)), grad, atol=1e-16)
     loss_t, grad_t = torch_cross_entropy_with_grad(torch_on(backend, logits), torch_on(backend, np.array(1)))
     np.testing.assert_allclose(numpy64(loss_t), loss, rtol=1e-15)
