@@ -120,6 +120,12 @@ class CheckResult:
         return f"{self.name}: {verdict} (tolerance {self.tolerance:.1e})"
 
 
+def assert_passed(results: CheckResult | list[CheckResult]) -> None:
+    """Raise AssertionError with the first failed check's line: the verdict of a test or a chapter."""
+    for result in results if isinstance(results, list) else [results]:
+        assert result.passed, str(result)
+
+
 def _is_tensor(x: Any) -> bool:
     torch = sys.modules.get("torch")
     return torch is not None and isinstance(x, torch.Tensor)

@@ -2,6 +2,8 @@
 
 import os
 
+import numpy as np
+import pytest
 from hypothesis import HealthCheck, settings
 
 # --- Hypothesis profiles (property tests) ----------------------------------------------------
@@ -20,3 +22,10 @@ settings.register_profile(
 )
 settings.register_profile("explore", max_examples=2000, deadline=None, database=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+# --- seeded random data ------------------------------------------------------------------------
+@pytest.fixture
+def rng(request):
+    """A NumPy generator seeded by the test module's RNG_SEED, so each module draws fixed data."""
+    return np.random.default_rng(getattr(request.module, "RNG_SEED", 0))

@@ -5,6 +5,7 @@ import pytest
 
 import softmax_lib as sl
 from softmax_lib.checks import (
+    assert_passed,
     check_loss_hessian,
     compare,
     rounding_tolerance,
@@ -14,14 +15,6 @@ from softmax_lib.checks import (
 RNG_SEED = 4321
 
 
-@pytest.fixture
-def rng():
-    return np.random.default_rng(RNG_SEED)
-
-
-def assert_passed(results):
-    for result in results:
-        assert result.passed, str(result)
 
 
 @pytest.mark.parametrize("k", [1, 2, 3, 7])

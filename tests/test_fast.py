@@ -15,10 +15,6 @@ from softmax_lib.reference import cross_entropy_mp, log_softmax_mp, logsumexp_mp
 RNG_SEED = 20260
 
 
-@pytest.fixture
-def rng():
-    return np.random.default_rng(RNG_SEED)
-
 
 def assert_close(name, actual, expected, tol):
     result = compare(name, actual, expected, tol)

@@ -35,6 +35,7 @@ from hypothesis.extra import numpy as hnp
 
 import softmax_lib as sl
 from softmax_lib.checks import (
+    assert_passed,
     central_difference_jacobian,
     compare,
     finite_difference_tolerance,
@@ -95,9 +96,6 @@ def k_of(z, axis):
 def tol_for(z, axis, scale=1.0):
     return rounding_tolerance(z.dtype, k_of(z, axis)) * max(1.0, scale)
 
-
-def assert_passed(result):
-    assert result.passed, str(result)
 
 
 def to_torch(x):

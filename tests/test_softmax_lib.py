@@ -11,6 +11,7 @@ import torch
 
 import softmax_lib as sl
 from softmax_lib.checks import (
+    assert_passed,
     DTYPES,
     NUMPY_DTYPES,
     central_difference_jacobian,
@@ -47,10 +48,6 @@ BACKEND_DTYPES = [
 ]
 
 
-@pytest.fixture
-def rng():
-    return np.random.default_rng(RNG_SEED)
-
 
 def to_torch(x):
     return torch.as_tensor(np.ascontiguousarray(x), device=torch_device())
@@ -82,10 +79,6 @@ def assert_same_kind(out, like, dtype=None):
         assert out.device == like.device
     assert out.dtype == (like.dtype if dtype is None else dtype)
 
-
-def assert_passed(results):
-    for result in results if isinstance(results, list) else [results]:
-        assert result.passed, str(result)
 
 
 # --- values against torch ---------------------------------------------------------------------

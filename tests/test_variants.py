@@ -7,6 +7,7 @@ import torch
 
 import softmax_lib as sl
 from softmax_lib.checks import (
+    assert_passed,
     central_difference_jacobian,
     check_hierarchical_softmax,
     check_output_layer_gradients,
@@ -21,14 +22,6 @@ from softmax_lib.checks import (
 RNG_SEED = 4321
 
 
-@pytest.fixture
-def rng():
-    return np.random.default_rng(RNG_SEED)
-
-
-def assert_passed(results):
-    for result in results if isinstance(results, list) else [results]:
-        assert result.passed, str(result)
 
 
 # --- sigmoid ----------------------------------------------------------------------------------
