@@ -3,10 +3,21 @@
 Every function is numerically stable for any finite input, keeps the input's floating dtype,
 and works along any axis (default: the last). Inputs may be any Python Array API array
 (NumPy, PyTorch tensors on the CPU or CUDA): the result has the input's type and device.
-`python -m softmax_lib.verify` runs the book's checks on one device.
+The fast paths (blocked, online, fused) are NumPy only. `python -m softmax_lib.verify` runs
+the book's checks on one device.
 """
 
+from ._blocked import blocked_log_softmax, blocked_logsumexp, blocked_softmax
 from ._cross_entropy import cross_entropy, cross_entropy_grad, target_distribution
+from ._fused import cross_entropy_with_grad
+from ._online import (
+    merge_normalizers,
+    online_logsumexp,
+    online_normalizer,
+    online_softmax,
+    streaming_logsumexp,
+    streaming_softmax,
+)
 from ._softmax import log_softmax, logsumexp, softmax, softmax_jacobian, softmax_vjp
 from ._variants import (
     gumbel_max,
@@ -23,14 +34,28 @@ from ._variants import (
 )
 
 __all__ = [
+    # softmax and its derivatives
     "softmax",
     "log_softmax",
     "logsumexp",
     "softmax_jacobian",
     "softmax_vjp",
+    # the loss
     "cross_entropy",
     "cross_entropy_grad",
     "target_distribution",
+    # fast paths: cache-blocked threaded kernels, the online normalizer, the fused loss and gradient
+    "blocked_softmax",
+    "blocked_log_softmax",
+    "blocked_logsumexp",
+    "cross_entropy_with_grad",
+    "merge_normalizers",
+    "online_normalizer",
+    "online_logsumexp",
+    "online_softmax",
+    "streaming_logsumexp",
+    "streaming_softmax",
+    # variants
     "sigmoid",
     "log_sigmoid",
     "sparsemax",
@@ -42,29 +67,4 @@ __all__ = [
     "hierarchical_softmax_log_prob",
     "hierarchical_softmax_probabilities",
     "hierarchical_softmax_grad",
-]
-
-# Fast paths (issue 6): cache-blocked and threaded NumPy kernels, the online normalizer, the fused loss and gradient.
-from ._blocked import blocked_log_softmax, blocked_logsumexp, blocked_softmax
-from ._fused import cross_entropy_with_grad
-from ._online import (
-    merge_normalizers,
-    online_logsumexp,
-    online_normalizer,
-    online_softmax,
-    streaming_logsumexp,
-    streaming_softmax,
-)
-
-__all__ += [
-    "blocked_softmax",
-    "blocked_log_softmax",
-    "blocked_logsumexp",
-    "cross_entropy_with_grad",
-    "merge_normalizers",
-    "online_normalizer",
-    "online_logsumexp",
-    "online_softmax",
-    "streaming_logsumexp",
-    "streaming_softmax",
 ]
