@@ -207,6 +207,7 @@ MUTANTS = [
         SOFTMAX,
         r" \+ \(n_top - 1\)\)$",
         r")",
+        unit_tests=("tests/test_mutant_gaps.py",) + UNIT,
         chapters=LOG_SOFTMAX_CHAPTERS,
     ),
     # --- Jacobian and VJP ------------------------------------------------------------------------

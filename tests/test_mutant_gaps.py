@@ -82,3 +82,19 @@ def test_torch_half_precision_is_float32_arithmetic_rounded_once(dtype_name):
         out = func(z)
         assert out.dtype == dtype
         assert torch.equal(out, func(z.to(torch.float32)).to(dtype)), func.__name__
+
+
+# --- ties at the max in the log1p form (mutant log1p-ties-ignored) -------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_ties_at_the_max_each_add_their_one(dtype):
+    import softmax_lib as sl
+
+    # Rows with 1, 2 and 4 entries tied at the max: log Σ exp = m + log(n_top + rest).
+    z = np.array([[5.0, 2.0, 2.0, 2.0], [5.0, 5.0, 2.0, 2.0], [5.0, 5.0, 5.0, 5.0]], dtype=dtype)
+    rest = np.exp(-3.0)
+    expected = 5.0 + np.log(np.array([1 + 3 * rest, 2 + 2 * rest, 4.0]))
+    tol = rounding_tolerance(dtype, 4)
+    assert compare("logsumexp with ties", sl.logsumexp(z), expected, tol).passed
+    assert compare("log_softmax with ties", sl.log_softmax(z), z - expected[:, None], tol).passed
