@@ -20,6 +20,31 @@ __all__ = ["cross_entropy", "cross_entropy_grad", "target_distribution"]
 REDUCTIONS = ("mean", "sum", "none")
 
 
+def check_class_indices(target: Array, n_classes: int) -> None:
+    """Raise IndexError naming the first class index outside 0, …, n_classes − 1."""
+    xp = array_namespace(target)
+    # Each check brings one boolean to the host (a device sync), never the array.
+    out_of_range = (target < 0) | (target >= n_classes)
+    if xp.any(out_of_range):
+        bad = int(target[out_of_range][0])
+        raise IndexError(f"target class index {bad} is out of range for {n_classes} classes")
+
+
+def check_probabilities(target: Array, axis: int) -> None:
+    """Raise ValueError unless every row along `axis` is a distribution: entries ≥ 0, finite, sum 1."""
+    xp = array_namespace(target)
+    if xp.any(target < 0) or not xp.all(xp.isfinite(target)):
+        raise ValueError("probability target has negative or non-finite entries")
+    # The rows are data, often rounded (label smoothing, float32): allow the rounding of a
+    # K-term sum, reject anything that is not a distribution.
+    tol = float(xp.finfo(target.dtype).eps) ** 0.5
+    row_sums = xp.reshape(xp.sum(target, axis=axis), (-1,))
+    distance = xp.abs(row_sums - 1)
+    if xp.any(distance > tol):
+        worst = float(row_sums[xp.argmax(distance)])
+        raise ValueError(f"probability target rows must sum to 1 (within {tol:.1e}); one sums to {worst!r}")
+
+
 def target_distribution(logits: Array, target: Any, axis: int = -1) -> Array:
     """The target as one probability vector per row, y, with the logits' shape and dtype.
 
@@ -35,27 +60,14 @@ def target_distribution(logits: Array, target: Any, axis: int = -1) -> Array:
         target = xp.asarray(target, device=device(logits))
     xp = array_namespace(logits, target)
 
-    # Each validation below brings one boolean to the host (a device sync), never the arrays.
     if xp.isdtype(target.dtype, "integral") and tuple(target.shape) == batch_shape:
-        out_of_range = (target < 0) | (target >= n_classes)
-        if xp.any(out_of_range):
-            bad = int(target[out_of_range][0])
-            raise IndexError(f"target class index {bad} is out of range for {n_classes} classes")
+        check_class_indices(target, n_classes)
         classes = xp.arange(n_classes, device=device(logits))
         classes = xp.reshape(classes, (n_classes,) + (1,) * (logits.ndim - 1 - axis))
         return xp.astype(xp.expand_dims(target, axis=axis) == classes, logits.dtype)
 
     if xp.isdtype(target.dtype, "real floating") and tuple(target.shape) == tuple(logits.shape):
-        if xp.any(target < 0) or not xp.all(xp.isfinite(target)):
-            raise ValueError("probability target has negative or non-finite entries")
-        # The rows are data, often rounded (label smoothing, float32): allow the rounding of a
-        # K-term sum, reject anything that is not a distribution.
-        tol = float(xp.finfo(target.dtype).eps) ** 0.5
-        row_sums = xp.reshape(xp.sum(target, axis=axis), (-1,))
-        distance = xp.abs(row_sums - 1)
-        if xp.any(distance > tol):
-            worst = float(row_sums[xp.argmax(distance)])
-            raise ValueError(f"probability target rows must sum to 1 (within {tol:.1e}); one sums to {worst!r}")
+        check_probabilities(target, axis)
         return xp.astype(target, logits.dtype, copy=False)
 
     raise ValueError(

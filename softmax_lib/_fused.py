@@ -17,7 +17,6 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._validation import as_float_array, class_axis
 from ._blocked import (
     as_rows,
     check_out,
@@ -29,31 +28,24 @@ from ._blocked import (
     sum_without_top,
     working_dtype,
 )
+from ._cross_entropy import REDUCTIONS, check_class_indices, check_probabilities
+from ._validation import as_float_array, class_axis
 
 __all__ = ["cross_entropy_with_grad"]
 
-REDUCTIONS = ("mean", "sum", "none")
 
 
 def _index_target(target: np.ndarray, batch_shape: tuple[int, ...], n_classes: int) -> np.ndarray:
     if target.shape != batch_shape:
         raise ValueError(f"integer target must have shape {batch_shape} (the logits' without the class axis), got {target.shape}")
-    if target.size and (target.min() < 0 or target.max() >= n_classes):
-        bad = target[(target < 0) | (target >= n_classes)].flat[0]
-        raise IndexError(f"target class index {bad} is out of range for {n_classes} classes")
+    check_class_indices(target, n_classes)
     return target.reshape(-1).astype(np.intp, copy=False)
 
 
 def _probability_target(target: np.ndarray, logits: np.ndarray, axis: int) -> np.ndarray:
     if target.shape != logits.shape:
         raise ValueError(f"probability target must have the logits' shape {logits.shape}, got {target.shape}")
-    if np.any(target < 0) or not np.all(np.isfinite(target)):
-        raise ValueError("probability target has negative or non-finite entries")
-    tol = np.sqrt(np.finfo(target.dtype).eps)  # the same allowance for rounded rows as target_distribution
-    row_sums = np.sum(target, axis=axis)
-    if np.any(np.abs(row_sums - 1) > tol):
-        worst = row_sums.flat[np.argmax(np.abs(row_sums - 1))]
-        raise ValueError(f"probability target rows must sum to 1 (within {tol:.1e}); one sums to {float(worst)!r}")
+    check_probabilities(target, axis)
     return as_rows(target.astype(logits.dtype, copy=False), axis)
 
 
@@ -118,7 +110,13 @@ def cross_entropy_with_grad(
         np.subtract(src, m, out=g)  # g = z − m
         if index is None:
             y = y_rows[block].astype(work, copy=False)
-            y_dot_g = np.sum(np.multiply(y, g, out=scratch(g.shape, work, slot="b")), axis=1)
+            # Σ y ⊙ g over the classes the target weighs: 0·log 0 counts as 0, as in cross_entropy,
+            # so a masked class (z_k = −inf) with y_k = 0 adds nothing instead of 0·(−inf) = NaN.
+            weighted = y > 0
+            y_g = scratch(g.shape, work, slot="b")
+            np.multiply(y, g, out=y_g, where=weighted)
+            np.copyto(y_g, 0, where=~weighted)
+            y_dot_g = np.sum(y_g, axis=1)
         np.exp(g, out=g)
         # log Σ exp(g) as log1p of the sum without its largest term (exactly 1): a confident row's
         # loss is tiny, and log(1 + s₁) would round it to a multiple of u.

@@ -321,3 +321,13 @@ def test_gradient_paths_never_allocate_a_jacobian(rng):
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         assert peak <= 8 * logits.nbytes, f"{name} peaked at {peak} bytes"
+
+
+@pytest.mark.parametrize("target", [np.array([0, 2]), np.array([[0.5, 0.0, 0.5], [0.0, 0.0, 1.0]])])
+def test_fused_masked_class_matches_cross_entropy(target):
+    # A class masked with a −inf logit that the target gives no weight: 0·log 0 counts as 0 in both paths.
+    z = np.array([[0.0, -np.inf, 1.0], [2.0, -np.inf, -1.0]])
+    loss, grad = sl.cross_entropy_with_grad(z, target, reduction="none")
+    assert np.all(np.isfinite(loss)) and np.all(np.isfinite(grad))
+    np.testing.assert_allclose(loss, sl.cross_entropy(z, target, reduction="none"), rtol=rounding_tolerance(np.float64, 3))
+    np.testing.assert_allclose(grad, sl.cross_entropy_grad(z, target, reduction="none"), atol=rounding_tolerance(np.float64, 3))
