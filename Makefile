@@ -5,6 +5,7 @@
 # make test-fast: the same without the slow tests (a few minutes less).
 # make determinism: run the fast suite twice (serial, then parallel) and check that no file changed.
 # make clean-notebooks: strip the per-cell timestamps `jupyter execute` stores in book/*.ipynb.
+# make lint: ruff's lint and format checks (CI runs it); make format: let ruff fix what it can.
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
@@ -14,7 +15,7 @@ XDIST = -n 2 --dist loadscope
 # the slow tests run their own subprocesses in parallel. `make test PARALLEL="$(XDIST)"` opts in.
 PARALLEL ?=
 
-.PHONY: install book test test-fast determinism clean clean-notebooks
+.PHONY: install book test test-fast determinism clean clean-notebooks lint format
 
 install: $(VENV)/.installed
 
@@ -44,6 +45,14 @@ determinism: install
 
 clean-notebooks: install
 	$(BIN)/python tests/test_notebooks_metadata.py --fix
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
 
 clean:
 	rm -rf _build

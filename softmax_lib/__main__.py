@@ -2,6 +2,10 @@
 
 import sys
 
-from .verify import main
+from ._extras import require_extra
+
+require_extra("verify", "python -m softmax_lib")
+
+from .verify import main  # noqa: E402  (only once torch and mpmath are known to be there)
 
 sys.exit(main())
