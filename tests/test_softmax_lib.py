@@ -12,8 +12,6 @@ import torch
 import softmax_lib as sl
 from softmax_lib.checks import (
     assert_passed,
-    DTYPES,
-    NUMPY_DTYPES,
     central_difference_jacobian,
     check_against_float64,
     check_cross_entropy,
@@ -32,31 +30,9 @@ from softmax_lib.checks import (
 
 RNG_SEED = 1234
 
-NO_CUDA = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device: torch.cuda.is_available() is False")
-# softmax_lib's input: NumPy (device None) or a torch tensor on the CPU or on CUDA
-BACKENDS = [
-    pytest.param(None, id="numpy"),
-    pytest.param("cpu", id="torch-cpu"),
-    pytest.param("cuda", id="torch-cuda", marks=NO_CUDA),
-]
-# every (backend, dtype) the backend has; NumPy has no bfloat16
-BACKEND_DTYPES = [
-    pytest.param(backend.values[0], dtype, id=f"{backend.id}-{dtype}", marks=backend.marks)
-    for backend in BACKENDS
-    for dtype in DTYPES
-    if backend.values[0] is not None or dtype in NUMPY_DTYPES
-]
-
-
-
-def to_torch(x):
-    return torch.as_tensor(np.ascontiguousarray(x), device=torch_device())
-
 
 def on(backend, x, dtype="float64"):
     """x (NumPy data) as softmax_lib's input on `backend`; floats rounded to `dtype`."""
-    if backend == "cuda" and dtype == "bfloat16" and not torch.cuda.is_bf16_supported():
-        pytest.skip("this GPU has no bfloat16")
     return checked_array(x, dtype, backend)[0]
 
 
@@ -80,10 +56,9 @@ def assert_same_kind(out, like, dtype=None):
     assert out.dtype == (like.dtype if dtype is None else dtype)
 
 
-
 # --- values against torch ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("backend, dtype", BACKEND_DTYPES)
+
 @pytest.mark.parametrize("axis", [-1, 0, 1])
 def test_softmax_log_softmax_logsumexp_match_torch(rng, axis, backend, dtype):
     data = rng.normal(scale=4.0, size=(3, 5, 4))
@@ -96,16 +71,21 @@ def test_softmax_log_softmax_logsumexp_match_torch(rng, axis, backend, dtype):
     assert tuple(keep.shape) == tuple(1 if d == axis % 3 else n for d, n in enumerate(data.shape))
 
 
-@pytest.mark.parametrize("backend, dtype", BACKEND_DTYPES)
 def test_dtype_is_kept(rng, backend, dtype):
     z = on(backend, rng.normal(size=(4, 3)), dtype)
     y = on(backend, np.array([0, 2, 1, 1]))
-    for out in (sl.softmax(z), sl.log_softmax(z), sl.logsumexp(z), sl.softmax_jacobian(z),
-                sl.softmax_vjp(z, z), sl.cross_entropy(z, y), sl.cross_entropy_grad(z, y)):
+    for out in (
+        sl.softmax(z),
+        sl.log_softmax(z),
+        sl.logsumexp(z),
+        sl.softmax_jacobian(z),
+        sl.softmax_vjp(z, z),
+        sl.cross_entropy(z, y),
+        sl.cross_entropy_grad(z, y),
+    ):
         assert_same_kind(out, z)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_integer_logits_become_float64(backend):
     assert sl.softmax([1, 2, 3]).dtype == np.float64
     z = on(backend, np.array([1, 2, 3]))
@@ -116,7 +96,6 @@ def finite(x):
     return bool(np.all(np.isfinite(numpy64(x))))
 
 
-@pytest.mark.parametrize("backend, dtype", BACKEND_DTYPES)
 @pytest.mark.parametrize("scale", [1e4, 1e6, "max/4"])
 def test_stable_for_huge_logits(backend, dtype, scale):
     largest = 2.0**128 * (1 - 2.0**-8) if dtype == "bfloat16" else float(np.finfo(dtype).max)
@@ -136,33 +115,32 @@ def test_stable_for_huge_logits(backend, dtype, scale):
     np.testing.assert_array_equal(numpy64(lse), np.max(z64, axis=-1))
     np.testing.assert_array_equal(numpy64(log_p)[0], z64[0] - z64[0, 0])
     # torch agrees on the losses, including a true class whose probability underflows to 0
-    ref = torch.nn.functional.cross_entropy(torch_on(backend, data, dtype), torch_on(backend, np.array([1, 0])),
-                                            reduction="none")
+    ref = torch.nn.functional.cross_entropy(
+        torch_on(backend, data, dtype), torch_on(backend, np.array([1, 0])), reduction="none"
+    )
     np.testing.assert_allclose(numpy64(loss), numpy64(ref), rtol=4 * machine_epsilon(dtype))
 
 
-@pytest.mark.parametrize("backend, dtype", BACKEND_DTYPES)
 def test_logsumexp_of_infinities_matches_torch(backend, dtype):
     data = np.array([[-np.inf, -np.inf], [np.inf, 0.0], [-np.inf, 1.0]])
     ours = sl.logsumexp(on(backend, data, dtype))
     np.testing.assert_array_equal(numpy64(ours), numpy64(torch.logsumexp(torch_on(backend, data, dtype), -1)))
 
 
-@pytest.mark.parametrize("backend, dtype", BACKEND_DTYPES)
 def test_against_50_digit_reference(rng, backend, dtype):
-    assert_passed(check_against_float64(rng.normal(scale=3.0, size=(8, 10)), rng.integers(0, 10, size=8),
-                                        dtype, backend))
+    assert_passed(
+        check_against_float64(rng.normal(scale=3.0, size=(8, 10)), rng.integers(0, 10, size=8), dtype, backend)
+    )
 
 
 # --- derivatives against torch autograd and central differences -------------------------------
 
-@pytest.mark.parametrize("backend, dtype", BACKEND_DTYPES)
+
 @pytest.mark.parametrize("k", [1, 2, 3, 7])
 def test_softmax_jacobian(rng, k, backend, dtype):
     assert_passed(check_softmax_jacobian(rng.normal(scale=2.0, size=k), dtype, backend))
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_softmax_jacobian_layout(rng, backend):
     z = rng.normal(size=(2, 4, 3))
     jac = sl.softmax_jacobian(on(backend, z), axis=1)
@@ -173,7 +151,6 @@ def test_softmax_jacobian_layout(rng, backend):
     assert_passed(compare("slice vs finite differences", jac[0, 1], fd, finite_difference_tolerance(np.float64)))
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_softmax_jacobian_is_not_diagonal(rng, backend):
     # diag(p) alone, or diag(p(1 − p)), would pass a diagonal-only check; the off-diagonal −p_i p_j must be there
     z = rng.normal(size=4)
@@ -183,7 +160,6 @@ def test_softmax_jacobian_is_not_diagonal(rng, backend):
     np.testing.assert_allclose(jac.sum(axis=0), 0, atol=1e-15)
 
 
-@pytest.mark.parametrize("backend, dtype", BACKEND_DTYPES)
 @pytest.mark.parametrize("axis", [-1, 0])
 def test_softmax_vjp_matches_torch_and_jacobian(rng, axis, backend, dtype):
     z_data, v_data = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
@@ -204,7 +180,6 @@ def test_log_softmax_and_logsumexp_derivatives(rng):
     assert_passed(compare("∂log_softmax/∂z = I − 1pᵀ", expected, central_difference_jacobian(sl.log_softmax, z), tol))
 
 
-@pytest.mark.parametrize("backend, dtype", BACKEND_DTYPES)
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("kind", ["index", "probability"])
 def test_cross_entropy_and_grad(rng, reduction, kind, backend, dtype):
@@ -213,7 +188,6 @@ def test_cross_entropy_and_grad(rng, reduction, kind, backend, dtype):
     assert_passed(check_cross_entropy(logits, target, reduction=reduction, dtype=dtype, device=backend))
 
 
-@pytest.mark.parametrize("backend, dtype", BACKEND_DTYPES)
 @pytest.mark.parametrize("kind", ["index", "probability"])
 def test_cross_entropy_class_axis_1(rng, kind, backend, dtype):
     logits = rng.normal(size=(3, 4, 2))
@@ -221,20 +195,17 @@ def test_cross_entropy_class_axis_1(rng, kind, backend, dtype):
     assert_passed(check_cross_entropy(logits, target, axis=1, reduction="mean", dtype=dtype, device=backend))
 
 
-@pytest.mark.parametrize("backend, dtype", BACKEND_DTYPES)
 @pytest.mark.parametrize("kind", ["index", "probability"])
 def test_loss_hessian(rng, kind, backend, dtype):
     target = np.array(2) if kind == "index" else sl.softmax(rng.normal(size=5))
     assert_passed(check_loss_hessian(rng.normal(size=5), target, dtype, backend))
 
 
-@pytest.mark.parametrize("backend, dtype", BACKEND_DTYPES)
 def test_output_layer_gradients(rng, backend, dtype):
     inputs, weight, bias = rng.normal(size=(6, 5)), rng.normal(size=(4, 5)), rng.normal(size=4)
     assert_passed(check_output_layer_gradients(inputs, weight, bias, rng.integers(0, 4, size=6), dtype, backend))
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_cross_entropy_single_row(backend):
     logits = np.array([1.0, 5.0, 3.0])
     loss, grad = torch_cross_entropy_with_grad(logits, np.array(1))
@@ -247,7 +218,6 @@ def test_cross_entropy_single_row(backend):
     np.testing.assert_allclose(numpy64(grad_t), grad, atol=1e-16)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_mean_divides_by_rows_not_classes(rng, backend):
     logits = rng.normal(size=(8, 3))
     target = rng.integers(0, 3, size=8)
@@ -255,52 +225,48 @@ def test_mean_divides_by_rows_not_classes(rng, backend):
     np.testing.assert_allclose(numpy64(ours), (sl.softmax(logits) - np.eye(3)[target]) / 8)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_one_hot_probability_target_equals_index_target(rng, backend):
     logits = on(backend, rng.normal(size=(5, 4)))
     idx = rng.integers(0, 4, size=5)
     one_hot, idx = on(backend, np.eye(4)[idx]), on(backend, idx)
-    np.testing.assert_allclose(numpy64(sl.cross_entropy(logits, one_hot)), numpy64(sl.cross_entropy(logits, idx)),
-                               rtol=1e-15)
-    np.testing.assert_allclose(numpy64(sl.cross_entropy_grad(logits, one_hot)),
-                               numpy64(sl.cross_entropy_grad(logits, idx)), atol=1e-17)
+    np.testing.assert_allclose(
+        numpy64(sl.cross_entropy(logits, one_hot)), numpy64(sl.cross_entropy(logits, idx)), rtol=1e-15
+    )
+    np.testing.assert_allclose(
+        numpy64(sl.cross_entropy_grad(logits, one_hot)), numpy64(sl.cross_entropy_grad(logits, idx)), atol=1e-17
+    )
 
 
 # --- bad input -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("backend", BACKENDS)
+
 @pytest.mark.parametrize("func", [sl.softmax, sl.log_softmax, sl.logsumexp, sl.softmax_jacobian])
 def test_axis_out_of_range(func, backend):
     with pytest.raises(np.exceptions.AxisError, match="axis 2 is out of range"):
         func(on(backend, np.zeros((2, 3))), axis=2)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("func", [sl.softmax, sl.log_softmax, sl.logsumexp, sl.softmax_jacobian])
 def test_empty_class_axis(func, backend):
     with pytest.raises(ValueError, match="empty class axis"):
         func(on(backend, np.zeros((3, 0))))
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_non_integer_axis(backend):
     with pytest.raises(TypeError, match="axis must be an int"):
         sl.softmax(on(backend, np.zeros(3)), axis=0.5)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_complex_input(backend):
     with pytest.raises(TypeError, match="real numeric array"):
         sl.softmax(on(backend, np.zeros(3, dtype=complex)))
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_vjp_shape_mismatch(backend):
     with pytest.raises(ValueError, match="v must have the shape of z"):
         sl.softmax_vjp(on(backend, np.zeros((2, 3))), on(backend, np.zeros(3)))
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("bad", [3, -1, 10])
 def test_class_index_out_of_range(bad, backend):
     logits = on(backend, np.zeros((2, 3)))
@@ -310,7 +276,6 @@ def test_class_index_out_of_range(bad, backend):
         sl.cross_entropy_grad(logits, on(backend, np.array([bad, 0])))
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize(
     "target",
     [
@@ -329,7 +294,6 @@ def test_target_fits_neither_form(target, backend):
         sl.cross_entropy(on(backend, np.zeros((2, 3))), on(backend, target))
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("rows", [[[0.5, 0.4, 0.0], [0.2, 0.3, 0.5]], [[1.0, 1.0, 0.0], [0.2, 0.3, 0.5]]])
 def test_probability_rows_must_sum_to_one(rows, backend):
     for func in (sl.cross_entropy, sl.cross_entropy_grad):
@@ -337,20 +301,17 @@ def test_probability_rows_must_sum_to_one(rows, backend):
             func(on(backend, np.zeros((2, 3))), on(backend, np.array(rows)))
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_negative_probabilities(backend):
     with pytest.raises(ValueError, match="negative or non-finite"):
         sl.cross_entropy(on(backend, np.zeros((1, 3))), on(backend, np.array([[1.5, -0.5, 0.0]])))
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_unknown_reduction(backend):
     for func in (sl.cross_entropy, sl.cross_entropy_grad):
         with pytest.raises(ValueError, match="reduction must be one of"):
             func(on(backend, np.zeros((2, 3))), on(backend, np.array([0, 1])), reduction="average")
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
 def test_cross_entropy_empty_class_axis_and_bad_axis(backend):
     with pytest.raises(ValueError, match="empty class axis"):
         sl.cross_entropy(on(backend, np.zeros((2, 0))), on(backend, np.array([0, 0])))
@@ -375,8 +336,11 @@ def test_mpmath_references_agree_with_softmax_lib(rng):
     assert_passed(compare("softmax", sl.softmax(z, 0), reference.softmax_mp(z, 0), tol))
     assert_passed(compare("log_softmax", sl.log_softmax(z), reference.log_softmax_mp(z), tol))
     assert_passed(compare("logsumexp", sl.logsumexp(z, 0), reference.logsumexp_mp(z, 0), tol))
-    assert_passed(compare("cross_entropy", sl.cross_entropy(z, target, reduction="none"),
-                          reference.cross_entropy_mp(z, target), tol))
+    assert_passed(
+        compare(
+            "cross_entropy", sl.cross_entropy(z, target, reduction="none"), reference.cross_entropy_mp(z, target), tol
+        )
+    )
     # where float64 softmax underflows, the reference still has the exact (tiny) value
     assert reference.softmax_mp(np.array([0.0, -800.0]))[1] == 0.0
     assert reference.log_softmax_mp(np.array([0.0, -800.0]))[1] == -800.0

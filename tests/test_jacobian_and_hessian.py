@@ -1,4 +1,4 @@
-"""Unit tests for what the chapters on the definition, numerics, Jacobian properties and loss Hessian share."""
+"""The softmax Jacobian's spectrum and shift invariance, and the loss Hessian against torch autograd."""
 
 import numpy as np
 import pytest
@@ -13,8 +13,6 @@ from softmax_lib.checks import (
 )
 
 RNG_SEED = 4321
-
-
 
 
 @pytest.mark.parametrize("k", [1, 2, 3, 7])
