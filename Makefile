@@ -4,7 +4,8 @@
 #            _build/screenshots/), and the slow ones (planted errors, a fresh install).
 # make test-fast: the same without the slow tests (a few minutes less).
 # make determinism: run the fast suite twice (serial, then parallel) and check that no file changed.
-# make clean-notebooks: strip the per-cell timestamps `jupyter execute` stores in book/*.ipynb.
+# make clean-notebooks: strip the per-cell timestamps and the image bytes `jupyter execute` stores
+#                      in book/*.ipynb (tools/notebooks.py; the build draws the figures again).
 # make lint: ruff's lint and format checks (CI runs it); make format: let ruff fix what it can.
 PYTHON ?= python3
 VENV ?= .venv
@@ -44,7 +45,7 @@ determinism: install
 	$(TREE_STATE) | diff $(VENV)/.tree-before - || (echo "the test runs changed files in the tree" && exit 1)
 
 clean-notebooks: install
-	$(BIN)/python tests/test_notebooks_metadata.py --fix
+	$(BIN)/python tools/notebooks.py
 
 lint: install
 	$(BIN)/ruff check .

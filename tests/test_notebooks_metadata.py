@@ -3,23 +3,25 @@
 JupyterLab, VS Code and Colab open a notebook without asking for a kernel when its kernelspec
 names `python3` and its language_info names Python. Beyond that, a notebook's metadata carries
 only what the book uses: no saved widget state (which would make myst-nb load widget JavaScript
-from a CDN), and no per-cell execution timestamps, which change on every run and make diffs noisy.
+from a CDN), no per-cell execution timestamps, which change on every run and make diffs noisy, and
+no image bytes: every build draws the figures again.
 
 Stored outputs are the nbval baseline, so they must come from one clean top-to-bottom run: every
 code cell executed in order, and an error stored only where a cell is tagged `raises-exception`.
 
-After `jupyter execute --inplace book/X.ipynb`, strip the timestamps that nbclient records with
+After `jupyter execute --inplace book/X.ipynb`, strip the timestamps and images it stores with
 
-    python tests/test_notebooks_metadata.py --fix book/X.ipynb
+    python tools/notebooks.py book/X.ipynb        (or `make clean-notebooks` for every chapter)
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+
+from tools.notebooks import clean
 
 BOOK = Path(__file__).resolve().parent.parent / "book"
 NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))
@@ -69,7 +71,7 @@ def test_no_stray_cell_metadata(notebook):
         stray = set(cell.metadata) - ALLOWED_CELL_METADATA
         assert not stray, (
             f"{name} cell {index}: unexpected cell metadata {sorted(stray)}; "
-            f"run `python tests/test_notebooks_metadata.py --fix book/{name}`"
+            f"run `python tools/notebooks.py book/{name}`"
         )
 
 
@@ -81,9 +83,7 @@ def test_every_code_cell_executed_in_order(notebook):
     assert counts == list(range(1, len(code_cells) + 1)), (
         f"{name}: execution counts {counts}; re-execute with `jupyter execute --inplace`"
     )
-    assert any(cell.outputs for cell in code_cells) or not code_cells, (
-        f"{name}: no stored outputs"
-    )
+    assert any(cell.outputs for cell in code_cells) or not code_cells, f"{name}: no stored outputs"
 
 
 def test_errors_only_where_expected(notebook):
@@ -93,10 +93,10 @@ def test_errors_only_where_expected(notebook):
             continue
         expects_error = "raises-exception" in cell.metadata.get("tags", [])
         has_error = any(output.output_type == "error" for output in cell.outputs)
-        assert has_error == expects_error, (
-            f"{name} cell {index}: "
-            + ("stored error in a cell not tagged raises-exception" if has_error
-               else "tagged raises-exception but no error is stored")
+        assert has_error == expects_error, f"{name} cell {index}: " + (
+            "stored error in a cell not tagged raises-exception"
+            if has_error
+            else "tagged raises-exception but no error is stored"
         )
 
 
@@ -110,22 +110,32 @@ def test_no_stored_warnings(notebook):
                 )
 
 
-def strip_execution_metadata(path: Path) -> bool:
-    """Remove nbclient's per-cell timestamps; return whether the file changed."""
-    nb = _read(path)
-    changed = False
-    for cell in nb.cells:
-        if "execution" in cell.metadata:
-            del cell.metadata["execution"]
-            changed = True
-    if changed:
-        nbformat.write(nb, path)
-    return changed
-
-
-if __name__ == "__main__":
-    if len(sys.argv) < 2 or sys.argv[1] != "--fix":
-        sys.exit("usage: python tests/test_notebooks_metadata.py --fix [NOTEBOOK ...]")
-    for path in [Path(arg) for arg in sys.argv[2:]] or NOTEBOOKS:
-        if strip_execution_metadata(path):
-            print(f"cleaned {path}")
+def test_clean_keeps_text_and_drops_timestamps_and_images():
+    figure = {"image/png": "iVBORw0KGgo=", "text/plain": "<Figure size 640x480 with 1 Axes>"}
+    glued = {
+        "application/papermill.record/image/png": "iVBORw0KGgo=",
+        "application/papermill.record/text/plain": "<Figure size 640x480 with 1 Axes>",
+    }
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "plot()",
+                metadata={"tags": ["x"], "execution": {"iopub.status.busy": "2026-11-21T00:00:00"}},
+                outputs=[
+                    nbformat.v4.new_output("display_data", data=figure, metadata={"image/png": {"width": 600}}),
+                    nbformat.v4.new_output("display_data", data=glued),
+                    nbformat.v4.new_output("stream", name="stdout", text="0.117310\n"),
+                ],
+            )
+        ]
+    )
+    assert clean(nb)
+    cell = nb.cells[0]
+    assert cell.metadata == {"tags": ["x"]}
+    assert [dict(output.get("data", {})) for output in cell.outputs] == [
+        {"text/plain": figure["text/plain"]},
+        {"application/papermill.record/text/plain": glued["application/papermill.record/text/plain"]},
+        {},
+    ]
+    assert cell.outputs[0].metadata == {} and cell.outputs[2].text == "0.117310\n"
+    assert not clean(nb)

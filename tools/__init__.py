@@ -1,0 +1,1 @@
+"""Maintenance scripts, run by hand or by the Makefile; none is part of softmax_lib."""
