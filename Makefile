@@ -1,9 +1,11 @@
 # make book: install what is needed into .venv, then build the HTML book into _build/html.
 # make test: build the book (warnings are errors), then run every test: unit and property tests,
-#            nbval over every notebook, the browser test over every built page (screenshots:
-#            _build/screenshots/), and the slow ones (planted errors, a fresh install).
+#            the docstring examples, nbval over every notebook, the browser test over every built
+#            page (screenshots: _build/screenshots/), and, side by side with those, the slow ones
+#            (planted errors, a fresh install).
 # make test-fast: the same without the slow tests (a few minutes less).
 # make determinism: run the fast suite twice (serial, then parallel) and check that no file changed.
+#                   CI runs its parallel half only (determinism-parallel): `make test` was the serial one.
 # make clean-notebooks: strip the per-cell timestamps and the image bytes `jupyter execute` stores
 #                      in book/*.ipynb (tools/notebooks.py; the build draws the figures again).
 # make lint: ruff's lint and format checks (CI runs it); make format: let ruff fix what it can.
@@ -16,20 +18,38 @@ XDIST = -n 2 --dist loadscope
 # the slow tests run their own subprocesses in parallel. `make test PARALLEL="$(XDIST)"` opts in.
 PARALLEL ?=
 
-.PHONY: install book test test-fast determinism clean clean-notebooks lint format
+.PHONY: install book test test-fast determinism determinism-parallel tree-snapshot clean clean-notebooks lint format
 
 install: $(VENV)/.installed
 
+# A virtualenv made from nothing gets the marker .fresh-install (the digest of requirements.txt and
+# pyproject.toml, then `pip freeze`): while both still match, it is a fresh install of the current
+# requirements, and tests/test_fresh_install.py need not build another. An update in place removes it.
 $(VENV)/.installed: requirements.txt pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -r requirements.txt
+	rm -f $(VENV)/.fresh-install
+	if [ -d $(VENV) ]; then fresh=""; else fresh=1; fi; \
+	$(PYTHON) -m venv $(VENV) && \
+	$(BIN)/python -m pip install -r requirements.txt && \
+	if [ -n "$$fresh" ]; then \
+	    { cat requirements.txt pyproject.toml | sha256sum | cut -d " " -f 1; $(BIN)/python -m pip freeze --all; } \
+	        > $(VENV)/.fresh-install; \
+	fi
 	touch $@
 
 book: install
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
+# The slow tests run beside the fast suite: the planted errors keep two processes busy part of the
+# time and the fast suite one, so together they fill the two cores. The slow run's report, kept
+# in _build/slow-tests.log, is printed after the fast one's; either failing fails `make test`.
+SLOW_LOG = _build/slow-tests.log
 test: book
-	$(BIN)/python -m pytest $(PARALLEL)
+	@mkdir -p _build
+	@$(BIN)/python -m pytest -m slow $(PARALLEL) > $(SLOW_LOG) 2>&1 & slow=$$!; \
+	$(BIN)/python -m pytest -m "not slow" $(PARALLEL); fast=$$?; \
+	wait $$slow; slow=$$?; \
+	echo "--- the slow tests (planted errors, fresh install): $(SLOW_LOG) ---"; cat $(SLOW_LOG); \
+	[ $$fast -eq 0 ] && [ $$slow -eq 0 ]
 
 test-fast: book
 	$(BIN)/python -m pytest -m "not slow" $(PARALLEL)
@@ -38,9 +58,16 @@ test-fast: book
 # the same stored outputs and leave every file of the tree (tracked, or untracked and not ignored)
 # byte-identical.
 TREE_STATE = git ls-files -z --cached --others --exclude-standard | xargs -0 sha256sum
-determinism: install
-	$(TREE_STATE) > $(VENV)/.tree-before
+determinism: tree-snapshot
 	$(BIN)/python -m pytest -m "not slow" -p no:xdist
+	$(MAKE) determinism-parallel
+
+tree-snapshot: install
+	$(TREE_STATE) > $(VENV)/.tree-before
+
+# The parallel run, then the comparison with the snapshot taken before the serial run (.ci/run:
+# `make tree-snapshot test determinism-parallel`, so that `make test` is the serial run).
+determinism-parallel: install
 	$(BIN)/python -m pytest -m "not slow" $(XDIST)
 	$(TREE_STATE) | diff $(VENV)/.tree-before - || (echo "the test runs changed files in the tree" && exit 1)
 
