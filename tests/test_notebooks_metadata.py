@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tools.notebooks import clean
+from tools.notebooks import clean, is_image
 
 BOOK = Path(__file__).resolve().parent.parent / "book"
 NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))
@@ -108,6 +108,16 @@ def test_no_stored_warnings(notebook):
                 assert "Warning" not in output.text, (
                     f"{name} cell {index}: a warning is stored in the output; fix its cause"
                 )
+
+
+def test_no_image_bytes(notebook):
+    name, nb = notebook
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            images = [mime_type for mime_type in output.get("data", {}) if is_image(mime_type)]
+            assert not images, (
+                f"{name} cell {index}: stored image {images}; run `python tools/notebooks.py book/{name}`"
+            )
 
 
 def test_clean_keeps_text_and_drops_timestamps_and_images():
