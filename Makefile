@@ -1,8 +1,8 @@
 # make book: install what is needed into .venv, then build the HTML book into _build/html.
-# make test: build the book (warnings are errors), then run every test: unit and property tests,
-#            the docstring examples, nbval over every notebook, the browser test over every built
-#            page (screenshots: _build/screenshots/), and, side by side with those, the slow ones
-#            (planted errors, a fresh install).
+# make test: run every test: unit and property tests, the docstring examples, nbval over every
+#            notebook; build the book from the notebooks nbval executed (warnings are errors); the
+#            site and browser tests over every built page (screenshots: _build/screenshots/); and,
+#            side by side with those, the slow ones (planted errors, a fresh install).
 # make test-fast: the same without the slow tests (a few minutes less).
 # make determinism: run the fast suite twice (serial, then parallel) and check that no file changed.
 #                   CI runs its parallel half only (determinism-parallel): `make test` was the serial one.
@@ -39,20 +39,31 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 book: install
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
+# The fast suite: nbval executes and checks every chapter and stores the executed notebooks in a
+# jupyter-cache (--nb-cache, conftest.py); the book is built from them (tools/book_config.py)
+# instead of executing every chapter a second time; then the tests that read the built book.
+# `make book` alone still executes every chapter as _config.yml says.
+NB_CACHE = _build/.nbval_cache
+BUILT_BOOK_TESTS = tests/test_site.py tests/test_browser.py
+test-fast: install
+	mkdir -p _build
+	rm -rf $(NB_CACHE)
+	$(BIN)/python -m pytest -m "not slow" $(PARALLEL) $(BUILT_BOOK_TESTS:%=--ignore=%) --nb-cache=$(NB_CACHE)
+	$(BIN)/python tools/book_config.py $(NB_CACHE) > _build/_config.cached.yml
+	$(BIN)/jupyter-book build . -W -n --keep-going --config _build/_config.cached.yml
+	$(BIN)/python -m pytest $(BUILT_BOOK_TESTS) $(PARALLEL)
+
 # The slow tests run beside the fast suite: the planted errors keep two processes busy part of the
 # time and the fast suite one, so together they fill the two cores. The slow run's report, kept
 # in _build/slow-tests.log, is printed after the fast one's; either failing fails `make test`.
 SLOW_LOG = _build/slow-tests.log
-test: book
+test: install
 	@mkdir -p _build
 	@$(BIN)/python -m pytest -m slow $(PARALLEL) > $(SLOW_LOG) 2>&1 & slow=$$!; \
-	$(BIN)/python -m pytest -m "not slow" $(PARALLEL); fast=$$?; \
+	$(MAKE) --no-print-directory test-fast; fast=$$?; \
 	wait $$slow; slow=$$?; \
 	echo "--- the slow tests (planted errors, fresh install): $(SLOW_LOG) ---"; cat $(SLOW_LOG); \
 	[ $$fast -eq 0 ] && [ $$slow -eq 0 ]
-
-test-fast: book
-	$(BIN)/python -m pytest -m "not slow" $(PARALLEL)
 
 # Two consecutive runs of the fast suite, serial then parallel (pytest-xdist), must both pass against
 # the same stored outputs and leave every file of the tree (tracked, or untracked and not ignored)

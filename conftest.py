@@ -26,7 +26,7 @@ def _missing(name: str) -> bool:
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    if collection_path.suffix != ".py" or "softmax_lib" not in collection_path.parts:
+    if collection_path.suffix != ".py" or not collection_path.is_relative_to(config.rootpath / "softmax_lib"):
         return None
     needed = set(_IMPORTS.findall(collection_path.read_text(encoding="utf-8")))
     return True if any(_missing(name) for name in needed) else None
@@ -50,3 +50,50 @@ GLUE_IMAGE_KEYS = ("application/papermill.record/image/png", "application/paperm
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for notebook in {item.parent for item in items if hasattr(item.parent, "skip_compare")}:
         notebook.skip_compare = tuple(notebook.skip_compare) + GLUE_IMAGE_KEYS
+
+
+# --- the book from nbval's run -------------------------------------------------------------------
+# `pytest --nb-cache=DIR` stores every notebook that nbval ran through, with the outputs of that
+# run, in a jupyter-cache at DIR; tools/book_config.py then points a book build at it, so that
+# `make test` renders the chapters nbval has just executed and checked instead of executing them
+# a second time. A notebook with a cell that did not run (deselected, or after -x) is left out:
+# the build executes that one itself. Under pytest-xdist the workers store nothing.
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--nb-cache",
+        metavar="DIR",
+        default=None,
+        help="store the notebooks nbval executed, with their new outputs, in the jupyter-cache at DIR",
+    )
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    cache_path = session.config.getoption("--nb-cache")
+    if not cache_path or hasattr(session.config, "workerinput"):
+        return
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    cache = get_cache(cache_path)
+    for notebook, cells in _executed_cells(session.items).items():
+        executed = notebook.nb
+        if any(item.test_outputs is None for item in cells) or len(cells) != _code_cells(executed):
+            continue
+        for item in cells:
+            item.cell.outputs = item.test_outputs
+        cache.cache_notebook_bundle(
+            CacheBundleIn(executed, uri=str(notebook.path)), check_validity=False, overwrite=True
+        )
+
+
+def _executed_cells(items: list[pytest.Item]) -> dict:
+    """nbval's cell items, by notebook (the IPyNbFile collector that holds the notebook it read)."""
+    notebooks: dict = {}
+    for item in items:
+        if hasattr(item, "test_outputs") and hasattr(item.parent, "nb"):
+            notebooks.setdefault(item.parent, []).append(item)
+    return notebooks
+
+
+def _code_cells(nb) -> int:
+    return sum(cell.cell_type == "code" for cell in nb.cells)
