@@ -111,7 +111,7 @@ def test_requirements_pins_agree_with_pyproject():
         in_pyproject = pinned_extras.get(name, version)
         assert in_pyproject == version, f"{name}: {version} in requirements.txt, {in_pyproject} in pyproject.toml"
     # every extra pins exactly; torch is pinned wherever it is named
-    unpinned = [r for group in extras.values() for r in group if "==" not in r]
+    unpinned = [r for group in extras.values() for r in group if "==" not in r and not r.startswith("softmax_lib[")]
     assert not unpinned, f"extras with an open version: {unpinned}"
     assert pinned_extras["torch"] == pinned_requirements["torch"] == "2.13.0"
     core = {re.split(r"[<>=!~ ]", requirement)[0] for requirement in project["dependencies"]}
