@@ -1,11 +1,69 @@
 """SymPy helpers for deriving softmax identities with a symbolic number of classes K.
 
-Only the book's derivations use these; importing softmax_lib does not import SymPy.
+Only the book's derivations use these; importing softmax_lib does not import SymPy (the `book`
+extra installs it).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import NamedTuple
+
 import sympy as sp
+
+
+class SymbolicSoftmax(NamedTuple):
+    """The softmax over K symbolic classes, as the chapters derive with it."""
+
+    K: sp.Symbol  #: the number of classes, a positive integer
+    z: sp.IndexedBase  #: the logits z[1], ..., z[K], real
+    S: sp.Sum  #: the normalizer Σ_{m=1}^{K} exp(z[m])
+    p: Callable[[sp.Expr], sp.Expr]  #: p(i) = exp(z[i]) / S, the probability of class i
+
+
+def symbolic_softmax() -> SymbolicSoftmax:
+    """K classes, real logits z[m], the normalizer S and the probabilities p(i) = exp(z[i]) / S.
+
+    One setup for every derivation, with one set of assumptions: K a positive integer, the
+    logits real, the class indices integers (make them with `class_indices`).
+
+    Returns
+    -------
+    SymbolicSoftmax
+        The named tuple (K, z, S, p).
+
+    Examples
+    --------
+    >>> K, z, S, p = symbolic_softmax()
+    >>> S
+    Sum(exp(z[m]), (m, 1, K))
+    >>> i, j = class_indices("i j")
+    >>> p(i)
+    exp(z[i])/Sum(exp(z[m]), (m, 1, K))
+    >>> z[i].is_real, K.is_positive
+    (True, True)
+    """
+    K = sp.Symbol("K", integer=True, positive=True)
+    m = sp.Symbol("m", integer=True)
+    z = sp.IndexedBase("z", real=True)
+    S = sp.Sum(sp.exp(z[m]), (m, 1, K))
+
+    def p(index: sp.Expr) -> sp.Expr:
+        """The softmax probability of class `index`, with K and the logits symbolic."""
+        return sp.exp(z[index]) / S
+
+    return SymbolicSoftmax(K, z, S, p)
+
+
+def class_indices(names: str) -> tuple[sp.Symbol, ...]:
+    """Integer symbols for class indices, e.g. `i, j = class_indices("i j")`.
+
+    Examples
+    --------
+    >>> class_indices("i j")
+    (i, j)
+    """
+    return sp.symbols(names, integer=True, seq=True)
 
 
 def evaluate_delta_sums(expr: sp.Expr, index: sp.Symbol, upper: sp.Symbol) -> sp.Expr:
