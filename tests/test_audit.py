@@ -163,7 +163,8 @@ def test_unjudged_needs_a_reason():
 def test_table_and_errata_typeset_math_and_escape_text():
     audit = Audit()
     audit.record("000_x.txt", "a<b", "the $p - y$ rule", "ran", WRONG, WRONG,
-                 formula=r"S_i = \frac{e^{V_i}}{\sum_j e^{V_j}}", correction=r"$\partial L/\partial W = (p - y)x^\top$", severity=FORMULA_ERROR, echo=False)
+                 formula=r"S_i = \frac{e^{V_i}}{\sum_j e^{V_j}}", correction=r"$\partial L/\partial W = (p - y)x^\top$",
+                 severity=FORMULA_ERROR, echo=False)
     audit.record("000_x.txt", "fine", "g", "ran", CORRECT, CORRECT, echo=False)
     table = audit.table_html()
     math = '<span class="math notranslate nohighlight">'
