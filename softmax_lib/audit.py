@@ -290,30 +290,31 @@ class Audit:
         return sorted(self.claims, key=rank)
 
     def table_html(self, article_label=lambda article: article[:3]) -> str:
-        """The summary table, sorted by severity: article, quote and gloss, the article's formula
-        (typeset), verdict and severity, evidence, correction."""
-        head = "".join(f"<th>{h}</th>" for h in ("Article", "Claim (verbatim)", "Formula on the page",
-                                                 "Verdict", "Severity", "Evidence (executed)", "Correction"))
+        """The summary table, sorted by severity: article; claim (verbatim quote, gloss, and the
+        article's formula typeset); verdict and severity; evidence; correction."""
+        head = "".join(f"<th>{h}</th>" for h in ("Article", "Claim", "Verdict", "Evidence (executed)", "Correction"))
         rows = "".join(
             f"<tr><td>{escape(article_label(c.article))}</td>"
-            f"<td>{escape(c.quote)}<br><em>{_with_math(c.gloss)}</em></td>"
-            f"<td>{_math(c.formula) if c.formula else ''}</td>"
-            f"<td>{escape(c.verdict)}</td><td>{escape(c.severity or '')}</td>"
+            f"<td>{escape(c.quote)}<br><em>{_with_math(c.gloss)}</em>"
+            f"{'<br>' + _math(c.formula) if c.formula else ''}</td>"
+            f"<td>{escape(c.verdict)}{'<br><small>' + escape(c.severity) + '</small>' if c.severity else ''}</td>"
             f"<td>{_with_math(c.evidence)}</td><td>{_with_math(c.correction)}</td></tr>"
             for c in self.sorted_claims()
         )
         return f'<table class="table"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
 
     def errata_html(self, article: str, title: str, code: str = "") -> str:
-        """An admonition for the readers of one article: each finding, where it occurs, and its
-        correction, most serious first; code is a corrected listing to add, if any."""
+        """An admonition for the readers of one article: each finding, where it occurs (the formula
+        typeset, or else the quote), and its correction, most serious first; code is a corrected
+        listing to add, if any."""
         items: dict[str, list[Claim]] = {}
         for claim in self.sorted_claims():
             if claim.article == article and claim.finding is not None:
                 items.setdefault(claim.finding, []).append(claim)
         entries = "".join(
             f"<li><strong>{escape(claims[0].severity)}</strong>: "
-            + "; ".join(f"“{escape(c.quote)}” → {_with_math(c.correction)}" for c in claims)
+            + "; ".join(f"{_math(c.formula) if c.formula else '“' + escape(c.quote) + '”'} → "
+                        f"{_with_math(c.correction)}" for c in claims)
             + "</li>"
             for claims in items.values()
         )
