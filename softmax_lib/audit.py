@@ -292,16 +292,21 @@ class Audit:
     def table_html(self, article_label=lambda article: article[:3]) -> str:
         """The summary table, sorted by severity: article; claim (verbatim quote, gloss, and the
         article's formula typeset); verdict and severity; evidence; correction."""
-        head = "".join(f"<th>{h}</th>" for h in ("Article", "Claim", "Verdict", "Evidence (executed)", "Correction"))
+        head = "".join(f"<th>{h}</th>" for h in ("Art.", "Claim", "Verdict", "Evidence (executed)", "Correction"))
+        cell = '<td style="overflow-x: auto">'  # a long typeset formula scrolls inside its cell
         rows = "".join(
             f"<tr><td>{escape(article_label(c.article))}</td>"
-            f"<td>{escape(c.quote)}<br><em>{_with_math(c.gloss)}</em>"
+            f"{cell}{escape(c.quote)}<br><em>{_with_math(c.gloss)}</em>"
             f"{'<br>' + _math(c.formula) if c.formula else ''}</td>"
             f"<td>{escape(c.verdict)}{'<br><small>' + escape(c.severity) + '</small>' if c.severity else ''}</td>"
-            f"<td>{_with_math(c.evidence)}</td><td>{_with_math(c.correction)}</td></tr>"
+            f"{cell}{_with_math(c.evidence)}</td>{cell}{_with_math(c.correction)}</td></tr>"
             for c in self.sorted_claims()
         )
-        return f'<table class="table"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+        # Fixed layout at the page's width, so that every column shows without scrolling sideways.
+        widths = "".join(f'<col style="width: {w}%">' for w in (6, 32, 11, 29, 22))
+        return (f'<table class="table" style="table-layout: fixed; width: 100%; font-size: 85%; '
+                f'overflow-wrap: anywhere"><colgroup>{widths}</colgroup><thead><tr>{head}</tr></thead>'
+                f"<tbody>{rows}</tbody></table>")
 
     def errata_html(self, article: str, title: str, code: str = "") -> str:
         """An admonition for the readers of one article: each finding, where it occurs (the formula
