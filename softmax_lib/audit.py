@@ -310,16 +310,16 @@ class Audit:
 
     def errata_html(self, article: str, title: str, code: str = "") -> str:
         """An admonition for the readers of one article: each finding, where it occurs (the formula
-        typeset, or else the quote), and its correction, most serious first; code is a corrected
-        listing to add, if any."""
+        typeset, or else the quote, and the gloss), and its correction, most serious first; code is a
+        corrected listing to add, if any."""
         items: dict[str, list[Claim]] = {}
         for claim in self.sorted_claims():
             if claim.article == article and claim.finding is not None:
                 items.setdefault(claim.finding, []).append(claim)
         entries = "".join(
             f"<li><strong>{escape(claims[0].severity)}</strong>: "
-            + "; ".join(f"{_math(c.formula) if c.formula else '“' + escape(c.quote) + '”'} → "
-                        f"{_with_math(c.correction)}" for c in claims)
+            + "; ".join(f"{_math(c.formula) if c.formula else '“' + escape(c.quote) + '”'} "
+                        f"({_with_math(c.gloss)}) → {_with_math(c.correction)}" for c in claims)
             + "</li>"
             for claims in items.values()
         )
