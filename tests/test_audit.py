@@ -175,6 +175,6 @@ def test_table_and_errata_typeset_math_and_escape_text():
     errata = audit.errata_html("000_x.txt", "Errata", code="x = 1 < 2")
     assert 'class="admonition' in errata and "fine" not in errata
     assert f"{math}\\(S_i = " in errata and "a&lt;b" not in errata  # the formula typeset, not the quote
-    assert f"({math}\\(p - y\\)</span> rule)" in errata  # with its gloss
+    assert f"(the {math}\\(p - y\\)</span> rule)" in errata  # with its gloss
     assert f"{math}\\(\\partial L/\\partial W = (p - y)x^\\top\\)</span>" in errata
     assert "<pre>x = 1 &lt; 2</pre>" in errata
