@@ -106,3 +106,19 @@ def test_footer_names_copyright_and_author():
     html = (HTML / PAGES[0]).read_text(encoding="utf-8") if PAGES else ""
     assert CONFIG["copyright"] in html
     assert CONFIG["author"] in html
+
+
+def test_page_titles_hold_no_tex():
+    # The <title> is what the browser tab, bookmarks and search results show, and MathJax never
+    # typesets it: a chapter title with math would put raw TeX there.
+    import html
+    import re
+
+    tex = re.compile(r"\\\(|\\\)|\\\[|\$|\\[A-Za-z]+")
+    with_tex = []
+    for page in PAGES:
+        found = re.search(r"<title>(.*?)</title>", (HTML / page).read_text(encoding="utf-8"), re.S)
+        if found and tex.search(html.unescape(found.group(1))):
+            with_tex.append((page, found.group(1).strip()))
+    assert PAGES, f"no pages: build the book first with {BUILD_COMMAND}"
+    assert not with_tex, f"page titles with TeX: {with_tex}"
