@@ -21,6 +21,7 @@ from ._online import (
 from ._training_variants import (
     hierarchical_softmax_loss,
     huffman_tree_paths,
+    path_table,
     sparsemax_loss,
     sparsemax_loss_grad,
     sparsemax_vjp,
@@ -77,6 +78,7 @@ __all__ = [
     # training the variants: path-scored hierarchical softmax, Huffman trees, the sparsemax loss
     "hierarchical_softmax_loss",
     "huffman_tree_paths",
+    "path_table",
     "sparsemax_loss",
     "sparsemax_loss_grad",
     "sparsemax_vjp",

@@ -3,6 +3,7 @@ Huffman trees from class frequencies, the sparsemax loss and sparsemax's O(K) ba
 
 from __future__ import annotations
 
+import functools
 import heapq
 
 import numpy as np
@@ -13,6 +14,7 @@ from ._variants import log_sigmoid, sigmoid, sparsemax
 
 __all__ = [
     "huffman_tree_paths",
+    "path_table",
     "hierarchical_softmax_loss",
     "sparsemax_loss",
     "sparsemax_loss_grad",
@@ -73,18 +75,47 @@ def huffman_tree_paths(frequencies: ArrayLike) -> list[tuple[NDArray[np.intp], N
     return [(np.array(nodes, dtype=np.intp), np.array(signs)) for nodes, signs in paths]
 
 
-def _padded_paths(paths) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+def path_table(paths) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """The paths of a tree as two (K, L) arrays, L the longest path: inner nodes and directions ±1,
+    padded with node 0 and direction 0 (padding is neither scored nor differentiated).
+
+    Built once per tree, so that `hierarchical_softmax_loss` looks a batch's paths up in O(N·L).
+
+    Parameters
+    ----------
+    paths : list of (nodes, signs)
+        From `hierarchical_softmax_paths` or `huffman_tree_paths`.
+
+    Returns
+    -------
+    nodes : ndarray of int, shape (K, L)
+    signs : ndarray, shape (K, L)
+
+    Examples
+    --------
+    >>> nodes, signs = path_table(huffman_tree_paths([2, 1, 1]))
+    >>> nodes.tolist(), signs.tolist()
+    ([[0, 0], [0, 1], [0, 1]], [[1.0, 0.0], [-1.0, 1.0], [-1.0, -1.0]])
+    """
     depth = max(len(nodes) for nodes, _ in paths)
     nodes = np.zeros((len(paths), depth), dtype=np.intp)
-    signs = np.zeros((len(paths), depth))  # 0 marks padding: no score, no loss, no gradient
+    signs = np.zeros((len(paths), depth))
     for c, (path_nodes, path_signs) in enumerate(paths):
         nodes[c, : len(path_nodes)] = path_nodes
         signs[c, : len(path_signs)] = path_signs
+    nodes.flags.writeable = signs.flags.writeable = False
     return nodes, signs
 
 
+@functools.lru_cache(maxsize=16)
+def _balanced_path_table(n_classes: int) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    from ._variants import hierarchical_softmax_paths
+
+    return path_table(hierarchical_softmax_paths(n_classes))
+
+
 def hierarchical_softmax_loss(
-    hidden: ArrayLike, node_vectors: ArrayLike, target: ArrayLike, paths=None
+    hidden: ArrayLike, node_vectors: ArrayLike, target: ArrayLike, tree=None
 ) -> tuple[NDArray[np.floating], NDArray[np.floating], NDArray[np.intp], NDArray[np.floating]]:
     """−log p(c_n | h_n) = −Σ_{m on the path of c_n} log σ(d_m u_mᵀ h_n), and its gradients, scoring only the path.
 
@@ -101,8 +132,9 @@ def hierarchical_softmax_loss(
         One vector u_m per inner node of the tree.
     target : array_like of int, shape (N,)
         Class indices in 0..K−1.
-    paths : list of (nodes, signs), optional
-        The tree, as from `hierarchical_softmax_paths` (the default, balanced) or `huffman_tree_paths`.
+    tree : (nodes, signs), optional
+        The tree's `path_table`, e.g. ``path_table(huffman_tree_paths(frequencies))``; by default the
+        balanced tree of `hierarchical_softmax_paths`.
 
     Returns
     -------
@@ -122,8 +154,6 @@ def hierarchical_softmax_loss(
     >>> bool(np.isclose(losses[0], 2 * np.log(2)))
     True
     """
-    from ._variants import hierarchical_softmax_paths
-
     h = as_float_array(np.asarray(hidden), "hidden")
     u = as_float_array(np.asarray(node_vectors), "node_vectors")
     if h.ndim != 2 or u.ndim != 2 or u.shape[1] != h.shape[1] or u.shape[0] < 1:
@@ -134,10 +164,9 @@ def hierarchical_softmax_loss(
         raise ValueError(f"target must be integer class indices of shape ({h.shape[0]},), got {target.dtype} {target.shape}")
     if target.size and (target.min() < 0 or target.max() >= n_classes):
         raise IndexError(f"target class index out of range for {n_classes} classes")
-    paths = hierarchical_softmax_paths(n_classes) if paths is None else paths
-    if len(paths) != n_classes:
-        raise ValueError(f"paths describe {len(paths)} classes but node_vectors has K − 1 = {n_classes - 1} rows")
-    all_nodes, all_signs = _padded_paths(paths)
+    all_nodes, all_signs = _balanced_path_table(n_classes) if tree is None else tree
+    if len(all_nodes) != n_classes:
+        raise ValueError(f"tree has {len(all_nodes)} classes but node_vectors has K − 1 = {n_classes - 1} rows")
     nodes, signs = all_nodes[target], all_signs[target].astype(h.dtype)
     path_vectors = u[nodes]  # (N, L, D): only the path's rows are read
     scores = np.einsum("nld,nd->nl", path_vectors, h)

@@ -659,15 +659,18 @@ def torch_sparsemax(z: Any) -> Any:
     return torch.clamp(z - tau, min=0)
 
 
-def check_sparsemax_loss(z: ArrayLike, target: ArrayLike) -> list[CheckResult]:
-    """sparsemax_loss and its gradient, float64, z of shape (N, K): the loss against torch's
-    ½‖e_k − z‖² − ½‖p − z‖², the gradient against torch autograd of that loss and central differences.
+def check_sparsemax_loss(z: ArrayLike, target: ArrayLike, loss_grad: Callable | None = None) -> list[CheckResult]:
+    """sparsemax_loss and its gradient `loss_grad` (default `sparsemax_loss_grad`), float64, z of shape (N, K):
+    the loss against torch's ½‖e_k − z‖² − ½‖p − z‖², the gradient against torch autograd of that loss and
+    central differences of `sparsemax_loss`.
 
     The loss adds K squares of size up to max|z|², so both sides carry rounding of K·u·max(1, max|z|)².
     """
     import torch
 
     from ._training_variants import sparsemax_loss, sparsemax_loss_grad
+
+    loss_grad = sparsemax_loss_grad if loss_grad is None else loss_grad
 
     z = np.asarray(z, dtype=np.float64)
     target = np.asarray(target)
@@ -678,7 +681,7 @@ def check_sparsemax_loss(z: ArrayLike, target: ArrayLike) -> list[CheckResult]:
     loss_t.sum().backward()
     scale = max(1.0, float(np.max(np.abs(z)))) ** 2
     total = lambda x: np.sum(sparsemax_loss(x, target))  # noqa: E731
-    grad = sparsemax_loss_grad(z, target)
+    grad = loss_grad(z, target)
     return [
         compare("sparsemax loss vs torch", sparsemax_loss(z, target), loss_t.detach().cpu().numpy(),
                 rounding_tolerance(np.float64, z.shape[-1]) * scale),
@@ -689,9 +692,10 @@ def check_sparsemax_loss(z: ArrayLike, target: ArrayLike) -> list[CheckResult]:
     ]
 
 
-def check_sparsemax_vjp(z: ArrayLike, v: ArrayLike) -> list[CheckResult]:
-    """sparsemax_vjp(z, v), float64, shape (N, K), against the dense Jᵀv from sparsemax_jacobian and
-    against torch autograd through an independent torch sparsemax; both round K terms of size max|v|."""
+def check_sparsemax_vjp(z: ArrayLike, v: ArrayLike, vjp: Callable | None = None) -> list[CheckResult]:
+    """`vjp`(z, v) (default `sparsemax_vjp`), float64, shape (N, K), against the dense Jᵀv from
+    sparsemax_jacobian and against torch autograd through an independent torch sparsemax; both round
+    K terms of size max|v|."""
     import torch
 
     from ._training_variants import sparsemax_vjp
@@ -701,7 +705,7 @@ def check_sparsemax_vjp(z: ArrayLike, v: ArrayLike) -> list[CheckResult]:
     z_t = _to_torch(z).requires_grad_(True)
     (torch_sparsemax(z_t) * _to_torch(v)).sum().backward()
     tolerance = rounding_tolerance(np.float64, z.shape[-1]) * max(1.0, float(np.max(np.abs(v))))
-    ours = sparsemax_vjp(z, v)
+    ours = (sparsemax_vjp if vjp is None else vjp)(z, v)
     return [
         compare("sparsemax_vjp vs dense Jacobian", ours, np.einsum("...ij,...i->...j", sparsemax_jacobian(z), v), tolerance),
         compare("sparsemax_vjp vs torch autograd", ours, z_t.grad.cpu().numpy(), tolerance),
@@ -709,14 +713,14 @@ def check_sparsemax_vjp(z: ArrayLike, v: ArrayLike) -> list[CheckResult]:
 
 
 def check_hierarchical_softmax_loss(
-    hidden: ArrayLike, node_vectors: ArrayLike, target: ArrayLike, paths: Any = None
+    hidden: ArrayLike, node_vectors: ArrayLike, target: ArrayLike, paths: Any = None, loss: Callable | None = None
 ) -> list[CheckResult]:
-    """hierarchical_softmax_loss (float64) against torch autograd of Σ_n −Σ_path logsigmoid(d·uᵀh) over the
+    """`loss` (default hierarchical_softmax_loss; float64) against torch autograd of Σ_n −Σ_path logsigmoid(d·uᵀh) over the
     dense node vectors: the losses and both gradients. Each score sums D products and each loss L ≤ depth
     scores, so the tolerance counts D·L rounded terms, scaled by max(1, max|u|·max|h|·√D)."""
     import torch
 
-    from ._training_variants import hierarchical_softmax_loss
+    from ._training_variants import hierarchical_softmax_loss, path_table
     from ._variants import hierarchical_softmax_paths
 
     h, u = np.asarray(hidden, dtype=np.float64), np.asarray(node_vectors, dtype=np.float64)
@@ -730,7 +734,8 @@ def check_hierarchical_softmax_loss(
         rows.append(-torch.nn.functional.logsigmoid(_to_torch(np.array(signs, dtype=np.float64)) * scores).sum())
     loss_t = torch.stack(rows)
     loss_t.sum().backward()
-    losses, grad_hidden, nodes, grad_rows = hierarchical_softmax_loss(h, u, target, paths)
+    loss = hierarchical_softmax_loss if loss is None else loss
+    losses, grad_hidden, nodes, grad_rows = loss(h, u, target, path_table(paths))
     grad_nodes = np.zeros_like(u)
     np.add.at(grad_nodes, nodes, grad_rows)
     depth = max(len(nodes) for nodes, _ in paths)

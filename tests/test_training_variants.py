@@ -62,7 +62,8 @@ def test_hierarchical_loss_is_a_distribution_over_classes(rng, tree):
     n_classes = 50
     paths = None if tree == "balanced" else sl.huffman_tree_paths(rng.integers(1, 1000, n_classes))
     node_vectors, h = rng.normal(size=(n_classes - 1, 3)), rng.normal(size=3)
-    losses, *_ = sl.hierarchical_softmax_loss(np.tile(h, (n_classes, 1)), node_vectors, np.arange(n_classes), paths)
+    tree = None if paths is None else sl.path_table(paths)
+    losses, *_ = sl.hierarchical_softmax_loss(np.tile(h, (n_classes, 1)), node_vectors, np.arange(n_classes), tree)
     assert_passed(compare("Σ_c p(c) = 1", np.sum(np.exp(-losses)), 1.0, rounding_tolerance(np.float64, n_classes * 6)))
 
 
@@ -98,8 +99,8 @@ def test_hierarchical_loss_bad_input(hidden, vectors, target, error):
 
 
 def test_hierarchical_loss_paths_must_fit():
-    with pytest.raises(ValueError, match="paths describe 3 classes"):
-        sl.hierarchical_softmax_loss(np.ones((1, 2)), np.ones((4, 2)), [0], sl.hierarchical_softmax_paths(3))
+    with pytest.raises(ValueError, match="tree has 3 classes"):
+        sl.hierarchical_softmax_loss(np.ones((1, 2)), np.ones((4, 2)), [0], sl.path_table(sl.hierarchical_softmax_paths(3)))
 
 
 # --- sparsemax loss and backward -----------------------------------------------------------------
