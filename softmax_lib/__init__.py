@@ -19,6 +19,7 @@ from ._online import (
     streaming_softmax,
 )
 from ._training_variants import (
+    balanced_path_table,
     hierarchical_softmax_loss,
     huffman_tree_paths,
     path_table,
@@ -79,6 +80,7 @@ __all__ = [
     "hierarchical_softmax_loss",
     "huffman_tree_paths",
     "path_table",
+    "balanced_path_table",
     "sparsemax_loss",
     "sparsemax_loss_grad",
     "sparsemax_vjp",

@@ -15,6 +15,7 @@ from ._variants import log_sigmoid, sigmoid, sparsemax
 __all__ = [
     "huffman_tree_paths",
     "path_table",
+    "balanced_path_table",
     "hierarchical_softmax_loss",
     "sparsemax_loss",
     "sparsemax_loss_grad",
@@ -108,10 +109,44 @@ def path_table(paths) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
 
 
 @functools.lru_cache(maxsize=16)
-def _balanced_path_table(n_classes: int) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
-    from ._variants import hierarchical_softmax_paths
+def balanced_path_table(n_classes: int) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """``path_table(hierarchical_softmax_paths(K))``, computed for all K classes at once in O(K log K).
 
-    return path_table(hierarchical_softmax_paths(n_classes))
+    Every class descends the balanced tree together: the subtree [lo, hi) with root r splits at
+    mid = lo + ⌈(hi − lo)/2⌉; in preorder its left child is r + 1 and its right child r + (mid − lo),
+    since the left subtree holds mid − lo − 1 inner nodes.
+
+    Parameters
+    ----------
+    n_classes : int
+        K ≥ 2.
+
+    Returns
+    -------
+    nodes : ndarray of int, shape (K, ⌈log₂ K⌉)
+    signs : ndarray, shape (K, ⌈log₂ K⌉)
+
+    Examples
+    --------
+    >>> balanced_path_table(3)[0].tolist()
+    [[0, 1], [0, 1], [0, 0]]
+    """
+    if not isinstance(n_classes, (int, np.integer)) or isinstance(n_classes, bool) or n_classes < 2:
+        raise ValueError(f"n_classes must be an integer ≥ 2, got {n_classes!r}")
+    classes = np.arange(n_classes)
+    lo, hi, root = np.zeros(n_classes, dtype=np.intp), np.full(n_classes, n_classes), np.zeros(n_classes, dtype=np.intp)
+    depth = int(np.ceil(np.log2(n_classes)))
+    nodes, signs = np.zeros((n_classes, depth), dtype=np.intp), np.zeros((n_classes, depth))
+    for level in range(depth):
+        inner = hi - lo > 1  # classes whose path has not reached their leaf yet
+        mid = lo + (hi - lo + 1) // 2
+        left = classes < mid
+        nodes[:, level] = np.where(inner, root, 0)
+        signs[:, level] = np.where(inner, np.where(left, 1.0, -1.0), 0.0)
+        root = np.where(inner, np.where(left, root + 1, root + mid - lo), root)
+        lo, hi = np.where(inner & ~left, mid, lo), np.where(inner & left, mid, hi)
+    nodes.flags.writeable = signs.flags.writeable = False
+    return nodes, signs
 
 
 def hierarchical_softmax_loss(
@@ -164,7 +199,7 @@ def hierarchical_softmax_loss(
         raise ValueError(f"target must be integer class indices of shape ({h.shape[0]},), got {target.dtype} {target.shape}")
     if target.size and (target.min() < 0 or target.max() >= n_classes):
         raise IndexError(f"target class index out of range for {n_classes} classes")
-    all_nodes, all_signs = _balanced_path_table(n_classes) if tree is None else tree
+    all_nodes, all_signs = balanced_path_table(n_classes) if tree is None else tree
     if len(all_nodes) != n_classes:
         raise ValueError(f"tree has {len(all_nodes)} classes but node_vectors has K − 1 = {n_classes - 1} rows")
     nodes, signs = all_nodes[target], all_signs[target].astype(h.dtype)

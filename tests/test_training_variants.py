@@ -47,6 +47,19 @@ def test_huffman_bad_frequencies(bad):
         sl.huffman_tree_paths(bad)
 
 
+@pytest.mark.parametrize("n_classes", list(range(2, 70)) + [300, 1000, 4097])
+def test_balanced_path_table_is_the_balanced_tree(n_classes):
+    nodes, signs = sl.balanced_path_table(n_classes)
+    reference_nodes, reference_signs = sl.path_table(sl.hierarchical_softmax_paths(n_classes))
+    assert np.array_equal(nodes, reference_nodes) and np.array_equal(signs, reference_signs)
+
+
+@pytest.mark.parametrize("bad", [1, 2.0, True])
+def test_balanced_path_table_bad_n_classes(bad):
+    with pytest.raises(ValueError, match="n_classes must be"):
+        sl.balanced_path_table(bad)
+
+
 # --- hierarchical softmax along the path --------------------------------------------------------
 
 @pytest.mark.parametrize("tree", ["balanced", "huffman"])
