@@ -160,3 +160,22 @@ def test_sparsemax_loss_bad_target():
         sl.sparsemax_loss(np.zeros((2, 3)), np.zeros(2))
     with pytest.raises(IndexError):
         sl.sparsemax_loss_grad(np.zeros((2, 3)), np.array([0, 3]))
+
+
+def test_float32_matches_float64(rng):
+    hidden, node_vectors = rng.normal(size=(6, 8)), rng.normal(size=(30, 8)) / 3
+    target = rng.integers(0, 31, 6)
+    low = sl.hierarchical_softmax_loss(hidden.astype(np.float32), node_vectors.astype(np.float32), target)
+    high = sl.hierarchical_softmax_loss(hidden, node_vectors, target)
+    assert low[0].dtype == low[1].dtype == low[3].dtype == np.float32
+    # Inputs rounded to float32 (relative u each), D products per score, L ≤ 5 scores per loss.
+    for ours, reference in zip((low[0], low[1], low[3]), (high[0], high[1], high[3])):
+        assert_passed(compare("hierarchical float32 vs float64", ours, reference,
+                              rounding_tolerance(np.float32, 8 * 5) * np.abs(hidden).max()))
+    z = rng.normal(size=(5, 9))
+    k = rng.integers(0, 9, 5)
+    for fn in (sl.sparsemax_loss, sl.sparsemax_loss_grad):
+        out = fn(z.astype(np.float32), k)
+        assert out.dtype == np.float32
+        assert_passed(compare(fn.__name__, out, fn(z, k), rounding_tolerance(np.float32, 9) * np.abs(z).max() ** 2))
+    assert sl.sparsemax_vjp(z.astype(np.float32), z.astype(np.float32)).dtype == np.float32
