@@ -18,6 +18,15 @@ from ._online import (
     streaming_logsumexp,
     streaming_softmax,
 )
+from ._training_variants import (
+    balanced_path_table,
+    hierarchical_softmax_loss,
+    huffman_tree_paths,
+    path_table,
+    sparsemax_loss,
+    sparsemax_loss_grad,
+    sparsemax_vjp,
+)
 from ._softmax import log_softmax, logsumexp, softmax, softmax_jacobian, softmax_vjp
 from ._variants import (
     gumbel_max,
@@ -67,4 +76,12 @@ __all__ = [
     "hierarchical_softmax_log_prob",
     "hierarchical_softmax_probabilities",
     "hierarchical_softmax_grad",
+    # training the variants: path-scored hierarchical softmax, Huffman trees, the sparsemax loss
+    "hierarchical_softmax_loss",
+    "huffman_tree_paths",
+    "path_table",
+    "balanced_path_table",
+    "sparsemax_loss",
+    "sparsemax_loss_grad",
+    "sparsemax_vjp",
 ]

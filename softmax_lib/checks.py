@@ -642,3 +642,108 @@ def check_cross_entropy_with_grad(
         compare(f"fused loss vs torch ({label})", loss, loss_ref, loss_tol),
         compare(f"fused grad vs torch autograd ({label})", grad, grad_ref, rounding_tolerance(logits.dtype, k)),
     ]
+
+
+# --- training the variants: sparsemax loss and backward, path-scored hierarchical softmax ---------
+
+
+def torch_sparsemax(z: Any) -> Any:
+    """Sparsemax of a torch tensor by sorting (last axis), written independently of softmax_lib's."""
+    import torch
+
+    ordered, _ = torch.sort(z, dim=-1, descending=True)
+    k = torch.arange(1, z.shape[-1] + 1, dtype=z.dtype, device=z.device)
+    cumulative = ordered.cumsum(-1)
+    support = (1 + k * ordered > cumulative).sum(-1, keepdim=True)
+    tau = (cumulative.gather(-1, support - 1) - 1) / support
+    return torch.clamp(z - tau, min=0)
+
+
+def check_sparsemax_loss(z: ArrayLike, target: ArrayLike, loss_grad: Callable | None = None) -> list[CheckResult]:
+    """sparsemax_loss and its gradient `loss_grad` (default `sparsemax_loss_grad`), float64, z of shape (N, K):
+    the loss against torch's ½‖e_k − z‖² − ½‖p − z‖², the gradient against torch autograd of that loss and
+    central differences of `sparsemax_loss`.
+
+    The loss adds K squares of size up to max|z|², so both sides carry rounding of K·u·max(1, max|z|)².
+    """
+    import torch
+
+    from ._training_variants import sparsemax_loss, sparsemax_loss_grad
+
+    loss_grad = sparsemax_loss_grad if loss_grad is None else loss_grad
+
+    z = np.asarray(z, dtype=np.float64)
+    target = np.asarray(target)
+    z_t = _to_torch(z).requires_grad_(True)
+    one_hot = torch.nn.functional.one_hot(_to_torch(target.astype(np.int64)), z.shape[-1]).to(z_t.dtype)
+    p_t = torch_sparsemax(z_t)
+    loss_t = 0.5 * ((one_hot - z_t) ** 2).sum(-1) - 0.5 * ((p_t - z_t) ** 2).sum(-1)
+    loss_t.sum().backward()
+    scale = max(1.0, float(np.max(np.abs(z)))) ** 2
+    total = lambda x: np.sum(sparsemax_loss(x, target))  # noqa: E731
+    grad = loss_grad(z, target)
+    return [
+        compare("sparsemax loss vs torch", sparsemax_loss(z, target), loss_t.detach().cpu().numpy(),
+                rounding_tolerance(np.float64, z.shape[-1]) * scale),
+        compare("sparsemax loss gradient vs torch autograd", grad, z_t.grad.cpu().numpy(),
+                rounding_tolerance(np.float64, z.shape[-1]) * scale),
+        compare("sparsemax loss gradient vs central differences", grad, central_difference_jacobian(total, z),
+                finite_difference_tolerance(np.float64) * scale),
+    ]
+
+
+def check_sparsemax_vjp(z: ArrayLike, v: ArrayLike, vjp: Callable | None = None) -> list[CheckResult]:
+    """`vjp`(z, v) (default `sparsemax_vjp`), float64, shape (N, K), against the dense Jᵀv from
+    sparsemax_jacobian and against torch autograd through an independent torch sparsemax; both round
+    K terms of size max|v|."""
+    import torch
+
+    from ._training_variants import sparsemax_vjp
+    from ._variants import sparsemax_jacobian
+
+    z, v = np.asarray(z, dtype=np.float64), np.asarray(v, dtype=np.float64)
+    z_t = _to_torch(z).requires_grad_(True)
+    (torch_sparsemax(z_t) * _to_torch(v)).sum().backward()
+    tolerance = rounding_tolerance(np.float64, z.shape[-1]) * max(1.0, float(np.max(np.abs(v))))
+    ours = (sparsemax_vjp if vjp is None else vjp)(z, v)
+    return [
+        compare("sparsemax_vjp vs dense Jacobian", ours, np.einsum("...ij,...i->...j", sparsemax_jacobian(z), v), tolerance),
+        compare("sparsemax_vjp vs torch autograd", ours, z_t.grad.cpu().numpy(), tolerance),
+    ]
+
+
+def check_hierarchical_softmax_loss(
+    hidden: ArrayLike, node_vectors: ArrayLike, target: ArrayLike, paths: Any = None, loss: Callable | None = None
+) -> list[CheckResult]:
+    """`loss` (default hierarchical_softmax_loss; float64) against torch autograd of Σ_n −Σ_path logsigmoid(d·uᵀh) over the
+    dense node vectors: the losses and both gradients. Each score sums D products and each loss L ≤ depth
+    scores, so the tolerance counts D·L rounded terms, scaled by max(1, max|u|·max|h|·√D)."""
+    import torch
+
+    from ._training_variants import hierarchical_softmax_loss, path_table
+    from ._variants import hierarchical_softmax_paths
+
+    h, u = np.asarray(hidden, dtype=np.float64), np.asarray(node_vectors, dtype=np.float64)
+    target = np.asarray(target)
+    paths = hierarchical_softmax_paths(u.shape[0] + 1) if paths is None else paths
+    h_t, u_t = _to_torch(h).requires_grad_(True), _to_torch(u).requires_grad_(True)
+    rows = []
+    for n, c in enumerate(target):
+        nodes, signs = paths[int(c)]
+        scores = u_t[_to_torch(np.array(nodes, dtype=np.int64))] @ h_t[n]
+        rows.append(-torch.nn.functional.logsigmoid(_to_torch(np.array(signs, dtype=np.float64)) * scores).sum())
+    loss_t = torch.stack(rows)
+    loss_t.sum().backward()
+    loss = hierarchical_softmax_loss if loss is None else loss
+    losses, grad_hidden, nodes, grad_rows = loss(h, u, target, path_table(paths))
+    grad_nodes = np.zeros_like(u)
+    np.add.at(grad_nodes, nodes, grad_rows)
+    depth = max(len(nodes) for nodes, _ in paths)
+    scale = max(1.0, float(np.max(np.abs(u)) * np.max(np.abs(h)) * np.sqrt(h.shape[1])))
+    tolerance = rounding_tolerance(np.float64, h.shape[1] * depth) * scale
+    return [
+        compare("hierarchical path loss vs torch", losses, loss_t.detach().cpu().numpy(), tolerance),
+        compare("hierarchical path gradient (hidden) vs torch autograd", grad_hidden, h_t.grad.cpu().numpy(), tolerance),
+        compare("hierarchical path gradient (node vectors) vs torch autograd", grad_nodes, u_t.grad.cpu().numpy(),
+                tolerance),
+    ]
