@@ -11,7 +11,7 @@ import functools
 import math
 
 import numpy as np
-from array_api_compat import array_namespace, device, is_array_api_obj
+from array_api_compat import array_namespace, device, is_array_api_obj, is_numpy_array
 from numpy.typing import ArrayLike, NDArray
 
 from ._cross_entropy import check_class_indices
@@ -188,7 +188,8 @@ def hierarchical_softmax_log_prob(node_scores: ArrayLike, target: ArrayLike) -> 
     `node_scores` has shape (..., K − 1), one score s_n per inner node of the tree of
     `hierarchical_softmax_paths(K)`; `target` holds class indices of shape (...). Only the
     ⌈log₂ K⌉ or fewer nodes on each target's path are evaluated, against K exponentials for softmax.
-    log σ(x) = min(x, 0) − log1p(e^(−|x|)) as in `log_sigmoid`; float16/bfloat16 in float32.
+    All paths of a batch go through `log_sigmoid` in one call, padded to the tree's depth with
+    terms that add an exact 0; float16/bfloat16 are computed in float32.
     """
     node_scores = as_float_array(node_scores, "node_scores")
     if not is_array_api_obj(target):
@@ -212,7 +213,11 @@ def hierarchical_softmax_log_prob(node_scores: ArrayLike, target: ArrayLike) -> 
     rows = xp.arange(target.shape[0], dtype=nodes.dtype, device=device(scores))[:, None]
     picked = xp.reshape(xp.take(xp.reshape(scores, (-1,)), xp.reshape(rows * n_nodes + nodes, (-1,)), axis=0), nodes.shape)
     x = signs * picked
-    log_sigma = xp.minimum(x, xp.zeros_like(x)) - xp.log1p(xp.exp(-xp.abs(x)))
+    # `log_sigmoid` is NumPy's; the same formula, min(x, 0) − log1p(e^(−|x|)), for other arrays.
+    if is_numpy_array(x):
+        log_sigma = log_sigmoid(x)
+    else:
+        log_sigma = xp.minimum(x, xp.zeros_like(x)) - xp.log1p(xp.exp(-xp.abs(x)))
     # Padding past the end of a short path has sign 0 and adds an exact 0.
     out = xp.sum(xp.where(signs != 0, log_sigma, xp.zeros_like(x)), axis=-1)
     return xp.reshape(xp.astype(out, node_scores.dtype, copy=False), batch_shape)
