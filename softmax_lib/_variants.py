@@ -95,7 +95,8 @@ def sparsemax_jacobian(z: ArrayLike, axis: int = -1) -> NDArray[np.floating]:
     s = xp.astype(p > 0, p.dtype)
     support_size = xp.sum(s, axis=-1)[..., None, None]
     eye = xp.eye(p.shape[-1], dtype=p.dtype, device=device(p))
-    return s[..., :, None] * eye - s[..., :, None] * s[..., None, :] / support_size
+    with np.errstate(invalid="ignore"):  # a NaN row has no support: 0/0, and its p is NaN too
+        return s[..., :, None] * eye - s[..., :, None] * s[..., None, :] / support_size
 
 
 def sample_gumbel(shape: int | tuple[int, ...], rng: np.random.Generator) -> NDArray[np.float64]:
@@ -212,7 +213,8 @@ def hierarchical_softmax_log_prob(node_scores: ArrayLike, target: ArrayLike) -> 
     signs = xp.take(xp.asarray(signs, dtype=scores.dtype, device=device(scores)), target, axis=0)
     rows = xp.arange(target.shape[0], dtype=nodes.dtype, device=device(scores))[:, None]
     picked = xp.reshape(xp.take(xp.reshape(scores, (-1,)), xp.reshape(rows * n_nodes + nodes, (-1,)), axis=0), nodes.shape)
-    x = signs * picked
+    with np.errstate(invalid="ignore"):  # padding: 0 · (±inf) = NaN, discarded below
+        x = signs * picked
     # `log_sigmoid` is NumPy's; the same formula, min(x, 0) − log1p(e^(−|x|)), for other arrays.
     if is_numpy_array(x):
         log_sigma = log_sigmoid(x)
