@@ -341,3 +341,39 @@ def test_either_side_of_the_blocked_threshold(rng, n_classes, dtype):
     for func in (sl.softmax, sl.log_softmax):
         assert_bitwise(f"{func.__name__}, columns of a wider array", func(wide, 0)[:, :n_classes], func(small, 0))
     assert_bitwise("logsumexp, columns of a wider array", sl.logsumexp(wide, 0)[:n_classes], sl.logsumexp(small, 0))
+
+
+# --- the reproducers the differential test grew from ---------------------------------------------
+
+@pytest.mark.filterwarnings("error")
+def test_sparsemax_is_shift_invariant_and_keeps_precision():
+    half = sl.sparsemax(np.full(100, 20, np.float16))  # summed to 1.56 when computed in float16
+    assert half.dtype == np.float16 and np.all(half == np.float16(0.01))
+    assert np.array_equal(sl.sparsemax(np.array([1e7, 1e7], np.float32)), np.array([0.5, 0.5], np.float32))  # was [1, 1]
+    assert np.array_equal(sl.sparsemax(np.array([1e16, 1e16])), [0.5, 0.5])  # was [0, 0]
+    assert np.array_equal(sl.sparsemax(np.array([1e308, -1e308])), [1.0, 0.0])  # was [inf, inf]
+    rows = sl.sparsemax(np.array([[np.nan, 0.0, 5.0], [0.0, 0.2, 5.0]]))  # a NaN did not spread to its row
+    assert np.isnan(rows[0]).all() and np.array_equal(rows[1], [0.0, 0.0, 1.0])
+    z = np.array([0.375, -1.25, 0.125, 0.25])  # dyadic: z + 1024 and z − max z are exact
+    assert np.array_equal(sl.sparsemax(z + 1024.0), sl.sparsemax(z))
+
+
+@pytest.mark.parametrize("dtype", TORCH_FLOATS)
+def test_variants_take_torch_tensors(dtype):
+    # These once failed on tensors with unrelated messages; they keep the tensor's type, dtype and device.
+    z = torch.tensor([[0.3, -1.2, 0.1, 0.25], [2.0, 0.0, 0.0, -1.0]], dtype=dtype)
+    g = torch.tensor([[0.1, 0.2, -0.3, 0.0], [0.0, 0.0, 0.0, 5.0]], dtype=dtype)
+    for out in (sl.sparsemax(z), sl.sparsemax_jacobian(z), sl.gumbel_softmax(z, g, 0.5),
+                sl.hierarchical_softmax_log_prob(z[:, :3], torch.tensor([0, 3]))):
+        assert isinstance(out, torch.Tensor) and out.dtype == dtype and out.device == z.device
+    assert torch.equal(sl.gumbel_max(z, g), torch.argmax(z + g, dim=-1))
+    scores = z[:, :3].to(torch.float32 if dtype == torch.bfloat16 else dtype).numpy()  # NumPy has no bfloat16
+    assert_close("hierarchical_softmax_log_prob", sl.hierarchical_softmax_log_prob(z[:, :3], torch.tensor([0, 3])),
+                 sl.hierarchical_softmax_log_prob(scores, np.array([0, 3])), dtype, 3)
+
+
+def test_variants_refuse_mixed_libraries_by_name():
+    with pytest.raises(TypeError, match=r"logits is a torch Tensor, gumbels is a numpy ndarray"):
+        sl.gumbel_max(torch.zeros(3), np.zeros(3))
+    with pytest.raises(TypeError, match=r"node_scores is a numpy ndarray, target is a torch Tensor"):
+        sl.hierarchical_softmax_log_prob(np.zeros((1, 3)), torch.tensor([0]))
