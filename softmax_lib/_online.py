@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._validation import as_float_array, class_axis
+from ._validation import as_numpy_float_array, class_axis
 
 __all__ = [
     "merge_normalizers",
@@ -96,7 +96,7 @@ def online_normalizer(
     the axis, vectorised over the other axes: for exposition and tests); a larger chunk folds
     whole chunks with `merge_normalizers`. Both have `z`'s shape with the axis of length 1.
     """
-    z = as_float_array(np.asarray(z), "z")
+    z = as_numpy_float_array(z, "z")
     axis = class_axis(z, axis, "z")
     if not isinstance(chunk_size, (int, np.integer)) or isinstance(chunk_size, bool) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
@@ -113,7 +113,7 @@ def online_logsumexp(z: ArrayLike, axis: int = -1, chunk_size: int = 4096, keepd
 
 def online_softmax(z: ArrayLike, axis: int = -1, chunk_size: int = 4096) -> NDArray[np.floating]:
     """p = exp(z − m) / d with (m, d) from the online normalizer: two reads of `z` instead of three."""
-    z = as_float_array(np.asarray(z), "z")
+    z = as_numpy_float_array(z, "z")
     m, d = online_normalizer(z, axis, chunk_size)
     return _normalized(z, m, d)
 
@@ -126,7 +126,7 @@ def _checked_chunks(chunks: Iterable[ArrayLike], axis: int) -> Iterator[tuple[np
     """Each chunk as a float array, with the class axis checked against the first chunk's other axes."""
     other_shape = None
     for i, chunk in enumerate(chunks):
-        chunk = as_float_array(np.asarray(chunk), f"chunk {i}")
+        chunk = as_numpy_float_array(chunk, f"chunk {i}")
         ax = _chunk_axis(chunk, axis)
         shape = chunk.shape[:ax] + chunk.shape[ax + 1 :]
         if other_shape is None:

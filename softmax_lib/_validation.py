@@ -50,6 +50,12 @@ def as_float_array(x: Any, name: str) -> Array:
     raise TypeError(f"{name} must be a real numeric array, got dtype {x.dtype}")
 
 
+def as_numpy_float_array(x: Any, name: str) -> np.ndarray:
+    """`x` as a NumPy array of real floats, for the NumPy-only fast paths (a CPU tensor is converted)."""
+    as_array(x, name)  # refuses a masked array, which numpy.asarray would unmask silently
+    return as_float_array(np.asarray(x), name)
+
+
 def class_axis(x: Array, axis: int, name: str) -> int:
     """Normalise `axis` for `x` and check that the class axis is not empty."""
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
