@@ -32,7 +32,9 @@ def namespace(**arrays: Array):
     try:
         return array_namespace(*arrays.values())
     except TypeError:
-        kinds = ", ".join(f"{name} is a {type(a).__module__.split('.')[0]} {type(a).__name__}" for name, a in arrays.items())
+        kinds = ", ".join(
+            f"{name} is a {type(a).__module__.split('.')[0]} {type(a).__name__}" for name, a in arrays.items()
+        )
         raise TypeError(
             f"arrays from different libraries ({kinds}): pass all of them as NumPy arrays "
             f"or all as tensors of one library (torch.as_tensor / .numpy() converts)"

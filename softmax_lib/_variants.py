@@ -212,7 +212,8 @@ def hierarchical_softmax_log_prob(node_scores: ArrayLike, target: ArrayLike) -> 
     nodes = xp.take(xp.asarray(nodes, device=device(scores)), target, axis=0)  # (N, depth)
     signs = xp.take(xp.asarray(signs, dtype=scores.dtype, device=device(scores)), target, axis=0)
     rows = xp.arange(target.shape[0], dtype=nodes.dtype, device=device(scores))[:, None]
-    picked = xp.reshape(xp.take(xp.reshape(scores, (-1,)), xp.reshape(rows * n_nodes + nodes, (-1,)), axis=0), nodes.shape)
+    flat_index = xp.reshape(rows * n_nodes + nodes, (-1,))
+    picked = xp.reshape(xp.take(xp.reshape(scores, (-1,)), flat_index, axis=0), nodes.shape)
     with np.errstate(invalid="ignore"):  # padding: 0 · (±inf) = NaN, discarded below
         x = signs * picked
     # `log_sigmoid` is NumPy's; the same formula, min(x, 0) − log1p(e^(−|x|)), for other arrays.

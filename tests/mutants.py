@@ -177,7 +177,7 @@ MUTANTS = [
     # --- the log1p form: log Σ exp(s) = log1p(Σ_{k≠argmax} exp(s_k)) ---------------------------------
     Mutant(
         "log1p-as-log",
-        "log instead of log1p on the sum without the max's term (log1p(s) becomes log s): the 1 that exp(0) contributes is lost",
+        "log instead of log1p on the sum without the max's term (log1p(s) becomes log s): the 1 of exp(0) is lost",
         SOFTMAX,
         r"return " + NS + r"sum\(others, axis=-1, keepdims=True\) \+ \(n_top - 1\)$",
         r"return \g<ns>.expm1(\g<ns>.log(\g<ns>.sum(others, axis=-1, keepdims=True) + (n_top - 1)))",

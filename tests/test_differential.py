@@ -173,7 +173,8 @@ def test_torch_backend_and_torch_agree_with_numpy(case):
         assert_close(f"{func.__name__} vs torch.{torch_func.__name__}", ours, torch_func(zt, axis), dtype, n_classes)
         if dtype != torch.bfloat16:  # NumPy has no bfloat16
             numpy_dtype = getattr(np, str(dtype).removeprefix("torch."))
-            assert_close(f"{func.__name__}, torch vs NumPy", ours, func(z64.astype(numpy_dtype), axis), dtype, n_classes)
+            assert_close(f"{func.__name__}, torch vs NumPy", ours, func(z64.astype(numpy_dtype), axis), dtype,
+                         n_classes)
 
 
 @given(case=logits_cases([np.float32, np.float64]))
@@ -349,9 +350,10 @@ def test_either_side_of_the_blocked_threshold(rng, n_classes, dtype):
 def test_sparsemax_is_shift_invariant_and_keeps_precision():
     half = sl.sparsemax(np.full(100, 20, np.float16))  # summed to 1.56 when computed in float16
     assert half.dtype == np.float16 and np.all(half == np.float16(0.01))
-    assert np.array_equal(sl.sparsemax(np.array([1e7, 1e7], np.float32)), np.array([0.5, 0.5], np.float32))  # was [1, 1]
-    assert np.array_equal(sl.sparsemax(np.array([1e16, 1e16])), [0.5, 0.5])  # was [0, 0]
-    assert np.array_equal(sl.sparsemax(np.array([1e308, -1e308])), [1.0, 0.0])  # was [inf, inf]
+    # was [1, 1], [0, 0] and [inf, inf]
+    assert np.array_equal(sl.sparsemax(np.array([1e7, 1e7], np.float32)), np.array([0.5, 0.5], np.float32))
+    assert np.array_equal(sl.sparsemax(np.array([1e16, 1e16])), [0.5, 0.5])
+    assert np.array_equal(sl.sparsemax(np.array([1e308, -1e308])), [1.0, 0.0])
     rows = sl.sparsemax(np.array([[np.nan, 0.0, 5.0], [0.0, 0.2, 5.0]]))  # a NaN did not spread to its row
     assert np.isnan(rows[0]).all() and np.array_equal(rows[1], [0.0, 0.0, 1.0])
     z = np.array([0.375, -1.25, 0.125, 0.25])  # dyadic: z + 1024 and z − max z are exact

@@ -266,8 +266,11 @@ def test_masked_array_is_refused_not_silently_unmasked(func):
     assert sl.logsumexp(np.ma.filled(z, -np.inf)) == pytest.approx(np.logaddexp(1.0, 3.0), rel=1e-15)
 
 
-@pytest.mark.parametrize("func", [sl.blocked_softmax, sl.blocked_logsumexp, sl.online_softmax, sl.online_logsumexp,
-                                  lambda z: list(sl.streaming_softmax([z]))], ids=lambda f: getattr(f, "__name__", "streaming"))
+FAST_PATHS = [sl.blocked_softmax, sl.blocked_logsumexp, sl.online_softmax, sl.online_logsumexp,
+              lambda z: list(sl.streaming_softmax([z]))]
+
+
+@pytest.mark.parametrize("func", FAST_PATHS, ids=[f.__name__.replace("<lambda>", "streaming_softmax") for f in FAST_PATHS])
 def test_masked_array_is_refused_by_the_fast_paths(func):
     with pytest.raises(TypeError, match=r"is a numpy masked array; softmax_lib would ignore its mask"):
         func(np.ma.masked_array([1.0, 2.0, 3.0], mask=[0, 1, 0]))

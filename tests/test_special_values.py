@@ -58,7 +58,9 @@ def expectation(cell: str, n_classes: int) -> tuple[list[str], list[str] | None]
 
 
 def assert_matches(name: str, actual, printed: list[str]) -> None:
-    actual = np.atleast_1d(np.asarray(actual.detach().cpu() if isinstance(actual, torch.Tensor) else actual, np.float64))
+    if isinstance(actual, torch.Tensor):
+        actual = actual.detach().cpu()
+    actual = np.atleast_1d(np.asarray(actual, np.float64))
     assert actual.shape == (len(printed),), f"{name}: shape {actual.shape}, README shows {printed}"
     for value, text in zip(actual, printed):
         expected = float(text)
