@@ -7,10 +7,12 @@ run on a block of rows small enough to stay in the core's L2 cache, writing into
 buffer, so main memory sees one read of the input and one write of the output. Blocks are
 independent and NumPy's ufuncs release the GIL, so a thread pool runs them on all cores.
 
-`blocked_softmax` does exactly the arithmetic of `softmax_lib.softmax` (same operations in the
-same order on each row). The log-domain functions take log Σ as log1p of the sum without its
-largest term, which is exactly 1 (Blanchard, Higham & Higham 2021). float16 rows are computed in
-float32 and rounded once at the end, as PyTorch does, instead of rounding every step to float16.
+Each function does exactly the arithmetic of its namesake in `softmax_lib` (same operations in
+the same order on each row of the same C-contiguous buffer with the class axis last), so the two
+agree bit for bit whatever the size, layout or class axis of the input. The log-domain functions
+take log Σ as log1p of the sum without the terms of the row's maxima, each exactly 1 (Blanchard,
+Higham & Higham 2021). float16 rows are computed in float32 and rounded once at the end, as
+PyTorch does, instead of rounding every step to float16.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Callable
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._validation import as_float_array, class_axis
+from ._validation import as_numpy_float_array, class_axis
 
 __all__ = ["blocked_softmax", "blocked_log_softmax", "blocked_logsumexp"]
 
@@ -112,13 +114,22 @@ def check_out(out: np.ndarray | None, shape: tuple[int, ...], dtype: np.dtype, n
 
 
 def row_max(rows: np.ndarray) -> np.ndarray:
-    """Row maxima as a column, with ±inf / NaN maxima replaced by 0 (a shift by ±inf would give inf − inf)."""
-    m = np.max(rows, axis=1, keepdims=True)
-    return np.where(np.isfinite(m), m, 0).astype(rows.dtype, copy=False)
+    """Row maxima as a column, ±inf and NaN included.
+
+    A row with a +inf or NaN entry, or with only −inf entries, has no finite shift: z − m holds
+    NaN (inf − inf), so its softmax, log-softmax and loss are NaN, as in PyTorch. Callers run the
+    shift under `quiet_errors` (the NaN is the answer, and z − m may overflow to −inf harmlessly).
+    """
+    return np.max(rows, axis=1, keepdims=True)
+
+
+def quiet_errors():
+    """NumPy's error state for the kernels: overflow to −inf in z − m, inf − inf and log 0 are expected."""
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore")
 
 
 def _blocked_map(z: ArrayLike, axis: int, out: np.ndarray | None, threads: int | None, row_kernel) -> np.ndarray:
-    z = as_float_array(np.asarray(z), "z")
+    z = as_numpy_float_array(z, "z")
     axis = class_axis(z, axis, "z")
     out = check_out(out, z.shape, z.dtype)
     rows = as_rows(z, axis)
@@ -128,12 +139,13 @@ def _blocked_map(z: ArrayLike, axis: int, out: np.ndarray | None, threads: int |
 
     def run(block: slice) -> None:
         src, dst = rows[block], out_rows[block]
-        if work == dst.dtype:
-            row_kernel(src, dst)
-        else:
-            tmp = scratch(src.shape, work)
-            row_kernel(src.astype(work), tmp)
-            dst[...] = tmp
+        with quiet_errors():  # per thread: NumPy's error state does not cross into the pool's threads
+            if work == dst.dtype:
+                row_kernel(src, dst)
+            else:
+                tmp = scratch(src.shape, work)
+                row_kernel(src.astype(work), tmp)
+                dst[...] = tmp
 
     blocks = row_blocks(rows.shape[0], rows.shape[1] * work.itemsize)
     run_blocks(run, blocks, rows.nbytes, threads)
@@ -162,6 +174,21 @@ def sum_without_top(e: np.ndarray, top: np.ndarray) -> np.ndarray:
     return rest
 
 
+def sum_without_maxima(e: np.ndarray, shifted: np.ndarray) -> np.ndarray:
+    """Σ_{k: z_k < m} e_k + (n_top − 1) per row (as a column), e = exp(z − m), n_top = #{k: z_k = m}.
+
+    The same sum, in the same order, as `softmax_lib._softmax.sum_without_maxima`: the maxima's
+    terms (each exactly 1) are zeroed, the row summed, and the ties beyond the first added back.
+    e is restored before returning.
+    """
+    is_top = np.equal(shifted, 0, out=scratch(shifted.shape, np.bool_, slot="c"))
+    np.copyto(e, 0, where=is_top)
+    n_top = np.count_nonzero(is_top, axis=1, keepdims=True).astype(e.dtype)
+    rest = np.sum(e, axis=1, keepdims=True) + (n_top - 1)
+    np.copyto(e, 1, where=is_top)
+    return rest
+
+
 def log1p_rest(rest: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore"):  # an all −inf row: log1p(−1) = −inf
         return np.log1p(rest)
@@ -170,7 +197,7 @@ def log1p_rest(rest: np.ndarray) -> np.ndarray:
 def _log_softmax_rows(src: np.ndarray, dst: np.ndarray) -> None:
     np.subtract(src, row_max(src), out=dst)
     e = np.exp(dst, out=scratch(dst.shape, dst.dtype, slot="b"))
-    np.subtract(dst, log1p_rest(sum_without_top(e, np.argmax(src, axis=1))), out=dst)
+    np.subtract(dst, np.log1p(sum_without_maxima(e, dst)), out=dst)
 
 
 def blocked_softmax(
@@ -190,7 +217,7 @@ def blocked_log_softmax(
 ) -> NDArray[np.floating]:
     """log p_i = (z_i − m) − log1p(Σ_{k≠argmax} exp(z_k − m)), one cache-sized block of rows at a time.
 
-    Equal to `softmax_lib.log_softmax` up to rounding, and accurate to a few units of roundoff
+    Equal to `softmax_lib.log_softmax` bit for bit, and accurate to a few units of roundoff
     also where log p_i is tiny (a dominant logit), where log(Σ ...) loses every digit.
     """
     return _blocked_map(z, axis, out, threads, _log_softmax_rows)
@@ -198,8 +225,8 @@ def blocked_log_softmax(
 
 def blocked_logsumexp(z: ArrayLike, axis: int = -1, threads: int | None = None) -> NDArray[np.floating]:
     """m + log1p(Σ_{k≠argmax} exp(z_k − m)) along `axis`, one cache-sized block of rows at a time
-    (no full-size temporary)."""
-    z = as_float_array(np.asarray(z), "z")
+    (no full-size temporary). Equal to `softmax_lib.logsumexp` bit for bit."""
+    z = as_numpy_float_array(z, "z")
     axis = class_axis(z, axis, "z")
     rows = as_rows(z, axis)
     work = working_dtype(z.dtype)
@@ -207,11 +234,13 @@ def blocked_logsumexp(z: ArrayLike, axis: int = -1, threads: int | None = None) 
 
     def run(block: slice) -> None:
         src = rows[block].astype(work, copy=False)
-        m = row_max(src)
-        tmp = scratch(src.shape, work)
-        np.subtract(src, m, out=tmp)
-        np.exp(tmp, out=tmp)
-        result[block] = (log1p_rest(sum_without_top(tmp, np.argmax(src, axis=1))) + m)[:, 0]
+        with quiet_errors():
+            m = row_max(src)
+            shifted = np.subtract(src, m, out=scratch(src.shape, work))
+            e = np.exp(shifted, out=scratch(src.shape, work, slot="b"))
+            # A row whose max is not finite has no finite shift: its logsumexp is that max
+            # (+inf, −inf for an all −inf row, or NaN).
+            result[block] = np.where(np.isfinite(m), np.log1p(sum_without_maxima(e, shifted)) + m, m)[:, 0]
 
     run_blocks(run, row_blocks(rows.shape[0], rows.shape[1] * work.itemsize), rows.nbytes, threads)
     return result.astype(z.dtype, copy=False).reshape(tuple(np.delete(z.shape, axis)))

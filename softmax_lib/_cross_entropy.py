@@ -13,21 +13,28 @@ from typing import Any
 from array_api_compat import array_namespace, device, is_array_api_obj
 
 from ._softmax import log_softmax, softmax
-from ._validation import Array, as_float_array, class_axis
+from ._validation import Array, as_float_array, class_axis, namespace
 
 __all__ = ["cross_entropy", "cross_entropy_grad", "target_distribution"]
 
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def check_class_indices(target: Array, n_classes: int) -> None:
-    """Raise IndexError naming the first class index outside 0, …, n_classes − 1."""
+def check_class_indices(target: Array, n_classes: int) -> Array:
+    """Raise IndexError naming the first class index outside 0, …, n_classes − 1; return the indices as int64.
+
+    The comparison runs in int64, not in the target's dtype: uint8 cannot hold n_classes = 300,
+    and torch has no ordering for uint16/32/64. A uint64 index ≥ 2⁶³ wraps to a negative int64,
+    out of range either way (the message shows the original value).
+    """
     xp = array_namespace(target)
+    wide = xp.astype(target, xp.int64)
     # Each check brings one boolean to the host (a device sync), never the array.
-    out_of_range = (target < 0) | (target >= n_classes)
+    out_of_range = (wide < 0) | (wide >= n_classes)
     if xp.any(out_of_range):
         bad = int(target[out_of_range][0])
         raise IndexError(f"target class index {bad} is out of range for {n_classes} classes")
+    return wide
 
 
 def check_probabilities(target: Array, axis: int) -> None:
@@ -35,10 +42,13 @@ def check_probabilities(target: Array, axis: int) -> None:
     xp = array_namespace(target)
     if xp.any(target < 0) or not xp.all(xp.isfinite(target)):
         raise ValueError("probability target has negative or non-finite entries")
-    # The rows are data, often rounded (label smoothing, float32): allow the rounding of a
-    # K-term sum, reject anything that is not a distribution.
-    tol = float(xp.finfo(target.dtype).eps) ** 0.5
-    row_sums = xp.reshape(xp.sum(target, axis=axis), (-1,))
+    # The rows are data, rounded to the target's dtype (u = ε/2): a distribution rounded entry by
+    # entry, or normalised in that dtype (a K-term sum, then one division per entry), sums to 1
+    # within γ_K + u ≤ (K + 1)u (Higham 2002, §2.2, §4.2). The sum here is taken in float64,
+    # which adds at most (K − 1)·2⁻⁵³ ≤ (K − 1)u. Both together are within K·ε = 2K·u.
+    n_classes = target.shape[axis]
+    tol = n_classes * float(xp.finfo(target.dtype).eps)
+    row_sums = xp.reshape(xp.sum(xp.astype(target, xp.float64), axis=axis), (-1,))
     distance = xp.abs(row_sums - 1)
     if xp.any(distance > tol):
         worst = float(row_sums[xp.argmax(distance)])
@@ -57,11 +67,13 @@ def target_distribution(logits: Array, target: Any, axis: int = -1) -> Array:
     n_classes = logits.shape[axis]
     batch_shape = tuple(logits.shape[:axis]) + tuple(logits.shape[axis + 1 :])
     if not is_array_api_obj(target):
-        target = xp.asarray(target, device=device(logits))
-    xp = array_namespace(logits, target)
+        # [] carries no dtype: an empty list can only be the class indices of an empty batch.
+        empty_list = isinstance(target, (list, tuple)) and len(target) == 0
+        target = xp.asarray(target, dtype=xp.int64 if empty_list else None, device=device(logits))
+    xp = namespace(logits=logits, target=target)
 
     if xp.isdtype(target.dtype, "integral") and tuple(target.shape) == batch_shape:
-        check_class_indices(target, n_classes)
+        target = check_class_indices(target, n_classes)
         classes = xp.arange(n_classes, device=device(logits))
         classes = xp.reshape(classes, (n_classes,) + (1,) * (logits.ndim - 1 - axis))
         return xp.astype(xp.expand_dims(target, axis=axis) == classes, logits.dtype)

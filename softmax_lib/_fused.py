@@ -21,6 +21,7 @@ from ._blocked import (
     as_rows,
     check_out,
     log1p_rest,
+    quiet_errors,
     row_blocks,
     row_max,
     run_blocks,
@@ -98,6 +99,11 @@ def cross_entropy_with_grad(
     divide_by_rows = reduction == "mean"
 
     def run(block: slice) -> None:
+        # A row with a +inf or NaN entry, or only −inf entries, has z − m = NaN: its loss and gradient are NaN.
+        with quiet_errors():
+            run_rows(block)
+
+    def run_rows(block: slice) -> None:
         src, dst = rows[block], grad_rows[block]
         g = dst if work == dst.dtype else scratch(src.shape, work)
         if work != src.dtype:

@@ -10,8 +10,9 @@ so that d_j = Σ_{k≤j} exp(z_k − m_j) holds exactly after every step. The sa
 the states of two chunks, (m, d) = (m₁, d₁) ⊕ (m₂, d₂), which is what lets a softmax or a
 logsumexp run over an axis delivered in chunks that are never held in memory together.
 
-A state (m, d) stands for the number d · exp(s(m)) with s(m) = m for finite m and 0 otherwise
-(the same convention as `logsumexp`, so that rows holding ±inf or NaN give the same answers).
+A state (m, d) stands for the number d · exp(s(m)) with s(m) = m for finite m and 0 otherwise,
+so that logsumexp gives `logsumexp`'s answer for rows holding ±inf or NaN (+inf, −inf, NaN). A
+row whose max is not finite has no softmax (inf − inf in the shift): it is all NaN, as there.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._validation import as_float_array, class_axis
+from ._validation import as_numpy_float_array, class_axis
 
 __all__ = [
     "merge_normalizers",
@@ -37,8 +38,15 @@ def _shift(m: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(m), m, np.zeros_like(m))
 
 
+def _normalized(chunk: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """exp(chunk − m) / d, all NaN in a row whose max m is ±inf or NaN (as `softmax` gives)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.where(np.isfinite(m), np.exp(chunk - _shift(m)) / d, np.nan)
+
+
 def _rescale(d: np.ndarray, old_shift: np.ndarray, new_shift: np.ndarray) -> np.ndarray:
     # d = 0 only for an empty or all −inf prefix; its factor may be exp(+huge) = inf, and 0 · inf is NaN.
+    # old_shift − new_shift may overflow to −inf (m₁ = −1e308, m = 1e308): its exp is the right 0.
     with np.errstate(over="ignore", invalid="ignore"):
         return np.where(d == 0, np.zeros_like(d), d * np.exp(old_shift - new_shift))
 
@@ -60,7 +68,8 @@ def merge_normalizers(
 
 def _chunk_state(chunk: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
     m = np.max(chunk, axis=axis, keepdims=True)
-    return m, np.sum(np.exp(chunk - _shift(m)), axis=axis, keepdims=True)
+    with np.errstate(over="ignore"):  # z − m may overflow to −inf (z = −1e308, m = 1e308): exp gives the right 0
+        return m, np.sum(np.exp(chunk - _shift(m)), axis=axis, keepdims=True)
 
 
 def _fold(chunks: Iterable[np.ndarray], axis: int) -> tuple[np.ndarray, np.ndarray]:
@@ -87,7 +96,7 @@ def online_normalizer(
     the axis, vectorised over the other axes: for exposition and tests); a larger chunk folds
     whole chunks with `merge_normalizers`. Both have `z`'s shape with the axis of length 1.
     """
-    z = as_float_array(np.asarray(z), "z")
+    z = as_numpy_float_array(z, "z")
     axis = class_axis(z, axis, "z")
     if not isinstance(chunk_size, (int, np.integer)) or isinstance(chunk_size, bool) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
@@ -104,9 +113,9 @@ def online_logsumexp(z: ArrayLike, axis: int = -1, chunk_size: int = 4096, keepd
 
 def online_softmax(z: ArrayLike, axis: int = -1, chunk_size: int = 4096) -> NDArray[np.floating]:
     """p = exp(z − m) / d with (m, d) from the online normalizer: two reads of `z` instead of three."""
-    z = as_float_array(np.asarray(z), "z")
+    z = as_numpy_float_array(z, "z")
     m, d = online_normalizer(z, axis, chunk_size)
-    return np.exp(z - _shift(m)) / d
+    return _normalized(z, m, d)
 
 
 def _chunk_axis(first: np.ndarray, axis: int) -> int:
@@ -117,7 +126,7 @@ def _checked_chunks(chunks: Iterable[ArrayLike], axis: int) -> Iterator[tuple[np
     """Each chunk as a float array, with the class axis checked against the first chunk's other axes."""
     other_shape = None
     for i, chunk in enumerate(chunks):
-        chunk = as_float_array(np.asarray(chunk), f"chunk {i}")
+        chunk = as_numpy_float_array(chunk, f"chunk {i}")
         ax = _chunk_axis(chunk, axis)
         shape = chunk.shape[:ax] + chunk.shape[ax + 1 :]
         if other_shape is None:
@@ -171,6 +180,5 @@ def _two_pass_chunks(source: Callable[[], Iterable[ArrayLike]], axis: int) -> It
     for chunk, ax in _checked_chunks(source(), axis):
         cm, cd = _chunk_state(chunk, ax)
         m, d = (cm, cd) if m is None else merge_normalizers(m, d, cm, cd)
-    s = _shift(m)
     for chunk, ax in _checked_chunks(source(), axis):
-        yield np.exp(chunk - s) / d
+        yield _normalized(chunk, m, d)

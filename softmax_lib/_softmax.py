@@ -5,20 +5,28 @@ NumPy arrays give NumPy arrays and PyTorch tensors give tensors on the same devi
 to the host. Python scalars and lists are read as NumPy arrays. Large NumPy float32/float64
 arrays go to the cache-blocked, multi-threaded kernels of `_blocked.py`, which do the same
 arithmetic in fewer passes over memory.
+
+One answer for every layout and size: a NumPy input is first copied, class axis last, into a
+C-contiguous (rows, K) buffer, exactly as the blocked kernels do, and each row goes through the
+same operations in the same order as there; so the result does not depend on the class axis,
+the memory order (C, Fortran, transposed, strided) or on which side of `BLOCKED_MIN_SIZE` the
+input falls, bit for bit. Tensors are computed along the moved axis by the same formulas, in
+torch's own kernels (equal to the NumPy result within rounding, not bit for bit).
 """
 
 from __future__ import annotations
 
 import numpy as np
-from array_api_compat import array_namespace, device
+from array_api_compat import array_namespace, device, is_numpy_array
 
-from ._blocked import blocked_log_softmax, blocked_logsumexp, blocked_softmax
-from ._validation import Array, as_float_array, class_axis
+from ._blocked import as_rows, blocked_log_softmax, blocked_logsumexp, blocked_softmax, quiet_errors
+from ._validation import Array, as_float_array, class_axis, namespace
 
 __all__ = ["softmax", "log_softmax", "logsumexp", "softmax_jacobian", "softmax_vjp"]
 
 # From about a million elements on, the blocked kernels' single pass over memory and their
-# threads outweigh their set-up (benchmarks/speed.py).
+# threads outweigh their set-up (benchmarks/speed.py). Read at every call: the tests lower it
+# (monkeypatch) to run the blocked kernels on small inputs and compare them with this module's.
 BLOCKED_MIN_SIZE = 2**20
 
 
@@ -32,41 +40,59 @@ def _widened(z: Array, xp) -> Array:
     return xp.astype(z, xp.float32) if xp.finfo(z.dtype).bits < 32 else z
 
 
-def _log_sum_exp_shifted(shifted: Array, axis: int, xp) -> Array:
-    """log Σ_k exp(s_k) for s = z − max z, as log1p of the sum of the terms other than the max's.
+def _class_last(z: Array, axis: int, xp) -> Array:
+    """The class axis last; for NumPy the C-contiguous (rows, K) buffer of the blocked kernels."""
+    return as_rows(z, axis) if is_numpy_array(z) else xp.moveaxis(z, axis, -1)
 
-    The max's term is exactly exp(0) = 1. Adding it to the others before the log would round
-    away every digit of their sum that lies below u; log1p keeps them (Blanchard, Higham &
-    Higham 2021). Ties at the max add their 1s, exactly, beyond the first.
+
+def _class_back(rows: Array, z: Array, axis: int, xp) -> Array:
+    """Undo `_class_last` for a result of the shape of `rows` (a C-contiguous array for NumPy)."""
+    if not is_numpy_array(z):
+        return xp.moveaxis(rows, -1, axis)
+    moved_shape = tuple(np.delete(z.shape, axis)) + (z.shape[axis],)
+    return np.ascontiguousarray(np.moveaxis(rows.reshape(moved_shape), -1, axis))
+
+
+def sum_without_maxima(e: Array, shifted: Array, xp) -> Array:
+    """Σ_{k: z_k < m} e_k + (n_top − 1) along the last axis, e = exp(z − m), n_top = #{k: z_k = m}.
+
+    log Σ_k e_k = log1p of this. The max's term is exactly exp(0) = 1: adding it to the others
+    before the log would round away every digit of their sum below u; log1p keeps them (Blanchard,
+    Higham & Higham 2021). Ties at the max add their 1s, exactly, beyond the first.
     """
     is_top = shifted == 0
-    others = xp.where(is_top, xp.zeros_like(shifted), xp.exp(shifted))
-    n_top = xp.sum(xp.astype(is_top, shifted.dtype), axis=axis, keepdims=True)
-    return xp.log1p(xp.sum(others, axis=axis, keepdims=True) + (n_top - 1))
+    others = xp.where(is_top, xp.zeros_like(e), e)
+    n_top = xp.sum(xp.astype(is_top, e.dtype), axis=-1, keepdims=True)
+    return xp.sum(others, axis=-1, keepdims=True) + (n_top - 1)
+
+
+def _check(z: Array, axis: int) -> tuple[Array, int]:
+    z = as_float_array(z, "z")
+    return z, class_axis(z, axis, "z")
 
 
 def logsumexp(z: Array, axis: int = -1, keepdims: bool = False) -> Array:
     """log(Σ_k exp(z_k)) along `axis`, computed as m + log1p(Σ_{k≠argmax} exp(z_k − m)), m = max_k z_k.
 
     After the shift every exponent is ≤ 0, so no term overflows; the max's term is exactly 1 and
-    is kept out of the sum so that log1p sees the rest unrounded.
+    is kept out of the sum so that log1p sees the rest unrounded. A row whose max is not finite
+    gives that max: +inf for a +inf entry, −inf for an all −inf row, NaN for a NaN entry.
     """
-    z = as_float_array(z, "z")
-    axis = class_axis(z, axis, "z")
+    z, axis = _check(z, axis)
     if _blocked(z):
         out = blocked_logsumexp(z, axis)
         return np.expand_dims(out, axis) if keepdims else out
     xp = array_namespace(z)
-    work = _widened(z, xp)
-    m = xp.max(work, axis=axis, keepdims=True)
-    # A row whose max is ±inf or NaN cannot be shifted by it (inf − inf = NaN); shifting by 0
-    # instead gives log Σ exp(z) directly: +inf for a +inf entry, −inf for an all −inf row
-    # (log1p(−1)). Overflow beside a +inf or NaN entry changes nothing in that +inf or NaN.
-    m = xp.where(xp.isfinite(m), m, xp.zeros_like(m))
-    with np.errstate(divide="ignore", over="ignore"):
-        out = _log_sum_exp_shifted(work - m, axis, xp) + m
-    out = xp.astype(out, z.dtype, copy=False)
-    return out if keepdims else xp.squeeze(out, axis=axis)
+    work = _widened(_class_last(z, axis, xp), xp)
+    with quiet_errors():
+        m = xp.max(work, axis=-1, keepdims=True)
+        shifted = work - m
+        rest = sum_without_maxima(xp.exp(shifted), shifted, xp)
+        out = xp.where(xp.isfinite(m), xp.log1p(rest) + m, m)
+    out = xp.astype(out, z.dtype, copy=False)[..., 0]
+    if is_numpy_array(z):
+        out = out.reshape(tuple(np.delete(z.shape, axis)))
+    return xp.expand_dims(out, axis=axis) if keepdims else out
 
 
 def log_softmax(z: Array, axis: int = -1) -> Array:
@@ -75,14 +101,15 @@ def log_softmax(z: Array, axis: int = -1) -> Array:
     Finite for every finite input, including where p_i itself underflows to 0, and accurate for
     the dominant class, where log p is tiny.
     """
-    z = as_float_array(z, "z")
-    axis = class_axis(z, axis, "z")
+    z, axis = _check(z, axis)
     if _blocked(z):
         return blocked_log_softmax(z, axis)
     xp = array_namespace(z)
-    work = _widened(z, xp)
-    shifted = work - xp.max(work, axis=axis, keepdims=True)
-    return xp.astype(shifted - _log_sum_exp_shifted(shifted, axis, xp), z.dtype, copy=False)
+    work = _widened(_class_last(z, axis, xp), xp)
+    with quiet_errors():
+        shifted = work - xp.max(work, axis=-1, keepdims=True)
+        out = shifted - xp.log1p(sum_without_maxima(xp.exp(shifted), shifted, xp))
+    return _class_back(xp.astype(out, z.dtype, copy=False), z, axis, xp)
 
 
 def softmax(z: Array, axis: int = -1) -> Array:
@@ -91,14 +118,15 @@ def softmax(z: Array, axis: int = -1) -> Array:
     The shift changes nothing mathematically (numerator and denominator share the factor
     exp(−m)) but keeps every exponent ≤ 0, so exp cannot overflow and the denominator is ≥ 1.
     """
-    z = as_float_array(z, "z")
-    axis = class_axis(z, axis, "z")
+    z, axis = _check(z, axis)
     if _blocked(z):
         return blocked_softmax(z, axis)
     xp = array_namespace(z)
-    work = _widened(z, xp)
-    e = xp.exp(work - xp.max(work, axis=axis, keepdims=True))
-    return xp.astype(e / xp.sum(e, axis=axis, keepdims=True), z.dtype, copy=False)
+    work = _widened(_class_last(z, axis, xp), xp)
+    with quiet_errors():
+        e = xp.exp(work - xp.max(work, axis=-1, keepdims=True))
+        out = e / xp.sum(e, axis=-1, keepdims=True)
+    return _class_back(xp.astype(out, z.dtype, copy=False), z, axis, xp)
 
 
 def softmax_jacobian(z: Array, axis: int = -1) -> Array:
@@ -120,7 +148,7 @@ def softmax_vjp(z: Array, v: Array, axis: int = -1) -> Array:
     """
     p = softmax(z, axis=axis)
     v = as_float_array(v, "v")
-    xp = array_namespace(p, v)
+    xp = namespace(z=p, v=v)
     if v.shape != p.shape:
         raise ValueError(f"v must have the shape of z {tuple(p.shape)}, got {tuple(v.shape)}")
     axis = class_axis(p, axis, "z")

@@ -1,14 +1,22 @@
-"""Variants of softmax, in NumPy: sigmoid, sparsemax, Gumbel-max / Gumbel-softmax, hierarchical softmax."""
+"""Variants of softmax: sigmoid, sparsemax, Gumbel-max / Gumbel-softmax, hierarchical softmax.
+
+sparsemax, sparsemax_jacobian, gumbel_max, gumbel_softmax and hierarchical_softmax_log_prob take
+any Array API array (NumPy, PyTorch tensors on the CPU or CUDA) and keep its type and device;
+the others, and sample_gumbel (which draws from a NumPy Generator), are NumPy only.
+"""
 
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
+from array_api_compat import array_namespace, device, is_array_api_obj, is_numpy_array
 from numpy.typing import ArrayLike, NDArray
 
+from ._cross_entropy import check_class_indices
 from ._softmax import softmax
-from ._validation import as_float_array, class_axis
+from ._validation import as_float_array, class_axis, namespace
 
 __all__ = [
     "sigmoid",
@@ -47,18 +55,32 @@ def sparsemax(z: ArrayLike, axis: int = -1) -> NDArray[np.floating]:
     With z sorted decreasingly, z_(1) ≥ z_(2) ≥ …, the support size is
     k(z) = max{k : 1 + k z_(k) > Σ_{j≤k} z_(j)} and the threshold τ = (Σ_{j≤k(z)} z_(j) − 1) / k(z)
     (Martins & Astudillo 2016). Unlike softmax, entries below τ are exactly 0.
+
+    Computed on z − max z: τ moves with z and p does not, while the partial sums stay of the size
+    of the support's spread instead of cancelling (z = [1e16, 1e16] would give τ = 1e16, p = 0).
+    float16 and bfloat16 are computed in float32 and rounded once. A row with a NaN, a +inf entry
+    or only −inf entries is all NaN, as for softmax; −inf entries beside a finite max get p = 0.
     """
     z = as_float_array(z, "z")
     axis = class_axis(z, axis, "z")
-    z_last = np.moveaxis(z, axis, -1)
-    ordered = -np.sort(-z_last, axis=-1)
-    cumulative = np.cumsum(ordered, axis=-1)
-    k = np.arange(1, z_last.shape[-1] + 1, dtype=z.dtype)
-    in_support = 1 + k * ordered > cumulative
-    # The condition holds for k = 1, 2, …, k(z) and fails after, so counting gives k(z).
-    support_size = np.sum(in_support, axis=-1, keepdims=True)
-    tau = (np.take_along_axis(cumulative, support_size - 1, axis=-1) - 1) / support_size.astype(z.dtype)
-    return np.moveaxis(np.maximum(z_last - tau, 0), -1, axis)
+    xp = array_namespace(z)
+    work = xp.moveaxis(z, axis, -1)
+    if xp.finfo(z.dtype).bits < 32:
+        work = xp.astype(work, xp.float32)
+    # z − m may overflow to −inf (z = −1e308, m = 1e308): such an entry is outside the support, rightly.
+    with np.errstate(over="ignore", invalid="ignore"):
+        m = xp.max(work, axis=-1, keepdims=True)
+        shifted = work - m
+        ordered = xp.sort(shifted, axis=-1, descending=True)
+        cumulative = xp.cumulative_sum(ordered, axis=-1)
+        k = xp.arange(1, work.shape[-1] + 1, dtype=work.dtype, device=device(z))
+        # The condition holds for k = 1, 2, …, k(z) and fails after, so counting gives k(z).
+        support_size = xp.sum(xp.astype(1 + k * ordered > cumulative, work.dtype), axis=-1, keepdims=True)
+        support_size = xp.maximum(support_size, xp.ones_like(support_size))  # 0 only in a non-finite row
+        support_sum = xp.sum(xp.where(k == support_size, cumulative, xp.zeros_like(cumulative)), axis=-1, keepdims=True)
+        p = xp.maximum(shifted - (support_sum - 1) / support_size, xp.zeros_like(shifted))
+        p = xp.where(xp.isfinite(m), p, xp.full_like(p, math.nan))
+    return xp.moveaxis(xp.astype(p, z.dtype, copy=False), -1, axis)
 
 
 def sparsemax_jacobian(z: ArrayLike, axis: int = -1) -> NDArray[np.floating]:
@@ -67,10 +89,14 @@ def sparsemax_jacobian(z: ArrayLike, axis: int = -1) -> NDArray[np.floating]:
     with s_i = 1 where p_i > 0 (the support S) and 0 elsewhere. Defined wherever no z_i sits exactly
     on the threshold τ (there sparsemax has a kink). Shape (..., K, K) as for `softmax_jacobian`.
     """
-    p = np.moveaxis(sparsemax(z, axis=axis), axis, -1)
-    s = (p > 0).astype(p.dtype)
-    support_size = np.sum(s, axis=-1)[..., None, None]
-    return s[..., :, None] * np.eye(p.shape[-1], dtype=p.dtype) - s[..., :, None] * s[..., None, :] / support_size
+    p = sparsemax(z, axis=axis)
+    xp = array_namespace(p)
+    p = xp.moveaxis(p, axis, -1)
+    s = xp.astype(p > 0, p.dtype)
+    support_size = xp.sum(s, axis=-1)[..., None, None]
+    eye = xp.eye(p.shape[-1], dtype=p.dtype, device=device(p))
+    with np.errstate(invalid="ignore"):  # a NaN row has no support: 0/0, and its p is NaN too
+        return s[..., :, None] * eye - s[..., :, None] * s[..., None, :] / support_size
 
 
 def sample_gumbel(shape: int | tuple[int, ...], rng: np.random.Generator) -> NDArray[np.float64]:
@@ -82,9 +108,11 @@ def sample_gumbel(shape: int | tuple[int, ...], rng: np.random.Generator) -> NDA
 
 def gumbel_max(logits: ArrayLike, gumbels: ArrayLike, axis: int = -1) -> NDArray[np.intp]:
     """argmax_k (z_k + g_k): with g standard Gumbel noise, the index k is drawn with probability softmax(z)_k."""
-    perturbed = as_float_array(logits, "logits") + as_float_array(gumbels, "gumbels")
+    logits, gumbels = as_float_array(logits, "logits"), as_float_array(gumbels, "gumbels")
+    xp = namespace(logits=logits, gumbels=gumbels)
+    perturbed = logits + gumbels
     # Logits of shape (K,) with noise of shape (n, K) are n draws: the class axis is the broadcast one's.
-    return np.argmax(perturbed, axis=class_axis(perturbed, axis, "logits + gumbels"))
+    return xp.argmax(perturbed, axis=class_axis(perturbed, axis, "logits + gumbels"))
 
 
 def gumbel_softmax(logits: ArrayLike, gumbels: ArrayLike, temperature: float, axis: int = -1) -> NDArray[np.floating]:
@@ -97,6 +125,7 @@ def gumbel_softmax(logits: ArrayLike, gumbels: ArrayLike, temperature: float, ax
         raise ValueError(f"temperature must be a positive finite number, got {temperature!r}")
     logits = as_float_array(logits, "logits")
     gumbels = as_float_array(gumbels, "gumbels")
+    namespace(logits=logits, gumbels=gumbels)
     return softmax((logits + gumbels) / temperature, axis=axis)
 
 
@@ -160,14 +189,53 @@ def hierarchical_softmax_log_prob(node_scores: ArrayLike, target: ArrayLike) -> 
     `node_scores` has shape (..., K − 1), one score s_n per inner node of the tree of
     `hierarchical_softmax_paths(K)`; `target` holds class indices of shape (...). Only the
     ⌈log₂ K⌉ or fewer nodes on each target's path are evaluated, against K exponentials for softmax.
+    All paths of a batch go through `log_sigmoid` in one call, padded to the tree's depth with
+    terms that add an exact 0; float16/bfloat16 are computed in float32.
     """
-    node_scores, target, n_classes = _node_scores_and_target(node_scores, target)
+    node_scores = as_float_array(node_scores, "node_scores")
+    if not is_array_api_obj(target):
+        target = array_namespace(node_scores).asarray(target, device=device(node_scores))
+    xp = namespace(node_scores=node_scores, target=target)
+    if node_scores.ndim == 0 or node_scores.shape[-1] < 1:
+        raise ValueError(f"node_scores must have shape (..., K − 1) with K ≥ 2, got {tuple(node_scores.shape)}")
+    n_nodes = node_scores.shape[-1]
+    batch_shape = tuple(node_scores.shape[:-1])
+    if not xp.isdtype(target.dtype, "integral") or tuple(target.shape) != batch_shape:
+        raise ValueError(
+            f"target must be integer class indices of shape {batch_shape}, "
+            f"got dtype {target.dtype} and shape {tuple(target.shape)}"
+        )
+    target = xp.reshape(check_class_indices(target, n_nodes + 1), (-1,))
+    scores = node_scores if xp.finfo(node_scores.dtype).bits >= 32 else xp.astype(node_scores, xp.float32)
+    # The cached tables are read-only; torch wants its own copy.
+    nodes, signs = (np.array(table) for table in _padded_paths(n_nodes + 1))
+    nodes = xp.take(xp.asarray(nodes, device=device(scores)), target, axis=0)  # (N, depth)
+    signs = xp.take(xp.asarray(signs, dtype=scores.dtype, device=device(scores)), target, axis=0)
+    rows = xp.arange(target.shape[0], dtype=nodes.dtype, device=device(scores))[:, None]
+    flat_index = xp.reshape(rows * n_nodes + nodes, (-1,))
+    picked = xp.reshape(xp.take(xp.reshape(scores, (-1,)), flat_index, axis=0), nodes.shape)
+    with np.errstate(invalid="ignore"):  # padding: 0 · (±inf) = NaN, discarded below
+        x = signs * picked
+    # `log_sigmoid` is NumPy's; the same formula, min(x, 0) − log1p(e^(−|x|)), for other arrays.
+    if is_numpy_array(x):
+        log_sigma = log_sigmoid(x)
+    else:
+        log_sigma = xp.minimum(x, xp.zeros_like(x)) - xp.log1p(xp.exp(-xp.abs(x)))
+    # Padding past the end of a short path has sign 0 and adds an exact 0.
+    out = xp.sum(xp.where(signs != 0, log_sigma, xp.zeros_like(x)), axis=-1)
+    return xp.reshape(xp.astype(out, node_scores.dtype, copy=False), batch_shape)
+
+
+@functools.lru_cache(maxsize=64)
+def _padded_paths(n_classes: int) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """The paths of `hierarchical_softmax_paths` as (K, depth) arrays of nodes and signs, padded with node 0, sign 0."""
     paths = hierarchical_softmax_paths(n_classes)
-    out = np.empty(target.shape, dtype=node_scores.dtype)
-    for index in np.ndindex(target.shape):
-        nodes, signs = paths[int(target[index])]
-        out[index] = np.sum(log_sigmoid(signs.astype(node_scores.dtype) * node_scores[index][nodes]))
-    return out
+    depth = max(len(nodes) for nodes, _ in paths)
+    nodes_array, signs_array = np.zeros((n_classes, depth), np.int64), np.zeros((n_classes, depth))
+    for c, (nodes, signs) in enumerate(paths):
+        nodes_array[c, : len(nodes)], signs_array[c, : len(signs)] = nodes, signs
+    nodes_array.flags.writeable = signs_array.flags.writeable = False
+    return nodes_array, signs_array
 
 
 def hierarchical_softmax_probabilities(node_scores: ArrayLike) -> NDArray[np.floating]:

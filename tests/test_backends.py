@@ -58,9 +58,9 @@ def test_lists_and_scalars_are_numpy():
 
 
 def test_two_namespaces_are_refused():
-    with pytest.raises(TypeError, match="[Mm]ultiple namespaces"):
+    with pytest.raises(TypeError, match="arrays from different libraries"):
         sl.softmax_vjp(torch.zeros(3), np.zeros(3))
-    with pytest.raises(TypeError, match="[Mm]ultiple namespaces"):
+    with pytest.raises(TypeError, match="arrays from different libraries"):
         sl.cross_entropy(torch.zeros(2, 3), np.array([0, 1]))
 
 

@@ -31,12 +31,11 @@ def to_torch(x):
 @pytest.mark.parametrize("threads", [1, 2])
 def test_blocked_equals_two_pass(rng, dtype, threads):
     z = (rng.normal(scale=6.0, size=(97, 3001))).astype(dtype)
-    # softmax: the same operations in the same order per row, so equal to the last bit.
-    assert np.array_equal(sl.blocked_softmax(z, threads=threads), sl.softmax(z))
-    # The log-domain functions use log1p(s − 1) instead of log(s): equal up to rounding.
-    tol = rounding_tolerance(dtype, z.shape[-1])
-    assert_close("blocked_log_softmax", sl.blocked_log_softmax(z, threads=threads), sl.log_softmax(z), tol)
-    assert_close("blocked_logsumexp", sl.blocked_logsumexp(z, threads=threads), sl.logsumexp(z), tol)
+    # The same operations in the same order per row, so equal to the last bit, for every axis.
+    for axis in (0, 1):
+        assert np.array_equal(sl.blocked_softmax(z, axis, threads=threads), sl.softmax(z, axis))
+        assert np.array_equal(sl.blocked_log_softmax(z, axis, threads=threads), sl.log_softmax(z, axis))
+        assert np.array_equal(sl.blocked_logsumexp(z, axis, threads=threads), sl.logsumexp(z, axis))
 
 
 def test_log1p_form_keeps_tiny_log_probabilities():
@@ -95,11 +94,42 @@ def test_blocked_against_mpmath_float64(rng):
     assert_close("blocked_log_softmax vs mpmath", sl.blocked_log_softmax(z), log_softmax_mp(z), rounding_tolerance(np.float64, 300))
 
 
+NON_FINITE_ROWS = np.array([
+    [-np.inf, 0.0, 1.0, 2.0], [-np.inf, -np.inf, -np.inf, -np.inf], [0.0, np.inf, 1.0, 800.0],
+    [np.nan, 0.0, 1.0, 2.0], [np.inf, 1.0, 2.0, 0.0], [1e308, -1e308, 0.0, 5.0],
+])
+
+
+@pytest.mark.filterwarnings("error")  # no RuntimeWarning either: the NaN or overflow is the answer
 def test_blocked_non_finite_rows_match_two_pass():
-    z = np.array([[-np.inf, 0.0, 1.0], [-np.inf, -np.inf, -np.inf], [0.0, np.inf, 1.0], [np.nan, 0.0, 1.0]])
-    np.testing.assert_array_equal(sl.blocked_logsumexp(z), sl.logsumexp(z))
-    with np.errstate(invalid="ignore"):
-        np.testing.assert_array_equal(sl.blocked_softmax(z[:1]), sl.softmax(z[:1]))
+    z = NON_FINITE_ROWS
+    for blocked, two_pass in [(sl.blocked_softmax, sl.softmax), (sl.blocked_log_softmax, sl.log_softmax),
+                              (sl.blocked_logsumexp, sl.logsumexp)]:
+        np.testing.assert_array_equal(blocked(z), two_pass(z))
+    assert np.isnan(sl.softmax(z[2:5])).all() and np.isnan(sl.log_softmax(z[2:5])).all()
+    assert list(sl.logsumexp(z[1:5])) == [-np.inf, np.inf, pytest.approx(np.nan, nan_ok=True), np.inf]
+
+
+@pytest.mark.filterwarnings("error")
+def test_a_plus_inf_entry_gives_nan_rows_at_every_size():
+    # The fast paths once shifted such a row by 0: [nan, 0, 0, 0] where the small path gave all NaN,
+    # NaN for a finite 800 in the row (exp(800) = inf), and a loss of +inf instead of NaN.
+    z = np.zeros((2**18, 4))
+    z[0] = [np.inf, 1, 2, 0]
+    z[1] = [np.inf, 800, 2, 0]
+    assert z.size >= sl._softmax.BLOCKED_MIN_SIZE
+    for func in (sl.softmax, sl.log_softmax):
+        assert np.isnan(func(z)[:2]).all() and np.isnan(func(z[:4])[:2]).all()
+        assert np.array_equal(func(z)[2:4], func(z[2:4]))
+    assert sl.logsumexp(z)[0] == sl.logsumexp(z[:4])[0] == np.inf
+    target = np.ones(len(z), dtype=int)
+    assert np.isnan(sl.cross_entropy(z, target, reduction="none")[:2]).all()
+    assert np.isnan(sl.cross_entropy(z, target))
+    for rows in (z, z[:4]):
+        loss, grad = sl.cross_entropy_with_grad(rows, target[: len(rows)], reduction="none")
+        assert np.isnan(loss[:2]).all() and np.isnan(grad[:2]).all() and np.isfinite(loss[2:]).all()
+    assert np.isnan(sl.online_softmax(np.array([np.inf, 0.0, 1.0]))).all()
+    assert np.isnan(sl.online_softmax(np.array([np.inf, 800.0, 1.0]), chunk_size=1)).all()
 
 
 def test_blocked_bad_inputs():
