@@ -30,7 +30,7 @@ BLOCKED = "softmax_lib/_blocked.py"
 FUSED = "softmax_lib/_fused.py"
 ONLINE = "softmax_lib/_online.py"
 VARIANTS = "softmax_lib/_variants.py"
-CHECKS = "softmax_lib/checks.py"
+CHECKS = "softmax_lib/checks/tolerance.py"
 
 UNIT = ("tests/test_softmax_lib.py", "tests/test_properties.py", "tests/test_errors.py")
 FAST_UNIT = ("tests/test_fast.py",)
@@ -514,8 +514,8 @@ MUTANTS = [
         "compare-abs-of-sum",
         "compare reports |Σ (actual − expected)| instead of the max scaled error: opposite errors cancel",
         CHECKS,
-        r"return CheckResult\(name, float\(np\.max\(scaled, initial=0\.0\)\), tolerance\)",
-        r"return CheckResult(name, float(np.abs(np.sum(actual - expected))), tolerance)",
+        r"return CheckResult\(name, error, tolerance, measure\)",
+        r"return CheckResult(name, float(np.abs(np.sum(actual - expected))), tolerance, measure)",
         unit_tests=CHECKS_UNIT,
         chapters=chapters("audit", "loss_hessian"),
     ),
@@ -529,11 +529,11 @@ MUTANTS = [
         why_no_chapter="every chapter's checks produce finite errors: a NaN verdict is unit-tested",
     ),
     Mutant(
-        "rounding-tolerance-sqrt-eps",
-        "rounding_tolerance scales with √ε instead of ε: every rounding check becomes ~10⁸ times looser in float64",
+        "unit-roundoff-sqrt-eps",
+        "unit_roundoff scales with √ε instead of ε: every rounding check becomes ~10⁸ times looser in float64",
         CHECKS,
-        r"return 10 \* max\(n_terms, 1\) \* machine_epsilon\(dtype\)$",
-        r"return 10 * max(n_terms, 1) * machine_epsilon(dtype) ** 0.5",
+        r"return machine_epsilon\(dtype\) / 2$",
+        r"return machine_epsilon(dtype) ** 0.5 / 2",
         unit_tests=CHECKS_UNIT,
         chapters=chapters("jacobian", "cross_entropy_gradient"),
     ),
