@@ -243,8 +243,8 @@ def check_output_layer_gradients(
     cross_entropy, and against central differences (float64). Bound per side, in u: each logit is a
     (D + 1)-term sum, absolute error c_z = (D + 1)·max(|x||W|ᵀ + |b|) units, which moves p by 2c_z
     relative; so p is within b' = b + 2c_z, G within b' + 2 relative to |G| = (P + Y)/N, and the products
-    summed over N (or K) add max(N, K): b' + 2 + max(N, K), measured componentwise relative to |G|ᵀ|x|,
-    Σ_n |G_n| and |G||W|.
+    summed over N (or K) add max(N, K): b' + 2 + max(N, K). With c_z taken per row n, these units weight
+    each row of |G| in the scales |G|ᵀ|x|, Σ_n |G_n| and |G||W|, and the tolerance is u per side.
     """
     import torch
 
@@ -270,23 +270,25 @@ def check_output_layer_gradients(
     k = w64.shape[0]
     z64 = x64 @ w64.T + b64
     u = unit_roundoff(dtype)
-    c_z = (n_features + 1) * float(np.max(np.abs(x64) @ np.abs(w64).T + np.abs(b64)))
-    units = softmax_bound_units(k, _spread(z64)) + 2 * c_z + 2 + max(n_rows, k)
+    # per row n: c_z = (D + 1)·max_j (|x_n||W_j| + |b_j|), and the row's bound b' + 2 + max(N, K)
+    c_z = (n_features + 1) * np.max(np.abs(x64) @ np.abs(w64).T + np.abs(b64), axis=1)
+    units = (softmax_bound_units(k, _spread(z64)) + 2 * c_z + 2 + max(n_rows, k))[:, None]
     g = (softmax64(z64) + oracles._one_hot64(z64, target64, -1)) / n_rows
-    scales = {"W": g.T @ np.abs(x64), "b": np.sum(g, axis=0), "x": g @ np.abs(w64)}
+    # the bound of each term is folded into the scale: the tolerance is then u per side
+    scales = {"W": (units * g).T @ np.abs(x64), "b": np.sum(units * g, axis=0), "x": (units * g) @ np.abs(w64)}
     # M₃ along one coordinate: the softmax's 1/8 times the cube of how far the logits move per unit step
     reach = max(1.0, float(np.max(np.abs(x64))), float(np.max(np.sum(np.abs(w64), axis=0))))
     loss_scale, _ = _loss_scale(z64, -1, "mean")
     fd_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX * reach**3, loss_scale,
-                                        loss_units(k) + n_rows + 2 * c_z,
+                                        loss_units(k) + n_rows + 2 * float(np.max(c_z)),
                                         max(float(np.max(np.abs(a))) for a in at.values()))
     results = []
     for name in ("W", "b", "x"):
         results.append(compare(f"∂L/∂{name} of a linear output layer vs torch autograd", ours[name],
-                               leaves[name].grad, 2 * units * u, measure="scaled", scale=scales[name]))
+                               leaves[name].grad, 2 * u, measure="scaled", scale=scales[name]))
         results.append(compare(f"∂L/∂{name} of a linear output layer vs central differences", ours[name],
                                central_difference_jacobian(loss64[name], at[name]),
-                               units * u + fd_error / scales[name].max(), measure="scaled",
+                               u + fd_error / scales[name].max(), measure="scaled",
                                scale=scales[name].max()))
     return results
 
