@@ -102,8 +102,9 @@ VJP_CHAPTERS = chapters_calling("softmax_vjp")
 CE_CHAPTERS = chapters_calling("cross_entropy")
 CE_GRAD_CHAPTERS = chapters_calling("cross_entropy_grad")
 FAST_CHAPTERS = chapters("fast_exact")
-VARIANTS_CHAPTERS = chapters_calling("sparsemax", "sparsemax_jacobian", "gumbel_softmax", "hierarchical_softmax_log_prob",
-                                     "hierarchical_softmax_grad")
+VARIANTS_CHAPTERS = chapters_calling(
+    "sparsemax", "sparsemax_jacobian", "gumbel_softmax", "hierarchical_softmax_log_prob", "hierarchical_softmax_grad"
+)
 ALL_CHAPTERS = SOFTMAX_CHAPTERS
 
 MODERATE = "the chapters' logits are moderate: exp(z) does not overflow there, and the unit tests cover the large ones"

@@ -51,7 +51,7 @@ def _rows_last(a: np.ndarray, axis: int) -> np.ndarray:
 
 
 def jacobian_units(softmax_units: float) -> float:
-    """2b + 2: bound, in u, on |Ĵ_ij − J_ij| / (p_i δ_ij + p_i p_j) for J = diag(p) − p pᵀ from p̂ within b units:
+    """2b + 2: bound, in u, on |Ĵ_ij − J_ij| / (p_i δ_ij + p_i p_j), J = diag(p) − p pᵀ from p̂ within b units:
     the diagonal term carries b, the product p̂_i p̂_j 2b + 1, the difference one more."""
     return 2 * softmax_units + 2
 

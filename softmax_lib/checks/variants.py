@@ -64,8 +64,9 @@ def check_hierarchical_softmax(node_scores: ArrayLike, target: ArrayLike) -> lis
     units = (EXP_UNITS + 3) * depth + depth - 1
     total = lambda s: -np.sum(hierarchical_softmax_log_prob(s, target))  # noqa: E731
     grad_norm = float(np.max(np.abs(ref_grad)))
-    fd_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX, float(np.sum(np.abs(ref_log_prob)) + depth * target.size),
-                                        units + target.size, float(np.max(np.abs(node_scores))))
+    f_scale = float(np.sum(np.abs(ref_log_prob)) + depth * target.size)
+    fd_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX, f_scale, units + target.size,
+                                        float(np.max(np.abs(node_scores))))
     return [
         compare("hierarchical log p vs torch", hierarchical_softmax_log_prob(node_scores, target), ref_log_prob,
                 2 * units * u, measure="scaled", scale=np.abs(ref_log_prob) + depth),
@@ -97,8 +98,8 @@ def check_cross_entropy_with_grad(
     return [
         compare(f"fused loss vs cross_entropy ({label})", loss, cross_entropy(logits, target, axis, reduction),
                 loss_tol, measure="scaled", scale=loss_scale),
-        compare(f"fused grad vs cross_entropy_grad ({label})", grad, cross_entropy_grad(logits, target, axis, reduction),
-                grad_tol, measure="scaled", scale=grad_scale),
+        compare(f"fused grad vs cross_entropy_grad ({label})", grad,
+                cross_entropy_grad(logits, target, axis, reduction), grad_tol, measure="scaled", scale=grad_scale),
         compare(f"fused loss vs torch ({label})", loss, loss_ref, loss_tol, measure="scaled", scale=loss_scale),
         compare(f"fused grad vs torch autograd ({label})", grad, grad_ref, grad_tol, measure="scaled",
                 scale=grad_scale),
