@@ -14,52 +14,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import replace
 from typing import Any, Callable
 
-import numpy as np
-
 from . import checks
-from ._softmax import softmax
-
-SEED = 20261121
 
 
 def check_cases() -> list[tuple[str, Callable[[str, Any], list[checks.CheckResult]]]]:
-    """(name, run(dtype, device)) for every case; the data is drawn once, from a fixed seed."""
-    rng = np.random.default_rng(SEED)
-    z_vector = rng.normal(scale=2.0, size=6)
-    z_batch, v_batch = rng.normal(size=(5, 3)), rng.normal(size=(5, 3))
-    logits = rng.normal(scale=3.0, size=(6, 4))
-    class_targets = rng.integers(0, 4, size=6)
-    probability_targets = softmax(rng.normal(size=(6, 4)))
-    spatial_logits, spatial_targets = rng.normal(size=(3, 4, 2)), rng.integers(0, 4, size=(3, 2))
-    hessian_z, hessian_class, hessian_probabilities = rng.normal(size=5), np.array(2), softmax(rng.normal(size=5))
-    layer = (rng.normal(size=(6, 5)), rng.normal(size=(4, 5)), rng.normal(size=4), rng.integers(0, 4, size=6))
-    wide_logits, wide_targets = rng.normal(scale=3.0, size=(8, 10)), rng.integers(0, 10, size=8)
-
-    cases = [
-        ("softmax Jacobian", lambda dt, dev: checks.check_softmax_jacobian(z_vector, dt, dev)),
-        ("softmax VJP", lambda dt, dev: checks.check_softmax_vjp(z_batch, v_batch, 0, dt, dev)),
-    ]
-    for kind, target in (("index", class_targets), ("probability", probability_targets)):
-        for reduction in ("mean", "sum", "none"):
-            cases.append((
-                f"p − y, {kind} target, {reduction}",
-                lambda dt, dev, t=target, r=reduction: checks.check_cross_entropy(logits, t, -1, r, dt, dev),
-            ))
-    cases += [
-        ("p − y, classes on axis 1",
-         lambda dt, dev: [replace(r, name=f"{r.name}, classes on axis 1") for r in
-                          checks.check_cross_entropy(spatial_logits, spatial_targets, 1, "mean", dt, dev)]),
-        ("loss Hessian, index target", lambda dt, dev: checks.check_loss_hessian(hessian_z, hessian_class, dt, dev)),
-        ("loss Hessian, probability target",
-         lambda dt, dev: checks.check_loss_hessian(hessian_z, hessian_probabilities, dt, dev)),
-        ("output-layer gradients", lambda dt, dev: checks.check_output_layer_gradients(*layer, dt, dev)),
-        ("against the 50-digit reference",
-         lambda dt, dev: checks.check_against_float64(wide_logits, wide_targets, dt, dev)),
-    ]
-    return cases
+    """(name, run(dtype, device)) for every registered case (softmax_lib.checks.registry)."""
+    return [(case.name, case.run) for case in checks.CASES]
 
 
 def supported_dtypes(device: str) -> list[str]:
@@ -88,14 +50,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m softmax_lib.verify", description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", choices=("cpu", "cuda"), default=None,
                         help="where softmax_lib and torch run (default: softmax_lib.checks.torch_device())")
-    parser.add_argument("--dtype", nargs="+", choices=checks.DTYPES, default=None,
-                        help="dtypes to check in (default: all that the device supports)")
+    parser.add_argument("--dtype", nargs="+", action="extend", choices=checks.DTYPES, default=None,
+                        help="dtypes to check in, in one list or repeated (default: all that the device supports)")
     args = parser.parse_args(argv)
+    if args.dtype:
+        args.dtype = list(dict.fromkeys(args.dtype))  # --dtype float64 --dtype float32 runs both, once each
 
     import torch
 
-    if args.device is None:
-        args.device = checks.torch_device().type
+    try:
+        default_device = checks.torch_device().type
+    except (ValueError, RuntimeError) as error:  # a bad SOFTMAX_LIB_DEVICE: one line, no traceback
+        parser.error(str(error))
+    args.device = args.device or default_device
     if args.device == "cuda" and not torch.cuda.is_available():
         parser.error("--device cuda: torch sees no CUDA device")
     supported = supported_dtypes(args.device)

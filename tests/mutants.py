@@ -13,6 +13,7 @@ says that no chapter exercises that path (`why_no_chapter` says why). A mutant w
 test asserts that the suite still passes with it (a check of the reasoning, and of flakiness).
 
 Run one mutant by hand: python -m tests.mutants NAME (prints the mutated diff).
+The asserts of each chapter and the planted errors that must trip it: python -m tests.mutants --by-chapter.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ BLOCKED = "softmax_lib/_blocked.py"
 FUSED = "softmax_lib/_fused.py"
 ONLINE = "softmax_lib/_online.py"
 VARIANTS = "softmax_lib/_variants.py"
-CHECKS = "softmax_lib/checks.py"
+CHECKS = "softmax_lib/checks/tolerance.py"
 
 UNIT = ("tests/test_softmax_lib.py", "tests/test_properties.py", "tests/test_errors.py")
 FAST_UNIT = ("tests/test_fast.py",)
@@ -42,33 +43,68 @@ def chapters(*names: str) -> tuple[str, ...]:
     return tuple(f"book/{name}.ipynb" for name in names)
 
 
-# The chapters that call each function (grep over the notebooks' code cells), the quickest to
-# fail first: the mutant run uses pytest -x, so it stops at the first chapter that fails.
-SOFTMAX_CHAPTERS = chapters(
-    "intro", "softmax_definition", "jacobian", "cross_entropy_gradient", "numerics", "jacobian_properties",
-    "loss_hessian", "devices", "logistic_regression", "output_layer", "softmax_regression", "variants", "audit",
-    "fast_exact",
-)
-LOG_SOFTMAX_CHAPTERS = chapters(
-    "softmax_definition", "numerics", "logistic_regression", "devices", "variants", "fast_exact",
-    # cross_entropy takes log p from log_softmax
-    "cross_entropy_gradient", "loss_hessian", "softmax_regression", "audit",
-)
-LOGSUMEXP_CHAPTERS = chapters("numerics", "logistic_regression", "fast_exact")
+# The chapters that exercise each library function, found by a scan rather than kept by hand: the names a
+# chapter's code cells call, closed over softmax_lib's own call graph (a chapter that calls cross_entropy
+# or check_softmax_jacobian exercises log_softmax or softmax_jacobian too). Ordered smallest notebook first,
+# a proxy for the quickest to fail: the mutant run uses pytest -x and stops at the first chapter that fails.
+ROOT = Path(__file__).resolve().parent.parent
+CALL = re.compile(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+
+
+def _code_of(notebook: Path) -> str:
+    import json
+
+    cells = json.loads(notebook.read_text())["cells"]
+    return "\n".join("".join(cell["source"]) for cell in cells if cell["cell_type"] == "code")
+
+
+def _library_call_graph() -> dict[str, set[str]]:
+    """function name -> the names it calls, for every function defined in softmax_lib (by the AST)."""
+    import ast
+
+    graph: dict[str, set[str]] = {}
+    for path in sorted((ROOT / "softmax_lib").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef):
+                called = {sub.func.id if isinstance(sub.func, ast.Name) else sub.func.attr
+                          for sub in ast.walk(node) if isinstance(sub, ast.Call)
+                          and isinstance(sub.func, (ast.Name, ast.Attribute))}
+                graph.setdefault(node.name, set()).update(called)
+    return graph
+
+
+def _exercised(called: set[str], graph: dict[str, set[str]]) -> set[str]:
+    seen, todo = set(), list(called & graph.keys())
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(graph.get(name, set()) & graph.keys())
+    return seen
+
+
+def chapters_calling(*functions: str) -> tuple[str, ...]:
+    """The chapters (book/*.ipynb) whose code exercises any of `functions`, smallest notebook first."""
+    graph = _library_call_graph()
+    notebooks = sorted((ROOT / "book").glob("*.ipynb"), key=lambda path: path.stat().st_size)
+    return tuple(f"book/{path.name}" for path in notebooks
+                 if _exercised(set(CALL.findall(_code_of(path))), graph) & set(functions))
+
+
+SOFTMAX_CHAPTERS = chapters_calling("softmax")
+LOG_SOFTMAX_CHAPTERS = chapters_calling("log_softmax")
+LOGSUMEXP_CHAPTERS = chapters_calling("logsumexp")
 # numerics and devices also run float16/bfloat16, but compare it with torch within a tolerance that
 # half-precision arithmetic meets too; fast_exact measures the error in units of u against mpmath.
 HALF_CHAPTERS = chapters("fast_exact")
-JACOBIAN_CHAPTERS = chapters(
-    "jacobian", "jacobian_properties", "loss_hessian", "softmax_regression", "devices", "variants", "audit",
-)
-VJP_CHAPTERS = chapters("jacobian_properties", "output_layer", "audit", "fast_exact")
-CE_CHAPTERS = chapters(
-    "cross_entropy_gradient", "numerics", "loss_hessian", "logistic_regression", "softmax_regression",
-    "devices", "variants", "audit", "fast_exact",
-)
-CE_GRAD_CHAPTERS = chapters("cross_entropy_gradient", "output_layer", "softmax_regression", "devices", "fast_exact")
+JACOBIAN_CHAPTERS = chapters_calling("softmax_jacobian")
+VJP_CHAPTERS = chapters_calling("softmax_vjp")
+CE_CHAPTERS = chapters_calling("cross_entropy")
+CE_GRAD_CHAPTERS = chapters_calling("cross_entropy_grad")
 FAST_CHAPTERS = chapters("fast_exact")
-VARIANTS_CHAPTERS = chapters("variants")
+VARIANTS_CHAPTERS = chapters_calling(
+    "sparsemax", "sparsemax_jacobian", "gumbel_softmax", "hierarchical_softmax_log_prob", "hierarchical_softmax_grad"
+)
 ALL_CHAPTERS = SOFTMAX_CHAPTERS
 
 MODERATE = "the chapters' logits are moderate: exp(z) does not overflow there, and the unit tests cover the large ones"
@@ -514,8 +550,8 @@ MUTANTS = [
         "compare-abs-of-sum",
         "compare reports |Σ (actual − expected)| instead of the max scaled error: opposite errors cancel",
         CHECKS,
-        r"return CheckResult\(name, float\(np\.max\(scaled, initial=0\.0\)\), tolerance\)",
-        r"return CheckResult(name, float(np.abs(np.sum(actual - expected))), tolerance)",
+        r"return CheckResult\(name, error, tolerance, measure\)",
+        r"return CheckResult(name, float(np.abs(np.sum(actual - expected))), tolerance, measure)",
         unit_tests=CHECKS_UNIT,
         chapters=chapters("audit", "loss_hessian"),
     ),
@@ -529,11 +565,11 @@ MUTANTS = [
         why_no_chapter="every chapter's checks produce finite errors: a NaN verdict is unit-tested",
     ),
     Mutant(
-        "rounding-tolerance-sqrt-eps",
-        "rounding_tolerance scales with √ε instead of ε: every rounding check becomes ~10⁸ times looser in float64",
+        "unit-roundoff-sqrt-eps",
+        "unit_roundoff scales with √ε instead of ε: every rounding check becomes ~10⁸ times looser in float64",
         CHECKS,
-        r"return 10 \* max\(n_terms, 1\) \* machine_epsilon\(dtype\)$",
-        r"return 10 * max(n_terms, 1) * machine_epsilon(dtype) ** 0.5",
+        r"return machine_epsilon\(dtype\) / 2$",
+        r"return machine_epsilon(dtype) ** 0.5 / 2",
         unit_tests=CHECKS_UNIT,
         chapters=chapters("jacobian", "cross_entropy_gradient"),
     ),
@@ -550,7 +586,24 @@ def diff(mutant: Mutant, root: Path) -> str:
     return "".join(difflib.unified_diff(source.splitlines(True), mutated.splitlines(True), mutant.path, mutant.path))
 
 
+def chapter_report() -> str:
+    """Per chapter: every executed assert in its code cells, and the planted errors that name the chapter
+    (the ones whose run must make it fail). Built by a scan, so a new assert or chapter shows up unasked."""
+    lines = []
+    for notebook in sorted((ROOT / "book").glob("*.ipynb")):
+        path = f"book/{notebook.name}"
+        asserts = [line.strip() for line in _code_of(notebook).splitlines() if line.strip().startswith("assert ")]
+        planted = [mutant.name for mutant in MUTANTS if path in mutant.chapters]
+        lines.append(f"## {path}: {len(asserts)} asserts; planted errors that must trip it: "
+                     + (", ".join(planted) or "none"))
+        lines += [f"    {line[:110]}" for line in asserts]
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     repository = Path(__file__).resolve().parent.parent
+    if sys.argv[1:] == ["--by-chapter"]:
+        print(chapter_report())
+        sys.exit(0)
     for name in sys.argv[1:] or list(BY_NAME):
         print(f"# {name}: {BY_NAME[name].description}\n{diff(BY_NAME[name], repository)}")

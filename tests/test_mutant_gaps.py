@@ -8,23 +8,39 @@ import math
 import numpy as np
 import pytest
 
-from softmax_lib.checks import CheckResult, compare, finite_difference_tolerance, machine_epsilon, rounding_tolerance
+from softmax_lib.checks import (
+    CheckResult,
+    compare,
+    machine_epsilon,
+    shifted_log_softmax_bound_units,
+    shifted_logsumexp_bound_units,
+    unit_roundoff,
+)
 
 
 # --- the shared checks: a weakened check would pass wrong results silently (mutants compare-abs-of-sum,
-# check-result-nan-passes, rounding-tolerance-sqrt-eps) ---------------------------------------------
+# check-result-nan-passes, unit-roundoff-sqrt-eps) ---------------------------------------------------
 
 
 def test_compare_reports_the_largest_entrywise_error_not_a_sum_that_cancels():
     # errors of opposite sign cancel in a sum; compare must see each entry
     result = compare("cancelling errors", [0.5 + 1e-3, 0.5 - 1e-3], [0.5, 0.5], 1e-6)
-    assert result.max_error == pytest.approx(1e-3, rel=1e-9)
+    assert result.max_error == pytest.approx(2e-3, rel=1e-9)  # normwise: 1e-3 / max|expected|
     assert not result.passed
 
 
-def test_compare_is_absolute_up_to_one_and_relative_above():
-    assert compare("small", [1e-3], [0.0], 1.0).max_error == pytest.approx(1e-3)
-    assert compare("large", [1000.5], [1000.0], 1.0).max_error == pytest.approx(5e-4)
+def test_compare_measures_are_relative_normwise_or_scaled_by_the_data_never_by_one():
+    # a tiny reference: an absolute-below-one rule would call 1e-3 against 1e-6 an error of 1e-3
+    assert compare("relative", [1e-3], [1e-6], 1.0, measure="relative").max_error == pytest.approx(999.0)
+    assert compare("normwise", [1e-3, 2.0], [0.0, 2.0], 1.0).max_error == pytest.approx(5e-4)
+    assert compare("scaled", [0.5 + 1e-3], [0.5], 1.0, measure="scaled", scale=1e-2).max_error == pytest.approx(0.1)
+    # a zero reference: only an exact zero passes a relative check
+    assert compare("exact zero", [0.0], [0.0], 0.0, measure="relative").passed
+    assert not compare("nonzero over zero", [1e-300], [0.0], 1e300, measure="relative").passed
+    with pytest.raises(ValueError, match="scale is required"):
+        compare("no scale", [1.0], [1.0], 1.0, measure="scaled")
+    with pytest.raises(ValueError, match="measure must be one of"):
+        compare("bad", [1.0], [1.0], 1.0, measure="absolute")
 
 
 def test_a_nan_error_never_passes():
@@ -34,12 +50,11 @@ def test_a_nan_error_never_passes():
 
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
-def test_tolerances_are_the_documented_formulas(dtype):
+def test_the_unit_roundoff_is_half_the_machine_epsilon(dtype):
     eps = float(np.finfo(dtype).eps)
     assert machine_epsilon(dtype) == eps
-    assert rounding_tolerance(dtype, 7) == pytest.approx(10 * 7 * eps, rel=1e-12)
-    assert rounding_tolerance(dtype, 0) == pytest.approx(10 * eps, rel=1e-12)
-    assert finite_difference_tolerance(dtype) == pytest.approx(100 * eps ** (2 / 3), rel=1e-12)
+    assert unit_roundoff(dtype) == eps / 2
+    assert unit_roundoff("bfloat16") == 2.0**-8
 
 
 # --- half precision is computed in float32 and rounded once (mutant softmax-half-not-widened) --------
@@ -95,6 +110,9 @@ def test_ties_at_the_max_each_add_their_one(dtype):
     z = np.array([[5.0, 2.0, 2.0, 2.0], [5.0, 5.0, 2.0, 2.0], [5.0, 5.0, 5.0, 5.0]], dtype=dtype)
     rest = np.exp(-3.0)
     expected = 5.0 + np.log(np.array([1 + 3 * rest, 2 + 2 * rest, 4.0]))
-    tol = rounding_tolerance(dtype, 4)
-    assert compare("logsumexp with ties", sl.logsumexp(z), expected, tol).passed
-    assert compare("log_softmax with ties", sl.log_softmax(z), z - expected[:, None], tol).passed
+    u = unit_roundoff(dtype)
+    exact_log_p = z - expected[:, None]
+    assert compare("logsumexp with ties", sl.logsumexp(z), expected,
+                   u * shifted_logsumexp_bound_units(expected, 4).max(), measure="relative").passed
+    assert compare("log_softmax with ties", sl.log_softmax(z), exact_log_p,
+                   u * shifted_log_softmax_bound_units(z, exact_log_p).max(), measure="relative").passed

@@ -41,9 +41,33 @@ def test_dtype_selection():
     assert {row.split()[-5] for row in table_rows(result.stdout)} == {"float16"}
 
 
+def test_a_repeated_dtype_option_runs_every_dtype_named():
+    result = run("--device", "cpu", "--dtype", "float64", "--dtype", "float32")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert {row.split()[-5] for row in table_rows(result.stdout)} == {"float64", "float32"}
+
+
+def test_every_registered_case_is_in_the_table():
+    from softmax_lib.checks import CASES
+    from softmax_lib.verify import check_cases
+
+    assert [name for name, _ in check_cases()] == [case.name for case in CASES]
+
+
+def test_a_bad_device_variable_is_a_one_line_usage_error():
+    import os
+
+    env = {**os.environ, "SOFTMAX_LIB_DEVICE": "bogus"}
+    result = subprocess.run([sys.executable, "-m", "softmax_lib.verify", "--dtype", "float64"],
+                            capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "SOFTMAX_LIB_DEVICE must be cpu, cuda or auto, got 'bogus'" in result.stderr.splitlines()[-1]
+
+
 PLANTED = """
 import sys, torch
-import softmax_lib.checks as checks
+import softmax_lib.checks.cases as checks
 from softmax_lib.verify import main
 
 correct = checks.softmax_jacobian
@@ -83,7 +107,7 @@ def test_cuda_run_passes():
 
 RAISING = """
 import sys
-import softmax_lib.checks as checks
+import softmax_lib.checks.cases as checks
 from softmax_lib.verify import main
 
 def missing_kernel(*args, **kwargs):

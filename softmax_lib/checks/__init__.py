@@ -1,0 +1,81 @@
+"""The verification kit: the checks shared by the book's chapters, the tests and `python -m softmax_lib.verify`.
+
+A claim about the library is a registered check (registry.py); a demonstration stays in its chapter.
+
+* tolerance: the error measures (`compare`), u, and the first-order rounding bounds in units of u;
+* oracles: the references (torch autograd in the checked dtype, float64 formulas), one conversion helper;
+* cases: the check_* functions, each taking dtype and device; registry: the verify matrix built from them;
+* variants: checks of sparsemax, hierarchical softmax and the fused loss;
+* accuracy: stress inputs and errors in units of u, for the accuracy studies;
+* mistakes: plausible wrong implementations and the mistake × check × dtype table.
+"""
+
+from .accuracy import STRESS_FAMILIES, relative_error_units, stress_logits
+from .cases import (
+    check_against_float64,
+    check_cross_entropy,
+    check_exact_uniform,
+    check_loss_hessian,
+    check_output_layer_gradients,
+    check_softmax_jacobian,
+    check_softmax_vjp,
+    jacobian_units,
+    loss_units,
+    output_layer_grad,
+)
+from .oracles import (
+    DEVICE_VARIABLE,
+    checked_array,
+    cross_entropy64,
+    cross_entropy_grad64,
+    float64_target,
+    log_softmax64,
+    softmax64,
+    to_torch,
+    torch_cross_entropy_hessian,
+    torch_cross_entropy_with_grad,
+    torch_device,
+    torch_dtype,
+    torch_hierarchical_softmax_log_prob_with_grad,
+    torch_softmax_jacobian,
+)
+from .registry import CASES, SEED, Case, register
+from .tolerance import (
+    DTYPES,
+    EXP_UNITS,
+    NUMPY_DTYPES,
+    THIRD_DERIVATIVE_SOFTMAX,
+    CheckResult,
+    assert_passed,
+    central_difference_error,
+    central_difference_jacobian,
+    central_difference_step,
+    compare,
+    dtype_name,
+    logsumexp_log_units,
+    machine_epsilon,
+    shifted_log_softmax_bound_units,
+    shifted_logsumexp_bound_units,
+    shifted_softmax_bound_units,
+    smallest_normal,
+    softmax_bound_units,
+    summation_units,
+    unit_roundoff,
+)
+from .variants import check_cross_entropy_with_grad, check_hierarchical_softmax, check_sparsemax_jacobian
+
+__all__ = [
+    "STRESS_FAMILIES", "relative_error_units", "stress_logits",
+    "check_against_float64", "check_cross_entropy", "check_exact_uniform", "check_loss_hessian",
+    "check_output_layer_gradients", "check_softmax_jacobian", "check_softmax_vjp", "jacobian_units", "loss_units",
+    "output_layer_grad",
+    "DEVICE_VARIABLE", "checked_array", "cross_entropy64", "cross_entropy_grad64", "float64_target",
+    "log_softmax64", "softmax64", "to_torch", "torch_cross_entropy_hessian", "torch_cross_entropy_with_grad",
+    "torch_device", "torch_dtype", "torch_hierarchical_softmax_log_prob_with_grad", "torch_softmax_jacobian",
+    "CASES", "SEED", "Case", "register",
+    "DTYPES", "EXP_UNITS", "NUMPY_DTYPES", "THIRD_DERIVATIVE_SOFTMAX", "CheckResult", "assert_passed",
+    "central_difference_error", "central_difference_jacobian", "central_difference_step", "compare", "dtype_name",
+    "logsumexp_log_units", "machine_epsilon", "shifted_log_softmax_bound_units", "shifted_logsumexp_bound_units",
+    "shifted_softmax_bound_units", "smallest_normal", "softmax_bound_units", "summation_units", "unit_roundoff",
+    "check_cross_entropy_with_grad", "check_hierarchical_softmax", "check_sparsemax_jacobian",
+]

@@ -1,0 +1,63 @@
+"""The accuracy-study kit: inputs that stress softmax formulas, and errors in units of u.
+
+Shared by the chapters numerics and fast_exact and by benchmarks/accuracy.py; the bounds the errors
+are held to are the first-order ones of tolerance.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .tolerance import unit_roundoff
+
+__all__ = ["STRESS_FAMILIES", "stress_logits", "relative_error_units"]
+
+STRESS_FAMILIES = ("normal", "large spread", "all equal", "one dominant", "huge +1e4", "near overflow", "tiny probabilities")
+
+
+def stress_logits(family: str, dtype: np.dtype | type, n_classes: int, n_rows: int, seed: int = 0) -> np.ndarray:
+    """(n_rows, n_classes) logits of `dtype` from one of STRESS_FAMILIES, inputs that stress softmax formulas.
+
+    normal: N(0, 3²). large spread: uniform on [−5000, 5000] (max − min up to 1e4). all equal: 3.
+    one dominant: N(0, 1) plus one logit larger by −log u + 4, so every other p_k is below u.
+    huge +1e4: 1e4 + N(0, 3²), exp overflows in every dtype. near overflow: half the dtype's largest
+    number plus a few of its ulps. tiny probabilities: a ramp from 0 down to 95 % of log(smallest normal).
+    """
+    dtype = np.dtype(dtype)
+    rng = np.random.default_rng(seed)
+    shape = (n_rows, n_classes)
+    info = np.finfo(dtype)
+    if family == "normal":
+        z = rng.normal(scale=3.0, size=shape)
+    elif family == "large spread":
+        z = rng.uniform(-5000.0, 5000.0, size=shape)
+    elif family == "all equal":
+        z = np.full(shape, 3.0)
+    elif family == "one dominant":
+        z = rng.normal(size=shape)
+        z[np.arange(n_rows), rng.integers(0, n_classes, size=n_rows)] += 4 - np.log(unit_roundoff(dtype))
+    elif family == "huge +1e4":
+        z = 1e4 + rng.normal(scale=3.0, size=shape)
+    elif family == "near overflow":
+        half = dtype.type(info.max) / dtype.type(2)
+        ulp = np.spacing(half)
+        return (half + ulp * rng.integers(0, 4, size=shape).astype(dtype)).astype(dtype)
+    elif family == "tiny probabilities":
+        z = np.tile(np.linspace(0.0, 0.95 * np.log(float(info.tiny)), n_classes), (n_rows, 1))
+        z = rng.permuted(z, axis=1)
+    else:
+        raise ValueError(f"family must be one of {STRESS_FAMILIES}, got {family!r}")
+    return z.astype(dtype)
+
+
+def relative_error_units(actual: ArrayLike, reference: ArrayLike, dtype: np.dtype | type) -> NDArray[np.float64]:
+    """|actual − reference| / |reference| in units of `dtype`'s u, for the entries whose reference is a
+    finite normal number of `dtype` (smaller ones cannot be stored to relative accuracy). A NaN or
+    infinite result where the reference is finite counts as an infinite error."""
+    actual = np.asarray(actual, dtype=np.float64)
+    reference = np.asarray(reference, dtype=np.float64)
+    keep = np.isfinite(reference) & (np.abs(reference) >= float(np.finfo(dtype).tiny))
+    with np.errstate(invalid="ignore", over="ignore"):
+        err = np.abs(actual[keep] - reference[keep]) / np.abs(reference[keep]) / unit_roundoff(dtype)
+    return np.where(np.isfinite(err), err, np.inf)

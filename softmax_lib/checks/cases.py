@@ -1,0 +1,347 @@
+"""The checks: softmax_lib against torch autograd (same dtype), central differences and 50-digit values.
+
+Each check takes float64 data, rounds it to `dtype` (see `checked_array`: NumPy when `device` is None
+and NumPy has the dtype, else a torch tensor on `device`), and returns a list of `CheckResult`. Every
+tolerance is a first-order bound in units of u (tolerance.py), written in the docstring with its
+constant; a comparison of two computations in `dtype` allows the sum of their two bounds.
+The library functions are looked up in this module's namespace, so a test can put a wrong one in
+their place (softmax_lib.checks.mistakes) and watch the checks fail.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from array_api_compat import array_namespace
+from array_api_compat import device as array_device
+from numpy.typing import ArrayLike
+
+from .._cross_entropy import cross_entropy, cross_entropy_grad
+from .._softmax import log_softmax, softmax, softmax_jacobian, softmax_vjp
+from . import oracles
+from .oracles import checked_array, float64_target, softmax64, to_torch
+from .tolerance import (
+    EXP_UNITS,
+    THIRD_DERIVATIVE_SOFTMAX,
+    CheckResult,
+    central_difference_error,
+    central_difference_jacobian,
+    compare,
+    logsumexp_log_units,
+    shifted_softmax_bound_units,
+    smallest_normal,
+    softmax_bound_units,
+    unit_roundoff,
+)
+
+__all__ = [
+    "output_layer_grad", "check_softmax_jacobian", "check_softmax_vjp", "check_cross_entropy", "check_loss_hessian",
+    "check_output_layer_gradients", "check_against_float64", "check_exact_uniform",
+]
+
+
+def _spread(z64: np.ndarray, axis: int = -1) -> float:
+    """The largest max − min of a row: it bounds every |z_i − m| in the softmax bound."""
+    return float(np.max(np.ptp(z64, axis=axis), initial=0.0)) if z64.size else 0.0
+
+
+def _rows_last(a: np.ndarray, axis: int) -> np.ndarray:
+    return np.moveaxis(a, axis, -1)
+
+
+def jacobian_units(softmax_units: float) -> float:
+    """2b + 2: bound, in u, on |Ĵ_ij − J_ij| / (p_i δ_ij + p_i p_j), J = diag(p) − p pᵀ from p̂ within b units:
+    the diagonal term carries b, the product p̂_i p̂_j 2b + 1, the difference one more."""
+    return 2 * softmax_units + 2
+
+
+def check_softmax_jacobian(z: ArrayLike, dtype: Any = "float64", device: Any = None) -> list[CheckResult]:
+    """softmax_jacobian(z) against torch autograd and central differences, z of shape (K,).
+
+    Measure: |Ĵ − J| scaled componentwise by s_ij = p_i δ_ij + p_i p_j, the size of the terms of
+    J_ij = p_i δ_ij − p_i p_j (the diagonal cancels where p_i ≈ 1). Each side is within
+    `jacobian_units`(b) of J with b = `softmax_bound_units`; against autograd the tolerance is twice
+    that; against central differences (float64, error `central_difference_error` with M₃ = 1/8) the
+    scale is max s and the tolerance adds the difference quotient's error. softmax_vjp(z, v) against
+    the explicit Jᵀv (both in `dtype`): scale p_i(|v_i| + Σ_k p_k|v_k|), tolerance (2b + K + 2) + (2b + 2 + K).
+    """
+    x, z64 = checked_array(np.asarray(z, dtype=np.float64), dtype, device)
+    xp = array_namespace(x)
+    ours = softmax_jacobian(x)
+    k = z64.shape[-1]
+    u = unit_roundoff(dtype)
+    b = softmax_bound_units(k, _spread(z64))
+    p = softmax64(z64)
+    scale = np.diag(p) + np.outer(p, p)
+    fd_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX, 1.0, b, float(np.max(np.abs(z64))))
+    v = xp.astype(xp.arange(k, device=array_device(x)), x.dtype)
+    v64 = np.arange(k, dtype=np.float64)
+    vjp_scale = p * (np.abs(v64) + np.sum(p * np.abs(v64)))
+    return [
+        compare("softmax_jacobian vs torch autograd", ours, oracles.torch_softmax_jacobian(x),
+                2 * jacobian_units(b) * u, measure="scaled", scale=scale),
+        compare("softmax_jacobian vs central differences", ours, central_difference_jacobian(softmax64, z64),
+                jacobian_units(b) * u + fd_error / scale.max(), measure="scaled", scale=scale.max()),
+        compare("softmax_vjp vs explicit Jᵀv", softmax_vjp(x, v), ours.T @ v,
+                (2 * b + k + 2 + jacobian_units(b) + k) * u, measure="scaled", scale=vjp_scale),
+    ]
+
+
+def check_softmax_vjp(z: ArrayLike, v: ArrayLike, axis: int = -1, dtype: Any = "float64",
+                      device: Any = None) -> list[CheckResult]:
+    """softmax_vjp(z, v) = p ⊙ (v − ⟨p, v⟩) against torch autograd (backward of softmax with gradient v)
+    and against Jᵀv with J from central differences, per row along `axis`.
+
+    Measure: scaled componentwise by p_i(|v_i| + Σ_k p_k|v_k|). Bound of each side 2b + K + 2 units
+    (p within b; ⟨p, v⟩ within b + K − 1 relative to Σ p|v|; the difference, the product: 2 more).
+    Against central differences (scale: its max) the quotient's error times Σ_k |v_k| is added.
+    """
+    import torch
+
+    x, z64 = checked_array(np.asarray(z, dtype=np.float64), dtype, device)
+    v_x, v64 = checked_array(np.asarray(v, dtype=np.float64), dtype, device)
+    ours = softmax_vjp(x, v_x, axis)
+    z_t = to_torch(x).detach().clone().requires_grad_(True)
+    torch.softmax(z_t, dim=axis).backward(to_torch(v_x, z_t.device))
+    rows64, v_rows = _rows_last(z64, axis), _rows_last(v64, axis)
+    k = rows64.shape[-1]
+    explicit = np.stack([
+        central_difference_jacobian(softmax64, row).T @ v_row
+        for row, v_row in zip(rows64.reshape(-1, k), v_rows.reshape(-1, k))
+    ])
+    explicit = np.moveaxis(explicit.reshape(rows64.shape), -1, axis)
+    u = unit_roundoff(dtype)
+    b = softmax_bound_units(k, _spread(z64, axis))
+    p = softmax64(z64, axis)
+    scale = p * (np.abs(v64) + np.sum(p * np.abs(v64), axis=axis, keepdims=True))
+    units = 2 * b + k + 2
+    fd_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX, 1.0, b, float(np.max(np.abs(z64))))
+    fd_error *= float(np.max(np.sum(np.abs(v_rows), axis=-1)))
+    return [
+        compare("softmax_vjp vs torch autograd", ours, z_t.grad, 2 * units * u, measure="scaled", scale=scale),
+        compare("softmax_vjp vs central-difference Jᵀv", ours, explicit, units * u + fd_error / scale.max(),
+                measure="scaled", scale=scale.max()),
+    ]
+
+
+def loss_units(n_classes: int) -> float:
+    """L + K + 2: bound, in u, on a row's cross-entropy error relative to max_k |z_k − m| + log K + 1, with
+    L = logsumexp_log_units(K): each log p_k = (z_k − m) − log s carries |z_k − m| + L + |log p_k| units,
+    the weighted sum over K classes K − 1 and the products one more."""
+    return logsumexp_log_units(n_classes) + n_classes + 2
+
+
+def _loss_scale(z64: np.ndarray, axis: int, reduction: str) -> tuple[Any, float]:
+    """Per row max_k |z_k − m| + log K + 1, reduced like the loss; and the reduction's extra units."""
+    rows = _rows_last(z64, axis)
+    k = rows.shape[-1]
+    per_row = np.max(rows, axis=-1) - np.min(rows, axis=-1) + np.log(k) + 1
+    n = per_row.size
+    if reduction == "none":
+        return per_row, 0.0
+    if reduction == "sum":
+        return float(np.sum(per_row)), float(n - 1)
+    return float(np.mean(per_row)), float(n)  # n − 1 additions and the division
+
+
+def check_cross_entropy(
+    logits: ArrayLike, target: ArrayLike, axis: int = -1, reduction: str = "mean",
+    dtype: Any = "float64", device: Any = None,
+) -> list[CheckResult]:
+    """cross_entropy and cross_entropy_grad against torch, and the gradient against central differences.
+
+    Loss: scaled by max_k |z_k − m| + log K + 1 per row (reduced like the loss), `loss_units`(K) per side
+    plus N − 1 (sum) or N (mean) for the reduction. Gradient G = (p − y)/N (N = 1 but for "mean"): scaled
+    componentwise by (p + y)/N, b + 2 units per side (p within b, the subtraction, the division).
+    Central differences of the float64 loss: scale max (p + y)/N, the quotient's error added.
+    """
+    logits_x, logits64 = checked_array(np.asarray(logits, dtype=np.float64), dtype, device)
+    target_x, target64 = checked_array(target, dtype, device)
+    target64 = float64_target(target64, axis)
+    k = logits64.shape[axis]
+    u = unit_roundoff(dtype)
+    b = softmax_bound_units(k, _spread(logits64, axis))
+    loss_ref, grad_ref = oracles.torch_cross_entropy_with_grad(logits_x, target_x, axis, reduction)
+    grad = cross_entropy_grad(logits_x, target_x, axis, reduction)
+    n_div = logits64.size // k if reduction == "mean" else 1
+    y = oracles._one_hot64(logits64, target64, axis)
+    grad_scale = (softmax64(logits64, axis) + y) / n_div
+    loss_scale, reduction_units = _loss_scale(logits64, axis, reduction)
+    loss_tol = 2 * (loss_units(k) + reduction_units) * u
+    total = lambda z: np.sum(oracles.cross_entropy64(z, target64, axis, reduction))  # noqa: E731
+    f_scale = float(np.sum(loss_scale))
+    fd_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX / n_div, f_scale, loss_units(k) + logits64.size,
+                                        float(np.max(np.abs(logits64))))
+    label = f"{'index' if np.issubdtype(target64.dtype, np.integer) else 'probability'} target, {reduction}"
+    return [
+        compare(f"cross_entropy vs torch ({label})", cross_entropy(logits_x, target_x, axis, reduction), loss_ref,
+                loss_tol, measure="scaled", scale=loss_scale),
+        compare(f"cross_entropy_grad vs torch autograd ({label})", grad, grad_ref, 2 * (b + 2) * u,
+                measure="scaled", scale=grad_scale),
+        compare(f"cross_entropy_grad vs central differences ({label})", grad,
+                central_difference_jacobian(total, logits64), (b + 2) * u + fd_error / grad_scale.max(),
+                measure="scaled", scale=grad_scale.max()),
+    ]
+
+
+def check_loss_hessian(logits: ArrayLike, target: ArrayLike, dtype: Any = "float64",
+                       device: Any = None) -> list[CheckResult]:
+    """The Hessian of the cross-entropy in the logits, ∂²L/∂z² = diag(p) − p pᵀ (= softmax_jacobian(z)),
+    whatever the target (∂L/∂z = p − y and y does not depend on z): against
+    torch.autograd.functional.hessian and against central differences of the float64 p − y.
+
+    Measure as in `check_softmax_jacobian`. torch differentiates log_softmax twice, so its p = exp(log p)
+    carries L + |z − m| + EXP_UNITS + 1 units (L = logsumexp_log_units(K)) instead of b; its side is
+    bounded by `jacobian_units` of that. One row of logits of shape (K,); target a class index or a
+    probability vector summing to 1.
+    """
+    x, z64 = checked_array(np.asarray(logits, dtype=np.float64), dtype, device)
+    if z64.ndim != 1:
+        raise ValueError(f"logits must be one row of shape (K,), got shape {z64.shape}")
+    target_x, target64 = checked_array(target, dtype, device)
+    target64 = float64_target(target64)
+    ours = softmax_jacobian(x)
+    k = z64.shape[-1]
+    u = unit_roundoff(dtype)
+    spread = _spread(z64)
+    b = softmax_bound_units(k, spread)
+    b_torch = max(b, logsumexp_log_units(k) + spread + EXP_UNITS + 1)
+    p = softmax64(z64)
+    scale = np.diag(p) + np.outer(p, p)
+    fd_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX, 1.0, b + 1, float(np.max(np.abs(z64))))
+    label = "index" if np.issubdtype(target64.dtype, np.integer) else "probability"
+    return [
+        compare(f"loss Hessian vs torch autograd ({label} target)", ours,
+                oracles.torch_cross_entropy_hessian(x, target_x), (jacobian_units(b) + jacobian_units(b_torch)) * u,
+                measure="scaled", scale=scale),
+        compare(f"loss Hessian vs central differences of the gradient ({label} target)", ours,
+                central_difference_jacobian(lambda z: oracles.cross_entropy_grad64(z, target64, reduction="sum"), z64),
+                jacobian_units(b) * u + fd_error / scale.max(), measure="scaled", scale=scale.max()),
+    ]
+
+
+def output_layer_grad(
+    weights: ArrayLike, bias: ArrayLike, activations: ArrayLike, target: ArrayLike
+) -> tuple[Any, Any]:
+    """∂C/∂W = (P − Y)ᵀ A / N and ∂C/∂b = Σ_n (p_n − y_n) / N for C = mean cross-entropy of softmax(A Wᵀ + b).
+
+    Per row, ∂C/∂b_j = p_j − y_j and ∂C/∂W_jk = a_k (p_j − y_j); `cross_entropy_grad` supplies p − y.
+    """
+    xp = array_namespace(weights, bias, activations)
+    delta = cross_entropy_grad(activations @ weights.T + bias, target, reduction="mean")
+    return delta.T @ activations, xp.sum(delta, axis=0)
+
+
+def check_output_layer_gradients(
+    inputs: ArrayLike, weight: ArrayLike, bias: ArrayLike, target: ArrayLike, dtype: Any = "float64", device: Any = None
+) -> list[CheckResult]:
+    """Gradients of the mean cross-entropy of a linear output layer z = x Wᵀ + b (x: N × D, W: K × D),
+    from G = ∂L/∂z = (P − Y)/N: ∂L/∂W = Gᵀ x, ∂L/∂b = Σ_n G_n, ∂L/∂x = G W.
+
+    `output_layer_grad` (and G W) against torch autograd through torch.nn.functional.linear and
+    cross_entropy, and against central differences (float64). Bound per side, in u: each logit is a
+    (D + 1)-term sum, absolute error c_z = (D + 1)·max(|x||W|ᵀ + |b|) units, which moves p by 2c_z
+    relative; so p is within b' = b + 2c_z, G within b' + 2 relative to |G| = (P + Y)/N, and the products
+    summed over N (or K) add max(N, K): b' + 2 + max(N, K). With c_z taken per row n, these units weight
+    each row of |G| in the scales |G|ᵀ|x|, Σ_n |G_n| and |G||W|, and the tolerance is u per side.
+    """
+    import torch
+
+    (x, x64), (w, w64), (b_x, b64) = (checked_array(np.asarray(a, dtype=np.float64), dtype, device)
+                                      for a in (inputs, weight, bias))
+    target_x, target64 = checked_array(target, dtype, device)
+    target64 = float64_target(target64)
+    grad_w, grad_b = output_layer_grad(w, b_x, x, target_x)
+    ours = {"W": grad_w, "b": grad_b, "x": cross_entropy_grad(x @ w.T + b_x, target_x) @ w}
+
+    leaves = {name: to_torch(a).detach().clone().requires_grad_(True) for name, a in (("W", w), ("b", b_x), ("x", x))}
+    torch.nn.functional.cross_entropy(
+        torch.nn.functional.linear(leaves["x"], leaves["W"], leaves["b"]), to_torch(target_x, leaves["x"].device)
+    ).backward()
+
+    loss64 = {
+        "W": lambda a: oracles.cross_entropy64(x64 @ a.T + b64, target64),
+        "b": lambda a: oracles.cross_entropy64(x64 @ w64.T + a, target64),
+        "x": lambda a: oracles.cross_entropy64(a @ w64.T + b64, target64),
+    }
+    at = {"W": w64, "b": b64, "x": x64}
+    n_rows, n_features = x64.shape
+    k = w64.shape[0]
+    z64 = x64 @ w64.T + b64
+    u = unit_roundoff(dtype)
+    # per row n: c_z = (D + 1)·max_j (|x_n||W_j| + |b_j|), and the row's bound b' + 2 + max(N, K)
+    c_z = (n_features + 1) * np.max(np.abs(x64) @ np.abs(w64).T + np.abs(b64), axis=1)
+    units = (softmax_bound_units(k, _spread(z64)) + 2 * c_z + 2 + max(n_rows, k))[:, None]
+    g = (softmax64(z64) + oracles._one_hot64(z64, target64, -1)) / n_rows
+    # the bound of each term is folded into the scale: the tolerance is then u per side
+    scales = {"W": (units * g).T @ np.abs(x64), "b": np.sum(units * g, axis=0), "x": (units * g) @ np.abs(w64)}
+    # M₃ along one coordinate: the softmax's 1/8 times the cube of how far the logits move per unit step
+    reach = max(1.0, float(np.max(np.abs(x64))), float(np.max(np.sum(np.abs(w64), axis=0))))
+    loss_scale, _ = _loss_scale(z64, -1, "mean")
+    fd_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX * reach**3, loss_scale,
+                                        loss_units(k) + n_rows + 2 * float(np.max(c_z)),
+                                        max(float(np.max(np.abs(a))) for a in at.values()))
+    results = []
+    for name in ("W", "b", "x"):
+        results.append(compare(f"∂L/∂{name} of a linear output layer vs torch autograd", ours[name],
+                               leaves[name].grad, 2 * u, measure="scaled", scale=scales[name]))
+        results.append(compare(f"∂L/∂{name} of a linear output layer vs central differences", ours[name],
+                               central_difference_jacobian(loss64[name], at[name]),
+                               u + fd_error / scales[name].max(), measure="scaled",
+                               scale=scales[name].max()))
+    return results
+
+
+def check_against_float64(logits: ArrayLike, target: ArrayLike, dtype: Any, device: Any = None) -> list[CheckResult]:
+    """softmax, log_softmax and cross_entropy_grad of softmax_lib and of torch, both in `dtype`,
+    against 50-digit mpmath values of the same rounded inputs (as float64).
+
+    Each entry is held to its own first-order bound, so the tolerance is u and the bound is in the scale:
+    p_i: |p̂_i − p_i| ≤ u·max(p_i, tiny)·(|z_i − m| + K + 4 + log K) (`shifted_softmax_bound_units`; tiny,
+    the smallest normal number of `dtype`, is where a stored value's error stops being relative);
+    log p_i: ≤ u·(|log p_i| + |z_i − m| + L), L = logsumexp_log_units(K); p − y (sum reduction, entries of
+    order 1): ≤ u·((max(p_i, tiny) + y_i)·(b_i + 1)).
+    """
+    import torch
+
+    from .. import reference
+
+    x, z64 = checked_array(np.asarray(logits, dtype=np.float64), dtype, device)
+    target_x, target64 = checked_array(target, dtype, device)
+    z_t = to_torch(x)
+    exact_p = reference.softmax_mp(z64)
+    exact_log_p = reference.log_softmax_mp(z64)
+    k = z64.shape[-1]
+    y = np.eye(k)[target64]
+    exact = {"softmax": exact_p, "log_softmax": exact_log_p, "cross_entropy_grad": exact_p - y}
+    bound = shifted_softmax_bound_units(z64)
+    floor_p = np.maximum(exact_p, smallest_normal(dtype))
+    scales = {
+        "softmax": floor_p * bound,
+        "log_softmax": np.abs(exact_log_p) + np.abs(z64 - z64.max(axis=-1, keepdims=True)) + logsumexp_log_units(k),
+        "cross_entropy_grad": (floor_p + y) * (bound + 1),
+    }
+    z_grad = z_t.detach().clone().requires_grad_(True)
+    torch.nn.functional.cross_entropy(z_grad, to_torch(target_x, z_t.device), reduction="sum").backward()
+    ours = {"softmax": softmax(x), "log_softmax": log_softmax(x),
+            "cross_entropy_grad": cross_entropy_grad(x, target_x, reduction="sum")}
+    theirs = {"softmax": torch.softmax(z_t, -1), "log_softmax": torch.log_softmax(z_t, -1),
+              "cross_entropy_grad": z_grad.grad}
+    u = unit_roundoff(dtype)
+    return [
+        compare(f"{who} {name} vs 50-digit reference", values[name], exact[name], u, measure="scaled",
+                scale=scales[name])
+        for who, values in (("softmax_lib", ours), ("torch", theirs))
+        for name in exact
+    ]
+
+
+def check_exact_uniform(n_classes: int, dtype: Any, device: Any = None) -> list[CheckResult]:
+    """softmax of K equal logits is exactly 1/K when K is a power of 2: exp(0) = 1, the sum K and the
+    quotient 1/K are all exact, so the tolerance is 0 (a bias of one ulp fails)."""
+    if n_classes & (n_classes - 1):
+        raise ValueError(f"n_classes must be a power of 2, got {n_classes}")
+    x, _ = checked_array(np.full((3, n_classes), 2.5), dtype, device)
+    return [compare(f"softmax of {n_classes} equal logits is exactly 1/{n_classes}", softmax(x),
+                    np.full((3, n_classes), 1 / n_classes), 0.0, measure="relative")]

@@ -1,0 +1,106 @@
+"""Checks of the variants (sparsemax, hierarchical softmax) and of the fused loss, in float64."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .._cross_entropy import cross_entropy, cross_entropy_grad
+from . import oracles
+from .cases import _loss_scale, _spread, loss_units
+from .tolerance import (
+    EXP_UNITS,
+    THIRD_DERIVATIVE_SOFTMAX,
+    CheckResult,
+    central_difference_error,
+    central_difference_jacobian,
+    compare,
+    softmax_bound_units,
+    unit_roundoff,
+)
+
+__all__ = ["check_sparsemax_jacobian", "check_hierarchical_softmax", "check_cross_entropy_with_grad"]
+
+
+def check_sparsemax_jacobian(z: ArrayLike) -> list[CheckResult]:
+    """sparsemax_jacobian(z) against central differences of sparsemax, z of shape (K,), float64.
+
+    sparsemax is piecewise linear, so away from the kinks the difference quotient has no truncation
+    error, only rounding: (K + 2)u·max p / h (`central_difference_error` with M₃ = 0). The Jacobian's
+    entries are δ_ij − 1/|S| on the support S, so the error is scaled by 1/|S|. Valid away from the
+    kinks: every |z_i − τ| must exceed the difference step, which the check asserts.
+    """
+    from .._variants import sparsemax, sparsemax_jacobian
+
+    z = np.asarray(z, dtype=np.float64)
+    p = sparsemax(z)
+    support = p > 0
+    tau = float(np.max(z[support] - p[support]))
+    step = np.finfo(np.float64).eps ** (1 / 3) * max(1.0, float(np.max(np.abs(z))))
+    if np.min(np.abs(z - tau)) <= 2 * step:
+        raise ValueError(f"z has an entry within {2 * step:.1e} of the threshold τ = {tau}: sparsemax has a kink there")
+    scale = 1 / np.count_nonzero(support)
+    fd_error = central_difference_error(0.0, float(np.max(p)), z.size + 2, float(np.max(np.abs(z))))
+    return [compare("sparsemax_jacobian vs central differences", sparsemax_jacobian(z),
+                    central_difference_jacobian(sparsemax, z), fd_error / scale, measure="scaled", scale=scale)]
+
+
+def check_hierarchical_softmax(node_scores: ArrayLike, target: ArrayLike) -> list[CheckResult]:
+    """hierarchical_softmax_log_prob and _grad against torch autograd and central differences, float64.
+
+    log p is a sum of d = ⌈log₂ K⌉ terms log σ(±s), each within EXP_UNITS + 3 units of |log σ| + 1:
+    scaled by |log p| + d, (EXP_UNITS + 3)·d + d − 1 units per side. Each gradient entry σ(s) − t is
+    within EXP_UNITS + 3 units absolute: normwise, 2(EXP_UNITS + 3)u / max|g|. Central differences:
+    M₃ = 1/8 (|(log σ)'''| ≤ 1/8), the loss summed over N rows.
+    """
+    from .._variants import hierarchical_softmax_grad, hierarchical_softmax_log_prob
+
+    node_scores = np.asarray(node_scores, dtype=np.float64)
+    target = np.asarray(target)
+    ref_log_prob, ref_grad = oracles.torch_hierarchical_softmax_log_prob_with_grad(node_scores, target)
+    grad = hierarchical_softmax_grad(node_scores, target)
+    depth = int(np.ceil(np.log2(node_scores.shape[-1] + 1)))
+    u = unit_roundoff(np.float64)
+    units = (EXP_UNITS + 3) * depth + depth - 1
+    total = lambda s: -np.sum(hierarchical_softmax_log_prob(s, target))  # noqa: E731
+    grad_norm = float(np.max(np.abs(ref_grad)))
+    f_scale = float(np.sum(np.abs(ref_log_prob)) + depth * target.size)
+    fd_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX, f_scale, units + target.size,
+                                        float(np.max(np.abs(node_scores))))
+    return [
+        compare("hierarchical log p vs torch", hierarchical_softmax_log_prob(node_scores, target), ref_log_prob,
+                2 * units * u, measure="scaled", scale=np.abs(ref_log_prob) + depth),
+        compare("hierarchical gradient vs torch autograd", grad, ref_grad, 2 * (EXP_UNITS + 3) * u / grad_norm),
+        compare("hierarchical gradient vs central differences", grad, central_difference_jacobian(total, node_scores),
+                ((EXP_UNITS + 3) * u + fd_error) / grad_norm),
+    ]
+
+
+def check_cross_entropy_with_grad(
+    logits: ArrayLike, target: ArrayLike, axis: int = -1, reduction: str = "mean"
+) -> list[CheckResult]:
+    """The fused cross_entropy_with_grad against cross_entropy / cross_entropy_grad and against torch autograd,
+    in float64, with the measures and bounds of `check_cross_entropy` (two sides, each within its bound)."""
+    from .._fused import cross_entropy_with_grad
+
+    logits = np.asarray(logits, dtype=np.float64)
+    target = np.asarray(target)
+    k = logits.shape[axis]
+    u = unit_roundoff(np.float64)
+    loss, grad = cross_entropy_with_grad(logits, target, axis, reduction)
+    loss_ref, grad_ref = oracles.torch_cross_entropy_with_grad(logits, target, axis, reduction)
+    label = f"{'index' if np.issubdtype(target.dtype, np.integer) else 'probability'} target, {reduction}"
+    loss_scale, reduction_units = _loss_scale(logits, axis, reduction)
+    loss_tol = 2 * (loss_units(k) + reduction_units) * u
+    n_div = logits.size // k if reduction == "mean" else 1
+    grad_scale = (oracles.softmax64(logits, axis) + oracles._one_hot64(logits, target, axis)) / n_div
+    grad_tol = 2 * (softmax_bound_units(k, _spread(logits, axis)) + 2) * u
+    return [
+        compare(f"fused loss vs cross_entropy ({label})", loss, cross_entropy(logits, target, axis, reduction),
+                loss_tol, measure="scaled", scale=loss_scale),
+        compare(f"fused grad vs cross_entropy_grad ({label})", grad,
+                cross_entropy_grad(logits, target, axis, reduction), grad_tol, measure="scaled", scale=grad_scale),
+        compare(f"fused loss vs torch ({label})", loss, loss_ref, loss_tol, measure="scaled", scale=loss_scale),
+        compare(f"fused grad vs torch autograd ({label})", grad, grad_ref, grad_tol, measure="scaled",
+                scale=grad_scale),
+    ]
