@@ -17,6 +17,7 @@ import time
 from typing import Any, Callable
 
 from . import checks
+from ._extras import require_extra
 
 
 def check_cases() -> list[tuple[str, Callable[[str, Any], list[checks.CheckResult]]]]:
@@ -91,6 +92,7 @@ def run_case(case: str, run: Callable, dtype: str, device: str) -> list[checks.C
 
 
 def main(argv: list[str] | None = None) -> int:
+    require_extra("verify", "python -m softmax_lib.verify")
     args = parse_args(argv)
     cases = check_cases()
     total = len(cases) * len(args.dtype)

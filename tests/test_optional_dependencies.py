@@ -61,12 +61,7 @@ def test_import_loads_no_optional_module():
     "module",
     [
         "softmax_lib",
-        pytest.param(
-            "softmax_lib.verify",
-            marks=pytest.mark.xfail(
-                strict=True, reason="verify.main must call softmax_lib._extras.require_extra('verify', ...) first"
-            ),
-        ),
+        "softmax_lib.verify",
     ],
 )
 def test_verify_command_names_the_extra_to_install(module):
