@@ -44,7 +44,8 @@ def sparsemax_loss_units(n_classes: int) -> float:
 
     On the support every z_j − m lies in (−1, 0], so p is within (K + 4)u absolute and τ = z_j − p_j within
     (K + 5)u·r. Each term (z_j − τ)(z_j + τ), |z_j − τ| ≤ 1 and |z_j + τ| ≤ 2r, is then within (3K + 21)u·r²;
-    K of them, plus the sum's (K − 1)u·Σ|terms| ≤ 2(K − 1)u·r (Σ p_j = 1), halved, and three more roundings.
+    K of them, plus the sum's (K − 1)u·Σ|terms| ≤ 2(K − 1)u·r (Σ p_j = 1), halved: (3K² + 23K)/2 − 1;
+    then ÷2, −z_k and + ½, counted as four roundings of at most u·r² each.
     """
     k = int(n_classes)
     return (3 * k * k + 23 * k) / 2 + 3
