@@ -11,8 +11,13 @@ from softmax_lib.checks import (
     check_sparsemax_loss,
     check_sparsemax_vjp,
     compare,
-    rounding_tolerance,
+    hierarchical_path_scales,
+    hierarchical_path_units,
+    sparsemax_loss_units,
+    summation_units,
+    unit_roundoff,
 )
+from softmax_lib.checks.tolerance import EXP_UNITS
 
 RNG_SEED = 2026
 
@@ -76,8 +81,14 @@ def test_hierarchical_loss_is_a_distribution_over_classes(rng, tree):
     paths = None if tree == "balanced" else sl.huffman_tree_paths(rng.integers(1, 1000, n_classes))
     node_vectors, h = rng.normal(size=(n_classes - 1, 3)), rng.normal(size=3)
     tree = None if paths is None else sl.path_table(paths)
-    losses, *_ = sl.hierarchical_softmax_loss(np.tile(h, (n_classes, 1)), node_vectors, np.arange(n_classes), tree)
-    assert_passed(compare("Σ_c p(c) = 1", np.sum(np.exp(-losses)), 1.0, rounding_tolerance(np.float64, n_classes * 6)))
+    hidden, classes = np.tile(h, (n_classes, 1)), np.arange(n_classes)
+    losses, *_ = sl.hierarchical_softmax_loss(hidden, node_vectors, classes, tree)
+    # p(c) = exp(−loss_c) is within (units·scale_c + EXP_UNITS)u relative, the sum of K of them adds K − 1.
+    loss_scale, *_ = hierarchical_path_scales(hidden, node_vectors, classes, tree)
+    depth = 6 if tree is None else tree[0].shape[1]
+    units = hierarchical_path_units(3, depth) * loss_scale.max() + EXP_UNITS + summation_units(n_classes)
+    assert_passed(compare("Σ_c p(c) = 1", np.sum(np.exp(-losses)), 1.0, units * unit_roundoff(np.float64),
+                          measure="relative"))
 
 
 def test_hierarchical_loss_agrees_with_the_node_score_form(rng):
@@ -85,7 +96,11 @@ def test_hierarchical_loss_agrees_with_the_node_score_form(rng):
     target = rng.integers(0, 20, 6)
     losses, *_ = sl.hierarchical_softmax_loss(hidden, node_vectors, target)
     reference = -sl.hierarchical_softmax_log_prob(hidden @ node_vectors.T, target)
-    assert_passed(compare("path loss vs all-node-scores form", losses, reference, rounding_tolerance(np.float64, 4 * 5)))
+    # Both sides score the path with D products and sum L log-sigmoids: one bound each.
+    loss_scale, *_ = hierarchical_path_scales(hidden, node_vectors, target)
+    assert_passed(compare("path loss vs all-node-scores form", losses, reference,
+                          2 * hierarchical_path_units(4, 5) * unit_roundoff(np.float64), measure="scaled",
+                          scale=loss_scale))
 
 
 def test_hierarchical_loss_reads_only_the_path(rng):
@@ -132,16 +147,20 @@ def test_sparsemax_loss_is_zero_exactly_beyond_margin_one(rng):
     z[rows, target] = others + rng.uniform(-1.5, 1.5, 200)
     margin = z[rows, target] - others
     loss = sl.sparsemax_loss(z, target)
-    tolerance = rounding_tolerance(np.float64, 6) * np.max(np.abs(z)) ** 2
+    tolerance = sparsemax_loss_units(6) * unit_roundoff(np.float64) * (1 + np.max(np.abs(z), axis=1)) ** 2
     assert np.all(loss >= -tolerance)
-    assert np.all(np.abs(loss[margin >= 1]) <= tolerance)
-    assert np.all(loss[margin < 1 - 1e-3] > tolerance)
+    assert np.all(np.abs(loss[margin >= 1]) <= tolerance[margin >= 1])
+    assert np.all(loss[margin < 1 - 1e-3] > tolerance[margin < 1 - 1e-3])
 
 
 def test_sparsemax_loss_is_shift_invariant(rng):
     z, target = rng.normal(size=(5, 7)), rng.integers(0, 7, 5)
+    # One bound per side, relative to r² with r = 1 + max|z|, the larger of the two; rounding z + 3 moves the
+    # loss by at most ‖p − e_k‖₁·u·r ≤ 2u·r.
+    r = 1 + np.maximum(np.max(np.abs(z), axis=1), np.max(np.abs(z + 3.0), axis=1))
     assert_passed(compare("L(z + c) = L(z)", sl.sparsemax_loss(z + 3.0, target), sl.sparsemax_loss(z, target),
-                          rounding_tolerance(np.float64, 7) * 16))
+                          (2 * sparsemax_loss_units(7) + 2) * unit_roundoff(np.float64), measure="scaled",
+                          scale=r**2))
 
 
 @pytest.mark.parametrize("n_classes", [2, 8, 40])
@@ -168,14 +187,22 @@ def test_float32_matches_float64(rng):
     low = sl.hierarchical_softmax_loss(hidden.astype(np.float32), node_vectors.astype(np.float32), target)
     high = sl.hierarchical_softmax_loss(hidden, node_vectors, target)
     assert low[0].dtype == low[1].dtype == low[3].dtype == np.float32
-    # Inputs rounded to float32 (relative u each), D products per score, L ≤ 5 scores per loss.
-    for ours, reference in zip((low[0], low[1], low[3]), (high[0], high[1], high[3])):
-        assert_passed(compare("hierarchical float32 vs float64", ours, reference,
-                              rounding_tolerance(np.float32, 8 * 5) * np.abs(hidden).max()))
+    # The float32 side's bound, with D + 2 units per score (its two rounded factors per product) and one
+    # more for the rounded u_m or h in a gradient; the float64 side's error is negligible against it.
+    u32, units = unit_roundoff(np.float32), hierarchical_path_units(8 + 2, 5)
+    scales = hierarchical_path_scales(hidden, node_vectors, target)
+    for ours, reference, scale, extra in zip((low[0], low[1], low[3]), (high[0], high[1], high[3]), scales,
+                                             (0, 2, 2)):
+        assert_passed(compare("hierarchical float32 vs float64", ours, reference, (units + extra) * u32,
+                              measure="scaled", scale=scale))
     z = rng.normal(size=(5, 9))
     k = rng.integers(0, 9, 5)
-    for fn in (sl.sparsemax_loss, sl.sparsemax_loss_grad):
+    # float32 side's bound, relative to r² (loss) or r (gradient p − e_k), r = 1 + max|z|, plus the inputs'
+    # rounding: it moves the loss by ≤ ‖p − e_k‖₁·u·r ≤ 2u·r and p by ≤ 2u·r (p_i = z_i − τ, τ a mean over S).
+    r = 1 + np.max(np.abs(z), axis=1, keepdims=True)
+    for fn, units, scale in ((sl.sparsemax_loss, sparsemax_loss_units(9) + 2, r[:, 0] ** 2),
+                             (sl.sparsemax_loss_grad, 9 + 5 + 2, r)):
         out = fn(z.astype(np.float32), k)
         assert out.dtype == np.float32
-        assert_passed(compare(fn.__name__, out, fn(z, k), rounding_tolerance(np.float32, 9) * np.abs(z).max() ** 2))
+        assert_passed(compare(fn.__name__, out, fn(z, k), units * u32, measure="scaled", scale=scale))
     assert sl.sparsemax_vjp(z.astype(np.float32), z.astype(np.float32)).dtype == np.float32

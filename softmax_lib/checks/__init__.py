@@ -6,6 +6,7 @@ A claim about the library is a registered check (registry.py); a demonstration s
 * oracles: the references (torch autograd in the checked dtype, float64 formulas), one conversion helper;
 * cases: the check_* functions, each taking dtype and device; registry: the verify matrix built from them;
 * variants: checks of sparsemax, hierarchical softmax and the fused loss;
+* training: checks of the variants' training functions (sparsemax loss and backward, path-scored hierarchical softmax);
 * accuracy: stress inputs and errors in units of u, for the accuracy studies;
 * mistakes: plausible wrong implementations and the mistake × check × dtype table.
 """
@@ -62,7 +63,22 @@ from .tolerance import (
     summation_units,
     unit_roundoff,
 )
-from .variants import check_cross_entropy_with_grad, check_hierarchical_softmax, check_sparsemax_jacobian
+from .training import (
+    check_hierarchical_softmax_loss,
+    check_sparsemax_loss,
+    check_sparsemax_vjp,
+    hierarchical_path_scales,
+    hierarchical_path_units,
+    sparsemax_loss_units,
+    torch_sparsemax,
+    torch_sparsemax_loss_units,
+)
+from .variants import (
+    check_cross_entropy_with_grad,
+    check_hierarchical_softmax,
+    check_sparsemax_jacobian,
+    require_away_from_kinks,
+)
 
 __all__ = [
     "STRESS_FAMILIES", "relative_error_units", "stress_logits",
@@ -77,5 +93,8 @@ __all__ = [
     "central_difference_error", "central_difference_jacobian", "central_difference_step", "compare", "dtype_name",
     "logsumexp_log_units", "machine_epsilon", "shifted_log_softmax_bound_units", "shifted_logsumexp_bound_units",
     "shifted_softmax_bound_units", "smallest_normal", "softmax_bound_units", "summation_units", "unit_roundoff",
+    "check_hierarchical_softmax_loss", "check_sparsemax_loss", "check_sparsemax_vjp", "hierarchical_path_scales",
+    "hierarchical_path_units", "sparsemax_loss_units", "torch_sparsemax", "torch_sparsemax_loss_units",
     "check_cross_entropy_with_grad", "check_hierarchical_softmax", "check_sparsemax_jacobian",
+    "require_away_from_kinks",
 ]

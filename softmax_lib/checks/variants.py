@@ -19,7 +19,25 @@ from .tolerance import (
     unit_roundoff,
 )
 
-__all__ = ["check_sparsemax_jacobian", "check_hierarchical_softmax", "check_cross_entropy_with_grad"]
+__all__ = [
+    "require_away_from_kinks", "check_sparsemax_jacobian", "check_hierarchical_softmax", "check_cross_entropy_with_grad",
+]
+
+
+def require_away_from_kinks(z: np.ndarray) -> None:
+    """Raise ValueError if some |z_i − τ| ≤ 2h in a row of z (shape (..., K)), h the largest central
+    difference step ε^(1/3)·max(1, max|z|): sparsemax has a kink at z_i = τ, and a step of h in one
+    entry moves τ by at most h (∂τ/∂z_j = s_j/|S| ≤ 1), so within 2h a difference quotient may straddle it."""
+    from .._variants import sparsemax
+
+    p = sparsemax(z)
+    tau = np.max(np.where(p > 0, z - p, -np.inf), axis=-1, keepdims=True)
+    step = np.finfo(np.float64).eps ** (1 / 3) * max(1.0, float(np.max(np.abs(z))))
+    distance = np.abs(z - tau)
+    if np.min(distance) <= 2 * step:
+        index = np.unravel_index(np.argmin(distance), z.shape)
+        raise ValueError(f"z{list(map(int, index))} is within {2 * step:.1e} of its row's threshold τ = "
+                         f"{float(np.broadcast_to(tau, z.shape)[index])}: sparsemax has a kink there")
 
 
 def check_sparsemax_jacobian(z: ArrayLike) -> list[CheckResult]:
@@ -35,10 +53,7 @@ def check_sparsemax_jacobian(z: ArrayLike) -> list[CheckResult]:
     z = np.asarray(z, dtype=np.float64)
     p = sparsemax(z)
     support = p > 0
-    tau = float(np.max(z[support] - p[support]))
-    step = np.finfo(np.float64).eps ** (1 / 3) * max(1.0, float(np.max(np.abs(z))))
-    if np.min(np.abs(z - tau)) <= 2 * step:
-        raise ValueError(f"z has an entry within {2 * step:.1e} of the threshold τ = {tau}: sparsemax has a kink there")
+    require_away_from_kinks(z)
     scale = 1 / np.count_nonzero(support)
     fd_error = central_difference_error(0.0, float(np.max(p)), z.size + 2, float(np.max(np.abs(z))))
     return [compare("sparsemax_jacobian vs central differences", sparsemax_jacobian(z),

@@ -1,0 +1,215 @@
+"""Checks of the variants' training functions, in float64: the sparsemax loss and its gradient, sparsemax's
+O(K) backward, and hierarchical softmax scored along the path. The implementation under test is an
+argument, so a chapter can pass a wrong one and show the check rejecting it."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from . import oracles
+from .tolerance import (
+    EXP_UNITS,
+    CheckResult,
+    central_difference_error,
+    central_difference_jacobian,
+    compare,
+    unit_roundoff,
+)
+from .variants import require_away_from_kinks
+
+__all__ = [
+    "torch_sparsemax", "sparsemax_loss_units", "torch_sparsemax_loss_units",
+    "check_sparsemax_loss", "check_sparsemax_vjp", "hierarchical_path_units", "hierarchical_path_scales",
+    "check_hierarchical_softmax_loss",
+]
+
+
+def torch_sparsemax(z: Any) -> Any:
+    """Sparsemax of a torch tensor by sorting (last axis), independent of softmax_lib's (no shift by max z)."""
+    import torch
+
+    ordered, _ = torch.sort(z, dim=-1, descending=True)
+    k = torch.arange(1, z.shape[-1] + 1, dtype=z.dtype, device=z.device)
+    cumulative = ordered.cumsum(-1)
+    support = (1 + k * ordered > cumulative).sum(-1, keepdim=True)
+    tau = (cumulative.gather(-1, support - 1) - 1) / support
+    return torch.clamp(z - tau, min=0)
+
+
+def sparsemax_loss_units(n_classes: int) -> float:
+    """(3K² + 23K)/2 + 3: bound, in u, on the error of `sparsemax_loss` relative to r², r = 1 + max_j |z_j|.
+
+    On the support every z_j − m lies in (−1, 0], so p is within (K + 4)u absolute and τ = z_j − p_j within
+    (K + 5)u·r. Each term (z_j − τ)(z_j + τ), |z_j − τ| ≤ 1 and |z_j + τ| ≤ 2r, is then within (3K + 21)u·r²;
+    K of them, plus the sum's (K − 1)u·Σ|terms| ≤ 2(K − 1)u·r (Σ p_j = 1), halved: (3K² + 23K)/2 − 1;
+    then ÷2, −z_k and + ½, counted as four roundings of at most u·r² each.
+    """
+    k = int(n_classes)
+    return (3 * k * k + 23 * k) / 2 + 3
+
+
+def torch_sparsemax_loss_units(n_classes: int) -> float:
+    """2K² + 5K + 1: bound, in u, on the error of ½‖e_k − z‖² − ½‖p − z‖² by `torch_sparsemax`, relative to r².
+
+    τ from a cumulative sum of raw scores is within (K + 2)u·r, p within (K + 3)u·r. ½‖e_k − z‖²: K squares
+    of terms ≤ r, each within 3u·r², summed with (K − 1)u·K·r²; ½‖p − z‖² likewise, each square within
+    (2K + 9)u·r²; halved, one subtraction: (K(K + 2) + K(3K + 8))/2 + 1.
+    """
+    k = int(n_classes)
+    return 2 * k * k + 5 * k + 1
+
+
+def check_sparsemax_loss(z: ArrayLike, target: ArrayLike, loss_grad: Callable | None = None) -> list[CheckResult]:
+    """sparsemax_loss and its gradient `loss_grad` (default `sparsemax_loss_grad`), float64, z of shape (N, K):
+    the loss against torch's ½‖e_k − z‖² − ½‖p − z‖², the gradient against torch autograd of that loss and
+    against central differences of `sparsemax_loss`.
+
+    Measure: scaled per row, r = 1 + max_j |z_j|. Loss: r², `sparsemax_loss_units`(K) + `torch_sparsemax_loss_units`(K)
+    units (one bound per side). Gradient p − e_k: r, within (K + 5)u·r for ours (p within (K + 4)u, the
+    subtraction) and (K + 5)u·r for autograd ((z − e) + (p − z) and the mean over S through τ): 2(K + 5)u.
+    Central differences, per row: the loss is piecewise quadratic, so away from the kinks the quotient has no
+    truncation error (M₃ = 0), only rounding, `central_difference_error`(0, r², `sparsemax_loss_units`(K));
+    the check raises ValueError where an entry is within 2h of τ (`require_away_from_kinks`).
+    """
+    import torch
+
+    from .._training_variants import sparsemax_loss, sparsemax_loss_grad
+
+    loss_grad = sparsemax_loss_grad if loss_grad is None else loss_grad
+    z = np.asarray(z, dtype=np.float64)
+    target = np.asarray(target)
+    require_away_from_kinks(z)
+    k = z.shape[-1]
+    u = unit_roundoff(np.float64)
+    z_t = oracles.to_torch(z).requires_grad_(True)
+    one_hot = torch.nn.functional.one_hot(oracles.to_torch(target.astype(np.int64)), k).to(z_t.dtype)
+    p_t = torch_sparsemax(z_t)
+    loss_t = 0.5 * ((one_hot - z_t) ** 2).sum(-1) - 0.5 * ((p_t - z_t) ** 2).sum(-1)
+    loss_t.sum().backward()
+    r = 1 + np.max(np.abs(z), axis=-1, keepdims=True)
+    grad = loss_grad(z, target)
+    fd_grad = np.stack([central_difference_jacobian(lambda x, c=c: sparsemax_loss(x, c), row)
+                        for row, c in zip(z, target)])
+    fd_error = max(central_difference_error(0.0, float(r_n) ** 2, sparsemax_loss_units(k), float(r_n) - 1) / float(r_n)
+                   for r_n in r[:, 0])
+    return [
+        compare("sparsemax loss vs torch", sparsemax_loss(z, target), loss_t.detach().cpu().numpy(),
+                (sparsemax_loss_units(k) + torch_sparsemax_loss_units(k)) * u, measure="scaled", scale=r[:, 0] ** 2),
+        compare("sparsemax loss gradient vs torch autograd", grad, z_t.grad.cpu().numpy(), 2 * (k + 5) * u,
+                measure="scaled", scale=r),
+        compare("sparsemax loss gradient vs central differences", grad, fd_grad, (k + 5) * u + fd_error,
+                measure="scaled", scale=r),
+    ]
+
+
+def check_sparsemax_vjp(z: ArrayLike, v: ArrayLike, vjp: Callable | None = None) -> list[CheckResult]:
+    """`vjp`(z, v) (default `sparsemax_vjp`), float64, shape (N, K), against the dense Jᵀv from
+    sparsemax_jacobian and against torch autograd through `torch_sparsemax`.
+
+    Measure: scaled per row by V = max_j |v_j|. s ⊙ (v − mean_S v): the mean of |S| ≤ K entries is within
+    K·u·V, the subtraction 2u·V: (K + 2)u per side, the same for autograd (the sum over S through τ). The
+    dense product: J's entries within 2u, K products (3u each, Σ_i |J_ij| ≤ 2) and their sum: 2(K + 2)u.
+    """
+    import torch
+
+    from .._training_variants import sparsemax_vjp
+    from .._variants import sparsemax_jacobian
+
+    z, v = np.asarray(z, dtype=np.float64), np.asarray(v, dtype=np.float64)
+    k = z.shape[-1]
+    u = unit_roundoff(np.float64)
+    z_t = oracles.to_torch(z).requires_grad_(True)
+    (torch_sparsemax(z_t) * oracles.to_torch(v)).sum().backward()
+    scale = np.max(np.abs(v), axis=-1, keepdims=True)
+    ours = (sparsemax_vjp if vjp is None else vjp)(z, v)
+    return [
+        compare("sparsemax_vjp vs dense Jacobian", ours, np.einsum("...ij,...i->...j", sparsemax_jacobian(z), v),
+                3 * (k + 2) * u, measure="scaled", scale=scale),
+        compare("sparsemax_vjp vs torch autograd", ours, z_t.grad.cpu().numpy(), 2 * (k + 2) * u,
+                measure="scaled", scale=scale),
+    ]
+
+
+def hierarchical_path_units(dim: int, depth: int) -> int:
+    """EXP_UNITS + 3 + D + L − 1: bound, in u, on a path-scored hierarchical loss relative to its
+    `hierarchical_path_scales` loss scale: each score s = uᵀh of D products is within D·u·a, a = Σ_i |u_i h_i|;
+    log σ(±s) (slope ≤ 1) within (EXP_UNITS + 3)u·(|log σ| + 1) + D·u·a; the L terms add (L − 1)u·Σ|log σ|.
+    The gradients' bound is this plus 1 (∂/∂h: L products u·(σ − t), summed) or plus N (∂/∂u_m over N rows)."""
+    return EXP_UNITS + 3 + int(dim) + int(depth) - 1
+
+
+def hierarchical_path_scales(hidden: ArrayLike, node_vectors: ArrayLike, target: ArrayLike, tree: Any = None):
+    """The scales of `hierarchical_softmax_loss`'s outputs, in float64, from the data along each path:
+
+    loss row n: Σ_path (|log σ(d·s)| + 1 + a); ∂/∂h_n: Σ_path (1 + a)|u_m|; per path entry of ∂/∂u_m:
+    (1 + a)|h_n|, with a = Σ_i |u_mi h_ni| (σ(s) − t is within (EXP_UNITS + 3)u + D·u·a/4 ≤ units·u·(1 + a)).
+
+    Returns
+    -------
+    loss_scale : ndarray, shape (N,)
+    hidden_scale : ndarray, shape (N, D)
+    node_row_scale : ndarray, shape (N, L, D)
+        In the layout of `hierarchical_softmax_loss`'s grad_node_rows (0 on padding).
+    """
+    from .._training_variants import balanced_path_table
+
+    h, vectors = np.asarray(hidden, dtype=np.float64), np.asarray(node_vectors, dtype=np.float64)
+    all_nodes, all_signs = balanced_path_table(vectors.shape[0] + 1) if tree is None else tree
+    nodes, signs = all_nodes[np.asarray(target)], all_signs[np.asarray(target)]
+    on_path = signs != 0
+    a = np.where(on_path, np.einsum("nld,nd->nl", np.abs(vectors[nodes]), np.abs(h)), 0)
+    minus_log_sigma = np.logaddexp(0.0, -signs * np.einsum("nld,nd->nl", vectors[nodes], h))
+    loss_scale = np.sum(np.where(on_path, minus_log_sigma + 1 + a, 0), axis=1)
+    weight = np.where(on_path, 1 + a, 0)
+    hidden_scale = np.einsum("nl,nld->nd", weight, np.abs(vectors[nodes]))
+    return loss_scale, hidden_scale, weight[:, :, None] * np.abs(h)[:, None, :]
+
+
+def check_hierarchical_softmax_loss(
+    hidden: ArrayLike, node_vectors: ArrayLike, target: ArrayLike, paths: Any = None, loss: Callable | None = None
+) -> list[CheckResult]:
+    """`loss` (default hierarchical_softmax_loss; float64) against torch autograd of Σ_n −Σ_path logsigmoid(d·uᵀh)
+    over the dense node vectors: the losses and both gradients.
+
+    Measure: scaled by `hierarchical_path_scales` (the node vectors' gradient: the row scales added like the
+    rows). Each side within `hierarchical_path_units`(D, L) for the loss, one more for ∂/∂h, N more for ∂/∂u
+    (N rows accumulated); the tolerance is twice each.
+    """
+    import torch
+    import torch.nn.functional as functional
+
+    from .._training_variants import hierarchical_softmax_loss, path_table
+    from .._variants import hierarchical_softmax_paths
+
+    h, vectors = np.asarray(hidden, dtype=np.float64), np.asarray(node_vectors, dtype=np.float64)
+    target = np.asarray(target)
+    paths = hierarchical_softmax_paths(vectors.shape[0] + 1) if paths is None else paths
+    tree = path_table(paths)
+    h_t, vectors_t = oracles.to_torch(h).requires_grad_(True), oracles.to_torch(vectors).requires_grad_(True)
+    rows = []
+    for n, c in enumerate(target):
+        nodes, signs = paths[int(c)]
+        scores = vectors_t[oracles.to_torch(np.asarray(nodes, dtype=np.int64))] @ h_t[n]
+        rows.append(-functional.logsigmoid(oracles.to_torch(np.asarray(signs, dtype=np.float64)) * scores).sum())
+    loss_t = torch.stack(rows)
+    loss_t.sum().backward()
+    loss = hierarchical_softmax_loss if loss is None else loss
+    losses, grad_hidden, nodes, grad_rows = loss(h, vectors, target, tree)
+    grad_nodes = np.zeros_like(vectors)
+    np.add.at(grad_nodes, nodes, grad_rows)
+    loss_scale, hidden_scale, row_scale = hierarchical_path_scales(h, vectors, target, tree)
+    node_scale = np.zeros_like(vectors)
+    np.add.at(node_scale, tree[0][target], row_scale)
+    units = hierarchical_path_units(h.shape[1], tree[0].shape[1])
+    u = unit_roundoff(np.float64)
+    return [
+        compare("hierarchical path loss vs torch", losses, loss_t.detach().cpu().numpy(), 2 * units * u,
+                measure="scaled", scale=loss_scale),
+        compare("hierarchical path gradient (hidden) vs torch autograd", grad_hidden, h_t.grad.cpu().numpy(),
+                2 * (units + 1) * u, measure="scaled", scale=hidden_scale),
+        compare("hierarchical path gradient (node vectors) vs torch autograd", grad_nodes, vectors_t.grad.cpu().numpy(),
+                2 * (units + len(target)) * u, measure="scaled", scale=node_scale),
+    ]
