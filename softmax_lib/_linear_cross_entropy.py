@@ -21,18 +21,20 @@ import numpy as np
 from array_api_compat import is_torch_array
 
 from ._blocked import working_dtype
-from ._cross_entropy import LossTarget, _row_grads, _row_losses, check_options, check_reduction, loss_target
+from ._cross_entropy import LossTarget, check_options, check_reduction, loss_target
 from ._fused import _fused_rows
 
 __all__ = ["linear_cross_entropy", "linear_cross_entropy_with_grad"]
 
-# A chunk's logits hold about this many numbers (64 MiB in float32): a small fraction of the
-# N × V logits at LLM sizes, and wide enough row blocks for an efficient matrix product.
+# A chunk's logits hold at most this many numbers (64 MiB in float32), and about as many as the
+# hidden states (N · D, Liger Kernel's rule), but at least MIN_CHUNK rows, for an efficient product.
 CHUNK_ELEMENTS = 2**24
+MIN_CHUNK = 64
 
 
-def default_chunk_size(n_rows: int, n_classes: int) -> int:
-    return max(1, min(n_rows, CHUNK_ELEMENTS // max(n_classes, 1)))
+def default_chunk_size(n_rows: int, n_classes: int, n_features: int = 0) -> int:
+    rows = max(MIN_CHUNK, -(-n_rows * n_features // max(n_classes, 1)))
+    return max(1, min(n_rows, rows, CHUNK_ELEMENTS // max(n_classes, 1)))
 
 
 def _check_shapes(hidden, weight, target, bias) -> None:
@@ -93,9 +95,9 @@ def linear_cross_entropy_with_grad(
 
     The options and the loss are those of `cross_entropy` (``class_weight`` is its ``weight``);
     `target` holds class indices. ∂L/∂h = G W, ∂L/∂W = Gᵀ h, ∂L/∂b = Σ_n G_n with G = ∂L/∂Z
-    (`cross_entropy_grad`) computed `chunk_size` rows at a time (default: about 2²⁴ logits per
-    chunk); at most one chunk of logits exists at any time. For "none" the gradients are those of
-    the sum. grad_bias is None without a bias.
+    (`cross_entropy_grad`) computed `chunk_size` rows at a time (default: about N · D logits per
+    chunk, at least 64 rows, at most 2²⁴ logits); at most one chunk of logits exists at any time.
+    For "none" the gradients are those of the sum. grad_bias is None without a bias.
 
     Parameters
     ----------
@@ -132,7 +134,7 @@ def linear_cross_entropy_with_grad(
     cw = check_options(class_weight, label_smoothing, z_loss, n_classes, np.empty(0, work))
     tgt = _target(h, W, target, cw, ignore_index, work)
     ce_div, z_div = _divisors(tgt, reduction)
-    chunk = chunk_size or default_chunk_size(n_rows, n_classes)
+    chunk = chunk_size or default_chunk_size(n_rows, n_classes, hidden.shape[1])
     if chunk < 1:
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
 
@@ -171,35 +173,68 @@ def _reduce(ce_rows, zl_rows, z_loss, reduction, tgt, ce_div, z_div, xp):
 
 # --- torch -------------------------------------------------------------------------------------
 
+def _torch_rows(z, index, kept, w_t, cw, w_total, n_classes, eps, zc, ce_div, z_div, row_scale=None):
+    """Per-row CE and z parts of a chunk of logits z (overwritten with ∂L/∂z, so no other V-wide buffer).
+
+    L_n = (1 − ε) w_t (lse − z_t) + (ε/K)(Σw · lse − Σ_k w_k z_k) + c lse²,
+    ∂L/∂z = ((1 − ε) w_t + (ε/K) Σw) p / D − b / D + 2c lse p / N_kept (zero on ignored rows).
+    """
+    import torch
+
+    m = z.max(dim=1, keepdim=True).values
+    m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
+    z -= m
+    shifted_t = z.gather(1, index[:, None])[:, 0]
+    if eps > 0:
+        w_dot = z.sum(dim=1) if cw is None else z @ cw
+    z.exp_()
+    s = z.sum(dim=1)
+    log_s = torch.log(s)
+    ce = w_t * (log_s - shifted_t)
+    if eps > 0:
+        ce = (1 - eps) * ce + (eps / n_classes) * (w_total * log_s - w_dot)
+    keptf = kept.to(z.dtype)
+    ce = ce * keptf
+    lse = m[:, 0] + log_s
+    zl = zc * lse * lse * keptf
+    coef = ((1 - eps) * w_t + (eps / n_classes) * w_total * keptf) / ce_div
+    if zc > 0:
+        coef = coef + 2 * zc * lse * keptf / z_div
+    at_target = (1 - eps) * w_t / ce_div
+    smooth = (eps / n_classes / ce_div) * keptf
+    if row_scale is not None:
+        coef, at_target, smooth = coef * row_scale, at_target * row_scale, smooth * row_scale
+    z.mul_((coef / s)[:, None])  # z = coef · p
+    z.scatter_add_(1, index[:, None], -at_target[:, None])
+    if eps > 0:
+        z.addr_(smooth, torch.ones(n_classes, dtype=z.dtype, device=z.device) if cw is None else cw, alpha=-1)
+    return ce, zl
+
+
 def _torch_chunks(h, W, b, tgt, cw, eps, zc, divisors, want_grad, row_scale=None, chunk=1):
     """Loop over row chunks in the working dtype: per-row loss parts, and (if want_grad) the gradients."""
     import torch
 
-    n_rows = h.shape[0]
+    n_rows, n_classes = h.shape[0], W.shape[0]
     ce_rows = torch.empty(n_rows, dtype=h.dtype, device=h.device)
     zl_rows = torch.zeros(n_rows, dtype=h.dtype, device=h.device)
     grad_h = torch.empty_like(h) if want_grad else None
     grad_W = torch.zeros_like(W) if want_grad else None
     grad_b = torch.zeros_like(b) if want_grad and b is not None else None
+    w_total = float(n_classes) if cw is None else float(cw.sum())
+    w_t = tgt.w_t.to(h.dtype)
     for start in range(0, n_rows, chunk):
         rows = slice(start, min(start + chunk, n_rows))
-        logits = h[rows] @ W.T
-        if b is not None:
-            logits += b
-        part = _rows_of(tgt, rows)
-        ce, zl = _row_losses(logits, part, 1, cw, eps, zc)
-        ce_rows[rows] = ce
-        if zl is not None:
-            zl_rows[rows] = zl
+        logits = h[rows] @ W.T if b is None else torch.addmm(b, h[rows], W.T)
+        ce_rows[rows], zl_rows[rows] = _torch_rows(
+            logits, tgt.index[rows], tgt.kept[rows], w_t[rows], cw, w_total, n_classes, eps, zc, *divisors,
+            row_scale=None if row_scale is None else row_scale[rows])
         if not want_grad:
             continue
-        g = _row_grads(logits, part, 1, cw, eps, zc, *divisors)
-        if row_scale is not None:
-            g = g * row_scale[rows, None]
-        grad_h[rows] = g @ W
-        grad_W.addmm_(g.T, h[rows])
+        grad_h[rows] = logits @ W
+        grad_W.addmm_(logits.T, h[rows])
         if grad_b is not None:
-            grad_b += g.sum(dim=0)
+            grad_b += logits.sum(dim=0)
     return ce_rows, zl_rows, grad_h, grad_W, grad_b
 
 
@@ -276,7 +311,7 @@ def linear_cross_entropy(
     ----------
     hidden : (N, D); weight : (V, D); target : (N,) class indices; bias : (V,) or None.
     class_weight, ignore_index, label_smoothing, z_loss, reduction : as for `cross_entropy`.
-    chunk_size : rows per chunk (default: about 2²⁴ logits per chunk).
+    chunk_size : rows per chunk (default: about N · D logits, at least 64 rows, at most 2²⁴ logits).
 
     Examples
     --------
@@ -302,7 +337,7 @@ def linear_cross_entropy(
     n_rows, n_classes = hidden.shape[0], weight.shape[0]
     cw = check_options(class_weight, label_smoothing, z_loss, n_classes, torch.empty(0, dtype=work, device=hidden.device))
     tgt = _target(hidden, weight, target, cw, ignore_index, work)
-    chunk = chunk_size or default_chunk_size(n_rows, n_classes)
+    chunk = chunk_size or default_chunk_size(n_rows, n_classes, hidden.shape[1])
     if chunk < 1:
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
     if _FUNCTION is None:

@@ -294,7 +294,7 @@ def vocab_parallel_linear_cross_entropy(
         raise ValueError(f"bias_shard must have shape ({weight_shard.shape[0]},), got {tuple(bias_shard.shape)}")
     cw = _check(target, weight_shard.shape[0], vocab_start, reduction, label_smoothing, z_loss, class_weight,
                 hidden.new_empty(0, dtype=_work_dtype(hidden.dtype)))
-    chunk = chunk_size or default_chunk_size(hidden.shape[0], weight_shard.shape[0])
+    chunk = chunk_size or default_chunk_size(hidden.shape[0], weight_shard.shape[0], hidden.shape[1])
     if chunk < 1:
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
     return _VocabParallelLinearCrossEntropy.apply(hidden, weight_shard, bias_shard, target, vocab_start, cw,
