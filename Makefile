@@ -5,6 +5,9 @@
 # make test-fast: the same without the slow tests (a few minutes less).
 # make determinism: run the fast suite twice (serial, then parallel) and check that no file changed.
 # make clean-notebooks: strip the per-cell timestamps `jupyter execute` stores in book/*.ipynb.
+# make gpu-check: on a machine with a CUDA GPU, the unit tests, softmax_lib.verify and nbval over every
+#            notebook with torch on CUDA, and the linear cross-entropy benchmark in bfloat16 (under 8
+#            minutes; log in _build/gpu-check.log). See tools/gpu_check.sh.
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
@@ -14,7 +17,7 @@ XDIST = -n 2 --dist loadscope
 # the slow tests run their own subprocesses in parallel. `make test PARALLEL="$(XDIST)"` opts in.
 PARALLEL ?=
 
-.PHONY: install book test test-fast determinism clean clean-notebooks
+.PHONY: install book test test-fast determinism clean clean-notebooks gpu-check
 
 install: $(VENV)/.installed
 
@@ -44,6 +47,9 @@ determinism: install
 
 clean-notebooks: install
 	$(BIN)/python tests/test_notebooks_metadata.py --fix
+
+gpu-check: install
+	PYTHON=$(BIN)/python tools/gpu_check.sh
 
 clean:
 	rm -rf _build
