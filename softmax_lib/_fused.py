@@ -15,7 +15,7 @@ entirely inside the gradient buffer, which is the only array of the logits' size
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
 from ._blocked import (
     as_rows,

@@ -41,13 +41,15 @@ def _check_shapes(hidden, weight, target, bias) -> None:
     if hidden.ndim != 2:
         raise ValueError(f"hidden must be 2-D (N, D), got shape {tuple(hidden.shape)}")
     if weight.ndim != 2 or weight.shape[1] != hidden.shape[1]:
-        raise ValueError(f"weight must have shape (V, {hidden.shape[1]}) like torch.nn.Linear, got {tuple(weight.shape)}")
+        raise ValueError(f"weight must have shape (V, {hidden.shape[1]}) like torch.nn.Linear, "
+                         f"got {tuple(weight.shape)}")
     if weight.shape[0] == 0:
         raise ValueError("weight has no classes (V = 0)")
     if bias is not None and tuple(bias.shape) != (weight.shape[0],):
         raise ValueError(f"bias must have shape ({weight.shape[0]},), got {tuple(bias.shape)}")
     if tuple(target.shape) != (hidden.shape[0],):
-        raise ValueError(f"target must have shape ({hidden.shape[0]},), one class index per row, got {tuple(target.shape)}")
+        raise ValueError(f"target must have shape ({hidden.shape[0]},), one class index per row, "
+                         f"got {tuple(target.shape)}")
 
 
 def _target(hidden, weight, target, class_weight, ignore_index, work_dtype):
@@ -91,7 +93,7 @@ def linear_cross_entropy_with_grad(
     reduction: str = "mean",
     chunk_size: int | None = None,
 ):
-    """(L, ∂L/∂h, ∂L/∂W, ∂L/∂b) for L = cross_entropy(h Wᵀ + b, target, ...) on NumPy arrays, in row chunks.
+    """(L, ∂L/∂h, ∂L/∂W, ∂L/∂b) for L = cross_entropy(h Wᵀ + b, target, ...) on NumPy arrays, by row chunks.
 
     The options and the loss are those of `cross_entropy` (``class_weight`` is its ``weight``);
     `target` holds class indices. ∂L/∂h = G W, ∂L/∂W = Gᵀ h, ∂L/∂b = Σ_n G_n with G = ∂L/∂Z
@@ -335,7 +337,8 @@ def linear_cross_entropy(
     _check_shapes(hidden, weight, target, bias)
     work = torch.float32 if torch.finfo(hidden.dtype).bits < 32 else hidden.dtype
     n_rows, n_classes = hidden.shape[0], weight.shape[0]
-    cw = check_options(class_weight, label_smoothing, z_loss, n_classes, torch.empty(0, dtype=work, device=hidden.device))
+    like = torch.empty(0, dtype=work, device=hidden.device)
+    cw = check_options(class_weight, label_smoothing, z_loss, n_classes, like)
     tgt = _target(hidden, weight, target, cw, ignore_index, work)
     chunk = chunk_size or default_chunk_size(n_rows, n_classes, hidden.shape[1])
     if chunk < 1:

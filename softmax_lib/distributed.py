@@ -214,7 +214,8 @@ def _check(target, n_local, vocab_start, reduction, eps, zc, weight, like):
     if not dist.is_available() or not dist.is_initialized():
         raise RuntimeError("torch.distributed is not initialised: call torch.distributed.init_process_group first")
     if target.dtype.is_floating_point or target.ndim != 1:
-        raise ValueError(f"target must be a 1-D tensor of class indices, got {target.dtype} of shape {tuple(target.shape)}")
+        raise ValueError(f"target must be a 1-D tensor of class indices, got {target.dtype} "
+                         f"of shape {tuple(target.shape)}")
     if vocab_start < 0:
         raise ValueError(f"vocab_start must be ≥ 0, got {vocab_start}")
     return check_options(weight, eps, zc, n_local, like)
@@ -232,7 +233,7 @@ def vocab_parallel_cross_entropy(
     z_loss: float = 0.0,
     reduction: str = "mean",
 ):
-    """`cross_entropy(logits, target, ...)` where this process holds the columns vocab_start … vocab_start + V_r − 1.
+    """`cross_entropy(logits, target, ...)`, this process holding the columns vocab_start … vocab_start + V_r − 1.
 
     Every process of `group` calls it with its shard (N × V_r) and the same target (N class
     indices); all return the same loss, equal to the single-process loss on the concatenated

@@ -69,7 +69,8 @@ def worker(rank, world_size, init_file):
             (loss * go).sum().backward()
             hs, Ws = h.clone().requires_grad_(), W[lo:hi].clone().requires_grad_()
             bs = bias[lo:hi].clone().requires_grad_() if with_bias else None
-            loss2 = vocab_parallel_linear_cross_entropy(hs, Ws, target, bs, class_weight=None if w is None else w[lo:hi],
+            shard_weight = None if w is None else w[lo:hi]
+            loss2 = vocab_parallel_linear_cross_entropy(hs, Ws, target, bs, class_weight=shard_weight,
                                                         chunk_size=5, **kw)
             (loss2 * go).sum().backward()
             checks = [compare("loss", loss.detach(), loss_ref, tol), compare("grad z", zs.grad, gz_ref[:, lo:hi], tol),

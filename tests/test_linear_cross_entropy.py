@@ -70,7 +70,8 @@ def test_matches_torch(option, chunk_size):
     loss, *grads = sl.linear_cross_entropy_with_grad(h, W, target, b, **kw)
     results.append(compare("numpy loss", loss, loss_ref.numpy(), TOL64))
     if reduction != "none":
-        results += [compare(f"numpy grad {i}", g * grad_out.item(), r, TOL64) for i, (g, r) in enumerate(zip(grads, grads_ref))]
+        results += [compare(f"numpy grad {i}", g * grad_out.item(), r, TOL64)
+                    for i, (g, r) in enumerate(zip(grads, grads_ref))]
     assert (grads[2] is None) == (b is None)
     # torch autograd through the Function.
     dev = torch_device()
