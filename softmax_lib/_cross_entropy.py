@@ -241,7 +241,10 @@ def _row_grads(z: Array, tgt: LossTarget, axis: int, weight: Array | None, eps: 
         w_total = n_classes if weight is None else xp.sum(weight)
         kept = xp.astype(tgt.kept, z.dtype)
         coef = tgt.w_t if eps == 0 else (1 - eps) * tgt.w_t + (eps / n_classes) * w_total * kept
-        grad = p * xp.expand_dims(coef, axis=axis)
+        every_row_kept = tgt.n_kept == math.prod(tgt.index.shape)
+        # The plain case needs no scaling pass: p is a fresh array, and the −1 goes in place.
+        plain = weight is None and eps == 0 and zc == 0 and every_row_kept
+        grad = p if plain else p * xp.expand_dims(coef, axis=axis)
         grad = _subtract_at_target(grad, tgt.index, tgt.w_t if eps == 0 else (1 - eps) * tgt.w_t, axis)
         if eps > 0:
             w = xp.ones(n_classes, dtype=z.dtype, device=device(z)) if weight is None else weight
