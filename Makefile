@@ -9,6 +9,9 @@
 # make clean-notebooks: strip the per-cell timestamps and the image bytes `jupyter execute` stores
 #                      in book/*.ipynb (tools/notebooks.py; the build draws the figures again).
 # make lint: ruff's lint and format checks (CI runs it); make format: let ruff fix what it can.
+# make gpu-check: on a machine with a CUDA GPU, the unit tests, softmax_lib.verify and nbval over every
+#            notebook with torch on CUDA, and the linear cross-entropy benchmark in bfloat16 (under 8
+#            minutes; log in _build/gpu-check.log). See tools/gpu_check.sh.
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
@@ -18,7 +21,7 @@ XDIST = -n 2 --dist loadscope
 # the slow tests run their own subprocesses in parallel. `make test PARALLEL="$(XDIST)"` opts in.
 PARALLEL ?=
 
-.PHONY: install book test test-fast determinism determinism-parallel tree-snapshot clean clean-notebooks lint format
+.PHONY: install book test test-fast determinism determinism-parallel tree-snapshot clean clean-notebooks lint format gpu-check
 
 install: $(VENV)/.installed
 
@@ -92,6 +95,9 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+gpu-check: install
+	PYTHON=$(BIN)/python tools/gpu_check.sh
 
 clean:
 	rm -rf _build

@@ -10,6 +10,7 @@ the book's checks on one device.
 from ._blocked import blocked_log_softmax, blocked_logsumexp, blocked_softmax
 from ._cross_entropy import cross_entropy, cross_entropy_grad, target_distribution
 from ._fused import cross_entropy_with_grad
+from ._linear_cross_entropy import linear_cross_entropy, linear_cross_entropy_with_grad
 from ._online import (
     merge_normalizers,
     online_logsumexp,
@@ -53,6 +54,8 @@ __all__ = [
     "cross_entropy",
     "cross_entropy_grad",
     "target_distribution",
+    "linear_cross_entropy",
+    "linear_cross_entropy_with_grad",
     # fast paths: cache-blocked threaded kernels, the online normalizer, the fused loss and gradient
     "blocked_softmax",
     "blocked_log_softmax",
