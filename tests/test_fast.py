@@ -72,7 +72,9 @@ def loss_scale(logits, axis=-1, reduction="none"):
     units = loss_units(logits.shape[axis])
     if reduction == "none":
         return per_row, units
-    return (np.sum(per_row), units + per_row.size - 1) if reduction == "sum" else (np.mean(per_row), units + per_row.size)
+    if reduction == "sum":
+        return np.sum(per_row), units + per_row.size - 1
+    return np.mean(per_row), units + per_row.size
 
 
 def grad_scale(logits, target, axis=-1, reduction="none"):
