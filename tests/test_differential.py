@@ -148,8 +148,10 @@ def bound(kind: str, n_classes: int, expected: np.ndarray, z=None, axis: int = -
 
     * "softmax": normwise, b = softmax_bound_units(K, 1): p_i's error (|z_i − m| + K + 4 + log K)·u·p_i, and
       |z_i − m|·p_i ≤ max p / e, so every entry is within (K + 5 + log K)·u·max p whatever the spread;
-    * "online softmax": b plus EXP_UNITS + 1 for each of at most K rescalings by exp(m_old − m_new);
-    * "logsumexp": |y|·u + L·u (L = logsumexp_log_units(K)): scaled by |y| + L; "online logsumexp": L + 3K;
+    * "online softmax": b plus, for each of at most K rescalings by exp(Δ), Δ = m_old − m_new ≤ 0, EXP_UNITS + 1
+      and the rounding of Δ, |Δ|·u, weighted by the old sum's share d_old·e^Δ ≤ K e^(−|Δ|): ≤ K/e as
+      |Δ|e^(−|Δ|) ≤ 1/e. So K(EXP_UNITS + 1 + K/e) more (`online_units`);
+    * "logsumexp": |y|·u + L·u (L = logsumexp_log_units(K)): scaled by |y| + L; "online logsumexp": L + online_units;
     * "log_softmax": (|log p_i| + |z_i − m| + L)·u and |z_i − m| ≤ |log p_i|: scaled by 2|log p_i| + L;
     * "jacobian": jacobian_units(b) relative to p_i δ_ij + p_i p_j ≤ 2 max p; "vjp": 2b + K + 2 relative to
       p_i(|v_i| + Σ p_k |v_k|) ≤ 2 max p (|v| ≤ 1);
@@ -168,10 +170,11 @@ def bound(kind: str, n_classes: int, expected: np.ndarray, z=None, axis: int = -
     big_l = logsumexp_log_units(k)
     if kind == "softmax":
         return b, None
+    online_units = k * (EXP_UNITS + 1 + k / np.e)
     if kind == "online softmax":
-        return b + k * (EXP_UNITS + 1), None
+        return b + online_units, None
     if kind in ("logsumexp", "online logsumexp"):
-        return 1.0, np.abs(expected) + big_l + (3 * k if kind == "online logsumexp" else 0)
+        return 1.0, np.abs(expected) + big_l + (online_units if kind == "online logsumexp" else 0)
     if kind == "log_softmax":
         return 1.0, 2 * np.abs(expected) + big_l
     if kind == "jacobian":
