@@ -10,8 +10,8 @@ test compares
   * the small NumPy path with the blocked kernels, forced at these small sizes by lowering
     `softmax_lib._softmax.BLOCKED_MIN_SIZE`: bit for bit (the same operations in the same order);
   * softmax_lib on torch tensors, and torch's own function, with the NumPy result: within the
-    tolerance model (10·K·ε of the dtype, `softmax_lib.checks.rounding_tolerance`), and with the
-    same NaN / +inf / −inf pattern always.
+    first-order bound of the function in units of the dtype's u (twice it: both sides are computed in
+    the dtype; see `bound` below), and with the same NaN / +inf / −inf pattern always.
 
 float16, float32 and float64 run through NumPy and torch, bfloat16 through torch only. Targets
 are class indices of every integer dtype and probabilities of every float dtype. The examples
@@ -28,7 +28,14 @@ from hypothesis import strategies as st
 
 import softmax_lib as sl
 import softmax_lib._softmax
-from softmax_lib.checks import compare, rounding_tolerance
+from softmax_lib.checks import (
+    EXP_UNITS,
+    compare,
+    jacobian_units,
+    logsumexp_log_units,
+    softmax_bound_units,
+    unit_roundoff,
+)
 
 NUMPY_FLOATS = [np.float16, np.float32, np.float64]
 TORCH_FLOATS = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
@@ -125,11 +132,80 @@ def assert_same_specials(name: str, actual, expected) -> tuple[np.ndarray, np.nd
     return actual, expected
 
 
-def assert_close(name: str, actual, expected, dtype, n_terms: int) -> None:
-    """Same special values, and the finite entries within 10·K·ε of `dtype` (absolute below 1, relative above)."""
+def max_probability(z, axis: int) -> float:
+    """The largest finite softmax probability of any row of `z` (computed in float64): the size of the
+    terms p_i δ_ij + p_i p_j, p − y and p ⊙ v that a Jacobian, gradient or VJP entry is made of."""
+    z64 = np.moveaxis(as_numpy(z), axis, -1)
+    with np.errstate(all="ignore"):
+        p = np.exp(z64 - np.max(z64, axis=-1, keepdims=True))
+        p = p / np.sum(p, axis=-1, keepdims=True)
+    return float(np.max(p[np.isfinite(p)], initial=0.0))
+
+
+def bound(kind: str, n_classes: int, expected: np.ndarray, z=None, axis: int = -1) -> tuple[float, np.ndarray | None]:
+    """(units, scale): one side of a comparison is within units·u·scale of the exact value, entrywise; scale
+    None means normwise (max|e|). First-order bounds of softmax_lib.checks.tolerance, K = n_classes:
+
+    * "softmax": normwise, b = softmax_bound_units(K, 1): p_i's error (|z_i − m| + K + 4 + log K)·u·p_i, and
+      |z_i − m|·p_i ≤ max p / e, so every entry is within (K + 5 + log K)·u·max p whatever the spread;
+    * "online softmax": b plus, for each of at most K rescalings by exp(Δ), Δ = m_old − m_new ≤ 0, EXP_UNITS + 1
+      and the rounding of Δ, |Δ|·u, weighted by the old sum's share d_old·e^Δ ≤ K e^(−|Δ|): ≤ K/e as
+      |Δ|e^(−|Δ|) ≤ 1/e. So K(EXP_UNITS + 1 + K/e) more (`online_units`);
+    * "logsumexp": |y|·u + L·u (L = logsumexp_log_units(K)): scaled by |y| + L; "online logsumexp": L + online_units;
+    * "log_softmax": (|log p_i| + |z_i − m| + L)·u and |z_i − m| ≤ |log p_i|: scaled by 2|log p_i| + L;
+    * "jacobian": jacobian_units(b) relative to p_i δ_ij + p_i p_j ≤ 2 max p; "vjp": 2b + K + 2 relative to
+      p_i(|v_i| + Σ p_k |v_k|) ≤ 2 max p (|v| ≤ 1);
+    * "loss": a row's loss Σ y_k(−log p_k) within ((K + 1)|loss| + L)·u (each −log p_k as log_softmax, the
+      weighted sum K − 1 more): scaled by (K + 1)|loss| + L;
+    * "grad": p − y within (b + 2)·u·(p_i + y_i), and p_i + y_i ≤ |p_i − y_i| + 2 max p: scaled by |e| + 2 max p;
+    * "sparsemax": z' = z − m rounded (u, as |z' | ≤ 1 on the support S), τ = (Σ_S z' − 1)/|S| a sum of |S| + 1
+      terms of size ≤ 1 (|S|·u·(|S| + 1)/|S|) and a division (u), then p = z' − τ (u): within (K + 3)·u absolute,
+      normwise (K + 3)/max|p|;
+    * "sparsemax jacobian": entries δ_ij − 1/|S|, two roundings: normwise 2·2 (max|J| ≥ 1/2 where not 0);
+    * "hierarchical": log p a sum of d = ⌈log₂(K + 1)⌉ terms log σ(±s), each within EXP_UNITS + 3 units of
+      |log σ| + 1: (EXP_UNITS + 3)d + d − 1 units of |log p| + d.
+    """
+    k = n_classes
+    b = softmax_bound_units(k, 1.0)
+    big_l = logsumexp_log_units(k)
+    if kind == "softmax":
+        return b, None
+    online_units = k * (EXP_UNITS + 1 + k / np.e)
+    if kind == "online softmax":
+        return b + online_units, None
+    if kind in ("logsumexp", "online logsumexp"):
+        return 1.0, np.abs(expected) + big_l + (online_units if kind == "online logsumexp" else 0)
+    if kind == "log_softmax":
+        return 1.0, 2 * np.abs(expected) + big_l
+    if kind == "jacobian":
+        return jacobian_units(b), np.full(expected.shape, 2 * max_probability(z, axis))
+    if kind == "vjp":
+        return 2 * b + k + 2, np.full(expected.shape, 2 * max_probability(z, axis))
+    if kind == "loss":
+        return k + 1.0, np.abs(expected) + big_l / (k + 1)  # (K + 1)(|loss| + L/(K + 1)): no overflow near max
+    if kind == "grad":
+        return b + 2, np.abs(expected) + 2 * max_probability(z, axis)
+    if kind == "sparsemax":
+        return (k + 3) / np.max(np.abs(expected[np.isfinite(expected)]), initial=1.0), None
+    if kind == "sparsemax jacobian":
+        return 4.0, None
+    if kind == "hierarchical":
+        depth = int(np.ceil(np.log2(k + 1)))
+        return (EXP_UNITS + 3) * depth + depth - 1, np.abs(expected) + depth
+    raise ValueError(f"unknown kind {kind!r}")
+
+
+def assert_close(name: str, actual, expected, dtype, n_classes: int, kind: str, z=None, axis: int = -1) -> None:
+    """Same special values, and the finite entries within twice `bound` (both sides computed in `dtype`)."""
     actual, expected = assert_same_specials(name, actual, expected)
     finite = np.isfinite(expected)
-    result = compare(name, actual[finite], expected[finite], rounding_tolerance(dtype, n_terms))
+    units, scale = bound(kind, n_classes, expected, z, axis)
+    u = unit_roundoff(dtype)
+    if scale is None:
+        result = compare(name, actual[finite], expected[finite], 2 * units * u)
+    else:
+        result = compare(name, actual[finite], expected[finite], 2 * units * u, measure="scaled",
+                         scale=np.broadcast_to(scale, expected.shape)[finite])
     assert result.passed, str(result)
 
 
@@ -170,11 +246,13 @@ def test_torch_backend_and_torch_agree_with_numpy(case):
     for func, _, torch_func in SOFTMAX_FAMILY:
         ours = func(zt, axis)
         assert ours.dtype == dtype and ours.device == zt.device
-        assert_close(f"{func.__name__} vs torch.{torch_func.__name__}", ours, torch_func(zt, axis), dtype, n_classes)
+        kind = func.__name__
+        assert_close(f"{func.__name__} vs torch.{torch_func.__name__}", ours, torch_func(zt, axis), dtype, n_classes,
+                     kind)
         if dtype != torch.bfloat16:  # NumPy has no bfloat16
             numpy_dtype = getattr(np, str(dtype).removeprefix("torch."))
             assert_close(f"{func.__name__}, torch vs NumPy", ours, func(z64.astype(numpy_dtype), axis), dtype,
-                         n_classes)
+                         n_classes, kind)
 
 
 @given(case=logits_cases([np.float32, np.float64]))
@@ -191,17 +269,19 @@ def test_derivatives_and_online_paths_agree(case):
         for layout, zl in layouts(z).items():
             again = sl.softmax_jacobian(zl, axis) if name == "softmax_jacobian" else sl.softmax_vjp(zl, v, axis)
             assert_bitwise(f"{name}, {layout}", again, ours_np)
-        assert_close(f"{name}, torch vs NumPy", ours_torch, ours_np, dtype, n_classes)
+        assert_close(f"{name}, torch vs NumPy", ours_torch, ours_np, dtype, n_classes,
+                     "jacobian" if name == "softmax_jacobian" else "vjp", z, axis)
     # The online normalizer sums in another order: equal within rounding, same special values.
     for chunk_size in (1, 2, 4096):
         assert_close(f"online_softmax, chunks of {chunk_size}", sl.online_softmax(z, axis, chunk_size),
-                     sl.softmax(z, axis), dtype, n_classes)
+                     sl.softmax(z, axis), dtype, n_classes, "online softmax")
         assert_close(f"online_logsumexp, chunks of {chunk_size}", sl.online_logsumexp(z, axis, chunk_size),
-                     sl.logsumexp(z, axis), dtype, n_classes)
+                     sl.logsumexp(z, axis), dtype, n_classes, "online logsumexp")
     chunks = list(np.array_split(z, min(3, n_classes), axis=axis))
-    assert_close("streaming_logsumexp", sl.streaming_logsumexp(chunks, axis), sl.logsumexp(z, axis), dtype, n_classes)
+    assert_close("streaming_logsumexp", sl.streaming_logsumexp(chunks, axis), sl.logsumexp(z, axis), dtype, n_classes,
+                 "online logsumexp")
     assert_close("streaming_softmax", np.concatenate(list(sl.streaming_softmax(chunks, axis)), axis=axis),
-                 sl.softmax(z, axis), dtype, n_classes)
+                 sl.softmax(z, axis), dtype, n_classes, "online softmax")
 
 
 # --- the loss and its gradient -----------------------------------------------------------------
@@ -255,11 +335,12 @@ def test_loss_paths_and_backends_agree(case, target_kind, seed, data):
     for layout, zl in layouts(z).items():
         with blocked_everywhere():
             assert_close(f"cross_entropy, {layout}, blocked", sl.cross_entropy(zl, target, axis, reduction="none"),
-                         loss, dtype, n_classes)
+                         loss, dtype, n_classes, "loss")
         fused_loss, fused_grad = sl.cross_entropy_with_grad(zl, target, axis, reduction="none")
         assert fused_loss.dtype == fused_grad.dtype == z.dtype
-        assert_close(f"cross_entropy_with_grad loss, {layout}", fused_loss, loss, dtype, n_classes)
-        assert_close(f"cross_entropy_with_grad gradient, {layout}", fused_grad, grad, dtype, n_classes)
+        assert_close(f"cross_entropy_with_grad loss, {layout}", fused_loss, loss, dtype, n_classes, "loss")
+        assert_close(f"cross_entropy_with_grad gradient, {layout}", fused_grad, grad, dtype, n_classes, "grad", z,
+                     axis)
 
     torch_dtype = getattr(torch, np.dtype(dtype).name)
     zt = torch.as_tensor(z).to(torch_dtype)
@@ -267,9 +348,9 @@ def test_loss_paths_and_backends_agree(case, target_kind, seed, data):
     y_t = sl.target_distribution(zt, target_t, axis)
     assert y_t.dtype == torch_dtype
     if same_target:
-        assert_close("cross_entropy, torch vs NumPy", ours_t, loss, dtype, n_classes)
+        assert_close("cross_entropy, torch vs NumPy", ours_t, loss, dtype, n_classes, "loss")
         assert_close("cross_entropy_grad, torch vs NumPy", sl.cross_entropy_grad(zt, target_t, axis, reduction="none"),
-                     grad, dtype, n_classes)
+                     grad, dtype, n_classes, "grad", z, axis)
     reference = torch_loss(zt, target_t.to(torch_dtype) if target_kind == "probability" else target_t, axis)
     if target_kind == "probability":
         # The documented difference (README): torch's probability-target loss is NaN for a masked
@@ -278,7 +359,7 @@ def test_loss_paths_and_backends_agree(case, target_kind, seed, data):
         differs = np.isnan(as_numpy(reference)) & ~np.isnan(as_numpy(ours_t))
         assert np.all(ignored_masked[differs]), "torch's loss is NaN where no masked class is ignored"
         reference = torch.where(torch.as_tensor(differs), ours_t, reference)
-    assert_close("cross_entropy vs torch", ours_t, reference, dtype, n_classes)
+    assert_close("cross_entropy vs torch", ours_t, reference, dtype, n_classes, "loss")
 
 
 # --- variants ------------------------------------------------------------------------------------
@@ -293,19 +374,20 @@ def test_variants_agree_across_layouts_and_backends(case, seed):
     assert p.dtype == z.dtype
     for layout, zl in layouts(z).items():
         assert_bitwise(f"sparsemax, {layout}", sl.sparsemax(zl, axis), p)
-    assert_close("sparsemax, torch vs NumPy", sl.sparsemax(zt, axis), p, dtype, n_classes)
+    assert_close("sparsemax, torch vs NumPy", sl.sparsemax(zt, axis), p, dtype, n_classes, "sparsemax")
     assert_close("sparsemax_jacobian, torch vs NumPy", sl.sparsemax_jacobian(zt, axis), sl.sparsemax_jacobian(z, axis),
-                 dtype, n_classes)
+                 dtype, n_classes, "sparsemax jacobian")
     # Rows of sparsemax are distributions (or all NaN), whatever the input.
     rows = np.moveaxis(p.astype(np.float64), axis, -1)
     defined = ~np.isnan(rows).any(axis=-1)
     assert np.all(np.isnan(rows[~defined])) and np.all(rows[defined] >= 0)
-    assert np.all(np.abs(rows[defined].sum(axis=-1) - 1) <= rounding_tolerance(dtype, n_classes))
+    # K entries each within (K + 3)u absolute (see `bound`), summed in float64
+    assert np.all(np.abs(rows[defined].sum(axis=-1) - 1) <= n_classes * (n_classes + 3) * unit_roundoff(dtype))
 
     gumbels = np.random.default_rng(seed).gumbel(size=z.shape).astype(dtype)
     assert np.array_equal(as_numpy(sl.gumbel_max(zt, torch.as_tensor(gumbels), axis)), sl.gumbel_max(z, gumbels, axis))
     assert_close("gumbel_softmax, torch vs NumPy", sl.gumbel_softmax(zt, torch.as_tensor(gumbels), 0.5, axis),
-                 sl.gumbel_softmax(z, gumbels, 0.5, axis), dtype, n_classes)
+                 sl.gumbel_softmax(z, gumbels, 0.5, axis), dtype, n_classes, "softmax")
 
     scores = np.moveaxis(z, axis, -1)
     if scores.shape[-1] >= 1:
@@ -313,7 +395,7 @@ def test_variants_agree_across_layouts_and_backends(case, seed):
         log_p = sl.hierarchical_softmax_log_prob(scores, classes)
         assert_close("hierarchical_softmax_log_prob, torch vs NumPy",
                      sl.hierarchical_softmax_log_prob(torch.as_tensor(scores), torch.as_tensor(classes)), log_p,
-                     dtype, n_classes)
+                     dtype, scores.shape[-1], "hierarchical")
         assert_bitwise("hierarchical_softmax_log_prob, Fortran order",
                        sl.hierarchical_softmax_log_prob(np.asfortranarray(scores), classes), log_p)
 
@@ -371,7 +453,7 @@ def test_variants_take_torch_tensors(dtype):
     assert torch.equal(sl.gumbel_max(z, g), torch.argmax(z + g, dim=-1))
     scores = z[:, :3].to(torch.float32 if dtype == torch.bfloat16 else dtype).numpy()  # NumPy has no bfloat16
     assert_close("hierarchical_softmax_log_prob", sl.hierarchical_softmax_log_prob(z[:, :3], torch.tensor([0, 3])),
-                 sl.hierarchical_softmax_log_prob(scores, np.array([0, 3])), dtype, 3)
+                 sl.hierarchical_softmax_log_prob(scores, np.array([0, 3])), dtype, 3, "hierarchical")
 
 
 def test_variants_refuse_mixed_libraries_by_name():

@@ -9,20 +9,91 @@ import pytest
 import torch
 
 import softmax_lib as sl
-from softmax_lib.checks import compare, rounding_tolerance, torch_cross_entropy_with_grad, torch_device
+from softmax_lib.checks import (
+    EXP_UNITS,
+    compare,
+    log_softmax64,
+    logsumexp_log_units,
+    loss_units,
+    shifted_softmax_bound_units,
+    smallest_normal,
+    softmax64,
+    softmax_bound_units,
+    to_torch,
+    torch_cross_entropy_with_grad,
+    unit_roundoff,
+)
 from softmax_lib.reference import cross_entropy_mp, log_softmax_mp, logsumexp_mp, softmax_mp
 
 RNG_SEED = 20260
+U64 = unit_roundoff(np.float64)
 
 
-
-def assert_close(name, actual, expected, tol):
-    result = compare(name, actual, expected, tol)
+def assert_close(name, actual, expected, tol, scale):
+    """|actual − expected| ≤ tol·scale entrywise: the scale carries each entry's bound in units of u."""
+    result = compare(name, actual, expected, tol, measure="scaled", scale=scale)
     assert result.passed, str(result)
 
 
-def to_torch(x):
-    return torch.as_tensor(np.ascontiguousarray(x), device=torch_device())
+# First-order bounds of the shifted formulas (softmax_lib.checks.tolerance), per entry, folded into the scale so
+# that the tolerance is u per side. `extra` adds units: an online pass rescales its running sum once per chunk
+# whose max is larger (EXP_UNITS + 1 each, and the rounding of m_old − m_new, amplified by exp, adds up to at
+# most the row's spread), so `online_units` = (EXP_UNITS + 1)·chunks + spread.
+
+
+def online_units(z, axis, chunk_size):
+    chunks = -(-z.shape[axis] // chunk_size)
+    return (EXP_UNITS + 1) * chunks + float(np.max(np.ptp(z, axis=axis)))
+
+
+def softmax_scale(z, axis=-1, extra=0.0, dtype=np.float64):
+    """p_i within (|z_i − m| + K + 4 + log K)·u·p_i; below the smallest normal number the error is absolute."""
+    p = np.maximum(softmax64(z, axis), smallest_normal(dtype))
+    return p * (shifted_softmax_bound_units(z, axis) + extra)
+
+
+def log_softmax_scale(z, axis=-1, extra=0.0):
+    """log p_i within (|log p_i| + |z_i − m| + L)·u, L = logsumexp_log_units(K)."""
+    z = np.asarray(z, dtype=np.float64)
+    return (np.abs(log_softmax64(z, axis)) + np.abs(z - z.max(axis=axis, keepdims=True))
+            + logsumexp_log_units(z.shape[axis]) + extra)
+
+
+def finite_spread(z, axis=-1):
+    """max − min of each row's finite logits (a −inf logit is a masked class: it adds nothing)."""
+    z = np.where(np.isfinite(z), z, np.nan)
+    return np.nanmax(z, axis=axis) - np.nanmin(z, axis=axis)
+
+
+def loss_scale(logits, axis=-1, reduction="none"):
+    """(scale, units): a row's loss is within loss_units(K)·u of max_k |z_k − m| + log K + 1; the sum adds N − 1
+    units, the mean N (the sum and the division), reduced like the loss."""
+    per_row = finite_spread(logits, axis) + np.log(logits.shape[axis]) + 1
+    units = loss_units(logits.shape[axis])
+    if reduction == "none":
+        return per_row, units
+    if reduction == "sum":
+        return np.sum(per_row), units + per_row.size - 1
+    return np.mean(per_row), units + per_row.size
+
+
+def grad_scale(logits, target, axis=-1, reduction="none"):
+    """(scale, units): p − y (divided by N for the mean) is within (b + 2)·u of (p + y)/N entrywise,
+    b = softmax_bound_units(K, spread): p within b, the subtraction and the division one each."""
+    k = logits.shape[axis]
+    target = np.asarray(target)
+    y = np.moveaxis(np.eye(k)[target], -1, axis) if np.issubdtype(target.dtype, np.integer) else target
+    n = logits.size // k if reduction == "mean" else 1
+    return (softmax64(logits, axis) + y) / n, softmax_bound_units(k, float(np.max(finite_spread(logits, axis)))) + 2
+
+
+def logsumexp_scale(z, axis=-1, extra=0.0, keepdims=False):
+    """y = m + log s within (|y| + L)·u."""
+    z = np.asarray(z, dtype=np.float64)
+    m = z.max(axis=axis, keepdims=True)
+    y = m + np.log(np.sum(np.exp(z - m), axis=axis, keepdims=True))
+    y = y if keepdims else np.squeeze(y, axis)
+    return np.abs(y) + logsumexp_log_units(z.shape[axis]) + extra
 
 
 # --- blocked kernels ----------------------------------------------------------------------------
@@ -55,10 +126,12 @@ def test_log1p_form_keeps_tiny_log_probabilities():
 def test_blocked_any_axis_matches_torch(rng, axis):
     z = rng.normal(scale=4.0, size=(5, 7, 6))
     z_t = to_torch(z)
-    tol = rounding_tolerance(np.float64, z.shape[axis])
-    assert_close("blocked_softmax", sl.blocked_softmax(z, axis), torch.softmax(z_t, axis).cpu().numpy(), tol)
-    assert_close("blocked_log_softmax", sl.blocked_log_softmax(z, axis), torch.log_softmax(z_t, axis).cpu().numpy(), tol)
-    assert_close("blocked_logsumexp", sl.blocked_logsumexp(z, axis), torch.logsumexp(z_t, axis).cpu().numpy(), tol)
+    tol = 2 * U64  # both sides in float64, each within its bound
+    assert_close("blocked_softmax", sl.blocked_softmax(z, axis), torch.softmax(z_t, axis), tol, softmax_scale(z, axis))
+    assert_close("blocked_log_softmax", sl.blocked_log_softmax(z, axis), torch.log_softmax(z_t, axis), tol,
+                 log_softmax_scale(z, axis))
+    assert_close("blocked_logsumexp", sl.blocked_logsumexp(z, axis), torch.logsumexp(z_t, axis), tol,
+                 logsumexp_scale(z, axis))
 
 
 def test_blocked_out_buffer_is_used(rng):
@@ -90,8 +163,10 @@ def test_blocked_against_mpmath_float64(rng):
     # First-order bound of the shifted formula (Blanchard, Higham & Higham 2021): (|z_i − m| + K + 2) u.
     bound = (np.abs(z - z.max(axis=-1, keepdims=True)) + z.shape[-1] + 2) * u
     assert np.all(rel[ref > np.finfo(np.float64).tiny] <= bound[ref > np.finfo(np.float64).tiny])
-    assert_close("blocked_logsumexp vs mpmath", sl.blocked_logsumexp(z), logsumexp_mp(z), rounding_tolerance(np.float64, 300))
-    assert_close("blocked_log_softmax vs mpmath", sl.blocked_log_softmax(z), log_softmax_mp(z), rounding_tolerance(np.float64, 300))
+    # one side in float64, against 50 digits: u times each entry's bound
+    assert_close("blocked_logsumexp vs mpmath", sl.blocked_logsumexp(z), logsumexp_mp(z), U64, logsumexp_scale(z))
+    assert_close("blocked_log_softmax vs mpmath", sl.blocked_log_softmax(z), log_softmax_mp(z), U64,
+                 log_softmax_scale(z))
 
 
 NON_FINITE_ROWS = np.array([
@@ -158,20 +233,24 @@ def test_blocked_bad_inputs():
 @pytest.mark.parametrize("axis", [0, -1])
 def test_online_equals_two_pass(rng, chunk_size, axis):
     z = rng.normal(scale=20.0, size=(40, 257))
-    k = z.shape[axis]
-    tol = rounding_tolerance(np.float64, k)
+    extra = online_units(z, axis, chunk_size)
     m, d = sl.online_normalizer(z, axis, chunk_size)
     assert np.array_equal(m, np.max(z, axis=axis, keepdims=True))  # the running max is exact
-    assert_close("online_logsumexp", sl.online_logsumexp(z, axis, chunk_size), sl.logsumexp(z, axis), tol)
-    assert_close("online_softmax", sl.online_softmax(z, axis, chunk_size), sl.softmax(z, axis), tol)
+    # the online side within its bound plus the rescalings', the two-pass side within its bound
+    assert_close("online_logsumexp", sl.online_logsumexp(z, axis, chunk_size), sl.logsumexp(z, axis), U64,
+                 2 * logsumexp_scale(z, axis) + extra)
+    assert_close("online_softmax", sl.online_softmax(z, axis, chunk_size), sl.softmax(z, axis), U64,
+                 softmax_scale(z, axis) + softmax_scale(z, axis, extra))
 
 
 def test_online_against_mpmath_with_growing_max():
     # Increasing logits force a rescaling at every step: the worst case for the running sum.
     z = np.linspace(-300.0, 300.0, 2001)[None, :]
-    tol = rounding_tolerance(np.float64, z.shape[-1])
-    assert_close("online_logsumexp vs mpmath", sl.online_logsumexp(z, chunk_size=1), logsumexp_mp(z), tol)
-    assert_close("online_softmax vs mpmath", sl.online_softmax(z, chunk_size=1), softmax_mp(z), tol)
+    extra = online_units(z, -1, 1)
+    assert_close("online_logsumexp vs mpmath", sl.online_logsumexp(z, chunk_size=1), logsumexp_mp(z), U64,
+                 logsumexp_scale(z, extra=extra))
+    assert_close("online_softmax vs mpmath", sl.online_softmax(z, chunk_size=1), softmax_mp(z), U64,
+                 softmax_scale(z, extra=extra))
 
 
 def test_merge_is_associative_and_commutative(rng):
@@ -180,9 +259,11 @@ def test_merge_is_associative_and_commutative(rng):
     left = sl.merge_normalizers(*sl.merge_normalizers(ma, da, mb, db), mc, dc)
     right = sl.merge_normalizers(mc, dc, *sl.merge_normalizers(mb, db, ma, da))
     lse = [m + np.log(d) for m, d in (left, right)]
-    tol = rounding_tolerance(np.float64, 16)
-    assert_close("merge order", lse[0], lse[1], tol)
-    assert_close("merge vs logsumexp", lse[0], sl.logsumexp(np.concatenate(parts, axis=-1), keepdims=True), tol)
+    # each merged logsumexp: the chunked bound with 3 chunks, and 2 merges (EXP_UNITS + 1 and the spread each)
+    z = np.concatenate(parts, axis=-1)
+    scale = logsumexp_scale(z, keepdims=True, extra=5 * (EXP_UNITS + 1) + 2 * float(np.max(np.ptp(z, axis=-1))))
+    assert_close("merge order", lse[0], lse[1], 2 * U64, scale)
+    assert_close("merge vs logsumexp", lse[0], sl.logsumexp(z, keepdims=True), 2 * U64, scale)
 
 
 def test_online_non_finite_rows_match_two_pass():
@@ -194,15 +275,19 @@ def test_online_non_finite_rows_match_two_pass():
 def test_streaming_matches_two_pass_and_torch(rng):
     z = rng.normal(scale=10.0, size=(3, 10_000)).astype(np.float32)
     chunks = [z[:, i : i + 999] for i in range(0, z.shape[1], 999)]
-    tol = rounding_tolerance(np.float32, z.shape[1])
+    # float32 on both sides: the streaming side carries the rescalings of its 11 chunks as well
+    tol = 2 * unit_roundoff(np.float32)
+    extra = online_units(z, -1, 999)
     z_t = to_torch(z)
-    assert_close("streaming_logsumexp", sl.streaming_logsumexp(chunks), torch.logsumexp(z_t, -1).cpu().numpy(), tol)
+    assert_close("streaming_logsumexp", sl.streaming_logsumexp(chunks), torch.logsumexp(z_t, -1), tol,
+                 logsumexp_scale(z, extra=extra))
     p = np.concatenate(list(sl.streaming_softmax(chunks)), axis=1)
     assert p.dtype == np.float32
-    assert_close("streaming_softmax", p, torch.softmax(z_t, -1).cpu().numpy(), tol)
+    p_scale = softmax_scale(z, extra=extra, dtype=np.float32)
+    assert_close("streaming_softmax", p, torch.softmax(z_t, -1), tol, p_scale)
     # A callable source, on axis 0, and keepdims.
     p0 = np.concatenate(list(sl.streaming_softmax(lambda: (c.T for c in chunks), axis=0)), axis=0)
-    assert_close("streaming_softmax axis 0", p0, sl.softmax(z.T, axis=0), tol)
+    assert_close("streaming_softmax axis 0", p0, sl.softmax(z.T, axis=0), tol, p_scale.T)
     assert sl.streaming_logsumexp(chunks, keepdims=True).shape == (3, 1)
 
 
@@ -249,20 +334,24 @@ def test_fused_equals_separate_and_torch(rng, reduction, target_kind, axis):
     else:
         target = np.moveaxis(rng.dirichlet(np.ones(logits.shape[axis]), size=logits.shape[batch_axis]), -1, axis)
     loss, grad = sl.cross_entropy_with_grad(logits, target, axis, reduction)
-    k = logits.shape[axis]
-    tol = rounding_tolerance(np.float64, logits.size)
-    assert_close("loss vs cross_entropy", loss, sl.cross_entropy(logits, target, axis, reduction), tol)
-    assert_close("grad vs cross_entropy_grad", grad, sl.cross_entropy_grad(logits, target, axis, reduction), tol)
+    # two float64 computations, each within its bound
+    l_scale, l_units = loss_scale(logits, axis, reduction)
+    g_scale, g_units = grad_scale(logits, target, axis, reduction)
+    assert_close("loss vs cross_entropy", loss, sl.cross_entropy(logits, target, axis, reduction), 2 * l_units * U64,
+                 l_scale)
+    assert_close("grad vs cross_entropy_grad", grad, sl.cross_entropy_grad(logits, target, axis, reduction),
+                 2 * g_units * U64, g_scale)
     loss_t, grad_t = torch_cross_entropy_with_grad(logits, target, axis, reduction)
-    assert_close("loss vs torch", loss, loss_t, tol)
-    assert_close("grad vs torch", grad, grad_t, rounding_tolerance(np.float64, k))
+    assert_close("loss vs torch", loss, loss_t, 2 * l_units * U64, l_scale)
+    assert_close("grad vs torch", grad, grad_t, 2 * g_units * U64, g_scale)
 
 
 def test_fused_against_mpmath(rng):
     logits = rng.normal(scale=40.0, size=(5, 200))
     target = rng.integers(0, 200, size=5)
     loss, _ = sl.cross_entropy_with_grad(logits, target, reduction="none")
-    assert_close("fused loss vs mpmath", loss, cross_entropy_mp(logits, target), rounding_tolerance(np.float64, 200))
+    l_scale, l_units = loss_scale(logits)
+    assert_close("fused loss vs mpmath", loss, cross_entropy_mp(logits, target), l_units * U64, l_scale)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -270,10 +359,13 @@ def test_fused_threaded_equals_separate_functions(rng, dtype):
     logits = rng.normal(scale=3.0, size=(300, 2000)).astype(dtype)
     target = rng.integers(0, 2000, size=300)
     loss, grad = sl.cross_entropy_with_grad(logits, target, reduction="sum", threads=2)
-    tol = rounding_tolerance(dtype, logits.shape[-1])
-    assert_close("threaded fused grad", grad, sl.cross_entropy_grad(logits, target, reduction="sum"), tol)
-    assert_close("threaded fused loss", loss, sl.cross_entropy(logits, target, reduction="sum"),
-                 rounding_tolerance(dtype, logits.size))
+    u = unit_roundoff(dtype)
+    g_scale, g_units = grad_scale(logits.astype(np.float64), target, reduction="sum")
+    l_scale, l_units = loss_scale(logits.astype(np.float64), reduction="sum")
+    assert_close("threaded fused grad", grad, sl.cross_entropy_grad(logits, target, reduction="sum"),
+                 2 * g_units * u, g_scale)
+    assert_close("threaded fused loss", loss, sl.cross_entropy(logits, target, reduction="sum"), 2 * l_units * u,
+                 l_scale)
     assert grad.dtype == dtype and loss.dtype == dtype
 
 
@@ -283,17 +375,18 @@ def test_fused_output_buffers(rng):
     expected = sl.cross_entropy_grad(logits, target)
     out = np.empty_like(logits)
     _, grad = sl.cross_entropy_with_grad(logits, target, out=out)
-    tol = rounding_tolerance(np.float32, logits.shape[-1])
+    g_scale, g_units = grad_scale(logits.astype(np.float64), target, reduction="mean")
+    tol = 2 * g_units * unit_roundoff(np.float32)
     assert grad is out
-    assert_close("grad into out", out, expected, tol)
+    assert_close("grad into out", out, expected, tol, g_scale)
     own = logits.copy()
     _, grad = sl.cross_entropy_with_grad(own, target, overwrite_logits=True)
     assert grad is own
-    assert_close("grad into logits", own, expected, tol)
+    assert_close("grad into logits", own, expected, tol, g_scale)
     transposed = np.ascontiguousarray(logits.T)
     _, grad = sl.cross_entropy_with_grad(transposed, target, axis=0, overwrite_logits=True)
     assert grad is transposed
-    assert_close("grad into logits, axis 0", grad, expected.T, tol)
+    assert_close("grad into logits, axis 0", grad, expected.T, tol, g_scale.T)
 
 
 def test_fused_float16(rng):
@@ -359,5 +452,7 @@ def test_fused_masked_class_matches_cross_entropy(target):
     z = np.array([[0.0, -np.inf, 1.0], [2.0, -np.inf, -1.0]])
     loss, grad = sl.cross_entropy_with_grad(z, target, reduction="none")
     assert np.all(np.isfinite(loss)) and np.all(np.isfinite(grad))
-    np.testing.assert_allclose(loss, sl.cross_entropy(z, target, reduction="none"), rtol=rounding_tolerance(np.float64, 3))
-    np.testing.assert_allclose(grad, sl.cross_entropy_grad(z, target, reduction="none"), atol=rounding_tolerance(np.float64, 3))
+    l_scale, l_units = loss_scale(z)
+    g_scale, g_units = grad_scale(z, target)
+    assert_close("masked loss", loss, sl.cross_entropy(z, target, reduction="none"), 2 * l_units * U64, l_scale)
+    assert_close("masked grad", grad, sl.cross_entropy_grad(z, target, reduction="none"), 2 * g_units * U64, g_scale)

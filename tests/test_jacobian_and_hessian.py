@@ -7,12 +7,30 @@ import softmax_lib as sl
 from softmax_lib.checks import (
     assert_passed,
     check_loss_hessian,
+    EXP_UNITS,
     compare,
-    rounding_tolerance,
+    jacobian_units,
+    logsumexp_log_units,
+    softmax_bound_units,
     torch_cross_entropy_hessian,
+    unit_roundoff,
 )
 
 RNG_SEED = 4321
+U = unit_roundoff(np.float64)
+
+
+def torch_hessian_units(z):
+    """Bound, in u, on a torch Hessian entry relative to p_i δ_ij + p_i p_j: torch differentiates log_softmax
+    twice, so its p = exp(log p) is within L + spread + EXP_UNITS + 1 units (L = logsumexp_log_units(K)),
+    and the entry within `jacobian_units` of that (as in check_loss_hessian)."""
+    k, spread = z.size, float(np.ptp(z))
+    return jacobian_units(max(softmax_bound_units(k, spread), logsumexp_log_units(k) + spread + EXP_UNITS + 1))
+
+
+def jacobian_scale(z):
+    p = sl.softmax(z)
+    return np.diag(p) + np.outer(p, p)
 
 
 @pytest.mark.parametrize("k", [1, 2, 3, 7])
@@ -29,7 +47,10 @@ def test_loss_hessian_does_not_depend_on_the_target(rng):
     logits = rng.normal(size=5)
     by_index = torch_cross_entropy_hessian(logits, np.int64(2))
     by_probability = torch_cross_entropy_hessian(logits, sl.softmax(rng.normal(size=5)))
-    assert_passed([compare("index vs probability target", by_index, by_probability, rounding_tolerance(np.float64, 5))])
+    # both sides torch's (Σ y)·J: twice the torch Hessian bound, plus K − 1 for the target's sum Σ y = 1
+    tol = (2 * torch_hessian_units(logits) + 4) * U
+    assert_passed([compare("index vs probability target", by_index, by_probability, tol, measure="scaled",
+                           scale=jacobian_scale(logits))])
 
 
 def test_loss_hessian_scales_with_target_sum(rng):
@@ -38,9 +59,12 @@ def test_loss_hessian_scales_with_target_sum(rng):
     logits = rng.normal(size=4)
     target = np.array([1.0, 0.0, 1.0, 0.0])
     hessian = torch_cross_entropy_hessian(logits, target)
-    tol = rounding_tolerance(np.float64, 4)
-    assert compare("2J", hessian, 2 * sl.softmax_jacobian(logits), tol).passed
-    assert not compare("J", hessian, sl.softmax_jacobian(logits), tol).passed
+    # torch's side within its Hessian bound, ours within jacobian_units(b) (the doubling is exact), relative
+    # to the size 2(p_i δ_ij + p_i p_j) of the terms
+    units = torch_hessian_units(logits) + jacobian_units(softmax_bound_units(4, float(np.ptp(logits))))
+    scale = 2 * jacobian_scale(logits)
+    assert compare("2J", hessian, 2 * sl.softmax_jacobian(logits), units * U, measure="scaled", scale=scale).passed
+    assert not compare("J", hessian, sl.softmax_jacobian(logits), units * U, measure="scaled", scale=scale).passed
 
 
 def test_loss_hessian_bad_shapes():
@@ -58,7 +82,9 @@ def test_jacobian_spectrum(rng, k):
     z = rng.normal(size=k)
     p = sl.softmax(z)
     eigenvalues = np.linalg.eigvalsh(sl.softmax_jacobian(z))
-    tol = rounding_tolerance(np.float64, k)
+    # Weyl: each eigenvalue moves by at most ‖Ĵ − J‖₂ ≤ jacobian_units(b)·u·‖diag p + p pᵀ‖_F ≤ 2·jacobian_units(b)·u,
+    # and eigvalsh (backward stable) adds a perturbation of order K·u·‖J‖₂ ≤ K·u/2
+    tol = (2 * jacobian_units(softmax_bound_units(k, float(np.ptp(z)))) + k / 2) * U
     assert abs(eigenvalues[0]) <= tol
     assert eigenvalues[1] >= p.min() - tol
     assert eigenvalues[-1] <= np.max(2 * p * (1 - p)) + tol <= 0.5 + tol

@@ -2,8 +2,9 @@
 
 Each test states a property that must hold for every input Hypothesis draws: arrays of 1 to 3
 dimensions, any class axis, float32 and float64, values from tiny subnormals to half the dtype's
-largest finite number, ties, and ±inf and NaN where the test is about them. Tolerances come from
-the dtype through softmax_lib.checks (10·K·ε for a K-term computation), never from the data.
+largest finite number, ties, and ±inf and NaN where the test is about them. Tolerances are first-order
+bounds in units of the dtype's u (softmax_lib.checks.tolerance), each stated where it is used; the
+error measure takes its scale from the data (the size of the terms), never a constant.
 Where a property is exact in floating point (outputs in [0, 1], logsumexp ≥ max, loss ≥ 0), it
 is checked exactly, and the test says why it is exact.
 
@@ -26,6 +27,8 @@ Special values, each checked against torch on the CPU (float64 and float32):
     with the same 0·log 0 = 0 convention.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -35,11 +38,19 @@ from hypothesis.extra import numpy as hnp
 
 import softmax_lib as sl
 from softmax_lib.checks import (
+    EXP_UNITS,
+    THIRD_DERIVATIVE_SOFTMAX,
     assert_passed,
+    central_difference_error,
     central_difference_jacobian,
     compare,
-    finite_difference_tolerance,
-    rounding_tolerance,
+    jacobian_units,
+    logsumexp_log_units,
+    loss_units,
+    softmax64,
+    softmax_bound_units,
+    to_torch,
+    unit_roundoff,
 )
 
 DTYPES = [np.float32, np.float64]
@@ -93,17 +104,54 @@ def k_of(z, axis):
     return z.shape[axis]
 
 
-def tol_for(z, axis, scale=1.0):
-    return rounding_tolerance(z.dtype, k_of(z, axis)) * max(1.0, scale)
+# --- bounds, in units of u (first-order; softmax_lib.checks.tolerance) ------------------------------
+# p_i is within b_i = |z_i − m| + K + 4 + log K units of itself. For any spread, |z_i − m|·p_i ≤ max p / e,
+# so b1 = softmax_bound_units(K, 1) bounds every entry's error relative to max p (normwise), or relative to
+# p_i + max p where an entry is scaled by its own p_i (`p_with_max`). L = logsumexp_log_units(K).
 
 
+def b1(z, axis):
+    return softmax_bound_units(k_of(z, axis), 1.0)
 
-def to_torch(x):
-    return torch.as_tensor(np.ascontiguousarray(x), device=CPU)
+
+def p_with_max(z, axis):
+    """p_i + max_k p_k of its row, in float64: the size that carries p_i's error whatever |z_i − m|."""
+    with np.errstate(invalid="ignore", under="ignore"):
+        p = softmax64(z, axis)
+        return p + np.max(p, axis=axis, keepdims=True)
 
 
-def assert_matches_with_specials(name, actual, expected, tolerance):
-    """NaN where `expected` is NaN, the same ±inf where it is infinite, within `tolerance` elsewhere."""
+def compare_probabilities(name, actual, expected, z, axis, sides=2, extra=0.0):
+    """Probabilities, normwise: each side within b1 units (`sides` computed in z's dtype), plus `extra`."""
+    return compare(name, actual, expected, (sides * b1(z, axis) + extra) * unit_roundoff(z.dtype))
+
+
+def compare_log_softmax(name, actual, expected, z, axis, sides=2, extra=0.0):
+    """log p_i within (|log p_i| + |z_i − m| + L)·u ≤ 2(|log p_i| + L/2)·u (|z_i − m| ≤ |log p_i|): scaled by
+    |log p_i| + L/2 + extra (half, so that the scale does not overflow near the dtype's largest number)."""
+    expected = np.asarray(expected, dtype=np.float64)
+    scale = np.abs(expected) + logsumexp_log_units(k_of(z, axis)) / 2 + extra
+    return compare(name, actual, expected, 2 * sides * unit_roundoff(z.dtype), measure="scaled", scale=scale)
+
+
+def compare_logsumexp(name, actual, expected, z, axis, sides=2, extra=0.0):
+    """y = m + log s within (|y| + L)·u: scaled by |y| + L + extra."""
+    expected = np.asarray(expected, dtype=np.float64)
+    scale = np.abs(expected) + logsumexp_log_units(k_of(z, axis)) + extra
+    return compare(name, actual, expected, sides * unit_roundoff(z.dtype), measure="scaled", scale=scale)
+
+
+def loss_scale(z_rows):
+    """A row's loss is within loss_units(K)·u of max_k |z_k − m| + log K + 1 (finite logits; −inf is masked)."""
+    finite = np.where(np.isfinite(z_rows), z_rows.astype(np.float64), np.nan)
+    with warnings.catch_warnings():  # a row with no finite logit has a NaN loss: its scale is never used
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmax(finite, axis=-1) - np.nanmin(finite, axis=-1) + np.log(z_rows.shape[-1]) + 1
+
+
+def assert_matches_with_specials(name, actual, expected, tolerance, **measure):
+    """NaN where `expected` is NaN, the same ±inf where it is infinite, within `tolerance` elsewhere
+    (normwise, or measure="scaled" with a scale of `expected`'s shape)."""
     actual = np.asarray(actual, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
     assert actual.shape == expected.shape, f"{name}: shape {actual.shape} != {expected.shape}"
@@ -115,14 +163,18 @@ def assert_matches_with_specials(name, actual, expected, tolerance):
         f"{name}: ±inf pattern differs:\n ours  {actual}\n torch {expected}"
     )
     finite = np.isfinite(expected)
-    assert_passed(compare(name, actual[finite], expected[finite], tolerance))
+    if "scale" in measure:
+        measure["scale"] = np.broadcast_to(measure["scale"], expected.shape)[finite]
+    assert_passed(compare(name, actual[finite], expected[finite], tolerance, **measure))
 
 
 # --- probabilities -----------------------------------------------------------------------------
 
 @given(logits_and_axis())
 def test_rows_sum_to_one_and_outputs_in_unit_interval(case):
-    """Σ_k p_k = 1 within 10·K·ε, and 0 ≤ p_k ≤ 1 exactly, with no overflow or invalid operation.
+    """Σ_k p_k = 1 within softmax_bound_units(K, log K)·u, and 0 ≤ p_k ≤ 1 exactly, with no overflow or invalid
+    operation. Σ_k b_k p_k = K + 4 + log K + Σ_k p_k (m − z_k) and Σ_k p_k (m − z_k) ≤ H(p) ≤ log K; the sum is
+    taken in float64.
 
     Exact bounds: after the shift every e_k = exp(z_k − m) lies in [0, 1] and the rounded sum s of
     non-negative terms is ≥ each term (rounding is monotone), so e_k / s rounds into [0, 1].
@@ -132,35 +184,39 @@ def test_rows_sum_to_one_and_outputs_in_unit_interval(case):
         p = sl.softmax(z, axis)
     assert p.dtype == z.dtype and p.shape == z.shape
     assert np.all((p >= 0) & (p <= 1))
-    assert_passed(compare("Σ p", np.sum(p, axis=axis, dtype=np.float64), np.ones(p.sum(axis=axis).shape), tol_for(z, axis)))
+    tol = softmax_bound_units(k_of(z, axis), np.log(k_of(z, axis))) * unit_roundoff(z.dtype)
+    assert_passed(compare("Σ p", np.sum(p, axis=axis, dtype=np.float64), np.ones(p.sum(axis=axis).shape), tol,
+                          measure="relative"))
 
 
 @given(logits_and_axis())
 def test_softmax_family_matches_torch(case):
-    """softmax, log_softmax and logsumexp agree with torch (CPU, same dtype) within 10·K·ε, relative
-    above 1, for any finite input up to half the dtype's range."""
+    """softmax, log_softmax and logsumexp agree with torch (CPU, same dtype) within twice their bounds
+    (both sides in the dtype), for any finite input up to half the dtype's range."""
     z, axis = case
-    z_t = to_torch(z)
-    tol = tol_for(z, axis)
-    assert_passed(compare("softmax", sl.softmax(z, axis), torch.softmax(z_t, axis).numpy(), tol))
-    assert_passed(compare("log_softmax", sl.log_softmax(z, axis), torch.log_softmax(z_t, axis).numpy(), tol))
-    assert_passed(compare("logsumexp", sl.logsumexp(z, axis), torch.logsumexp(z_t, axis).numpy(), tol))
+    z_t = to_torch(z, CPU)
+    assert_passed(compare_probabilities("softmax", sl.softmax(z, axis), torch.softmax(z_t, axis), z, axis))
+    assert_passed(compare_log_softmax("log_softmax", sl.log_softmax(z, axis), torch.log_softmax(z_t, axis), z, axis))
+    assert_passed(compare_logsumexp("logsumexp", sl.logsumexp(z, axis), torch.logsumexp(z_t, axis), z, axis))
 
 
 @given(logits_and_axis(bound=1e3), st.floats(-1e3, 1e3))
 def test_shift_invariance(case, shift):
     """softmax(z + c) = softmax(z), log_softmax(z + c) = log_softmax(z), logsumexp(z + c) = logsumexp(z) + c.
 
-    Rounding z + c perturbs each logit by up to ε·(|z| + |c|), which moves p by at most about twice
-    that: the tolerance is 10·K·ε times max(1, max|z| + |c|).
+    Rounding z + c perturbs each logit by δ_i ≤ u·S, S = max|z| + |c|, which moves log p_i by
+    |δ_i − Σ p_k δ_k| ≤ 2uS (p_i relatively by as much) and logsumexp by ≤ uS; on top of both sides' own
+    bounds (and, for logsumexp(z) + c, |logsumexp(z)| ≤ |y| + S and one more rounding).
     """
     z, axis = case
     c = z.dtype.type(shift)
-    scale = float(np.max(np.abs(z))) + abs(float(c))
-    tol = tol_for(z, axis, scale)
-    assert_passed(compare("softmax", sl.softmax(z + c, axis), sl.softmax(z, axis), tol))
-    assert_passed(compare("log_softmax", sl.log_softmax(z + c, axis), sl.log_softmax(z, axis), tol))
-    assert_passed(compare("logsumexp", sl.logsumexp(z + c, axis), sl.logsumexp(z, axis) + np.float64(c), tol))
+    size = float(np.max(np.abs(z))) + abs(float(c))
+    assert_passed(compare_probabilities("softmax", sl.softmax(z + c, axis), sl.softmax(z, axis), z, axis,
+                                        extra=2 * size))
+    assert_passed(compare_log_softmax("log_softmax", sl.log_softmax(z + c, axis), sl.log_softmax(z, axis), z, axis,
+                                      extra=size))
+    assert_passed(compare_logsumexp("logsumexp", sl.logsumexp(z + c, axis), sl.logsumexp(z, axis) + np.float64(c),
+                                    z, axis, extra=size))
 
 
 @given(
@@ -180,10 +236,15 @@ def test_shift_invariance_is_exact_for_exact_shifts(dtype, shape, data):
 
 @given(logits_and_axis())
 def test_softmax_is_exp_of_log_softmax(case):
-    """exp(log_softmax(z)) = softmax(z) within 10·K·ε (absolute: both are ≤ 1)."""
+    """exp(log_softmax(z)) = softmax(z), normwise. log p_i is within (2|log p_i| + L)u absolute, which exp
+    makes relative, plus EXP_UNITS; and p_i|log p_i| = p_i|z_i − m| + p_i log s ≤ max p (1/e + log K). So the
+    left side is within L + EXP_UNITS + 2/e + 2 log K units of max p, the right side within b1."""
     z, axis = case
+    k = k_of(z, axis)
+    extra = logsumexp_log_units(k) + EXP_UNITS + 2 / np.e + 2 * np.log(k)
     with np.errstate(under="ignore"):
-        assert_passed(compare("exp(log_softmax)", np.exp(sl.log_softmax(z, axis)), sl.softmax(z, axis), tol_for(z, axis)))
+        assert_passed(compare_probabilities("exp(log_softmax)", np.exp(sl.log_softmax(z, axis)), sl.softmax(z, axis),
+                                            z, axis, sides=1, extra=extra))
 
 
 @given(logits_and_axis())
@@ -200,15 +261,17 @@ def test_logsumexp_between_max_and_max_plus_log_k(case):
     """max z ≤ logsumexp(z) ≤ max z + log K.
 
     The lower bound is exact: the rounded sum is ≥ 1 (it contains exp(0)), so its log is ≥ 0, and
-    adding it to m cannot round below m. The upper bound holds within 10·K·ε·max(1, |max z|).
+    adding it to m cannot round below m. The upper bound holds within (|y| + L)·u, the bound of logsumexp,
+    and |y| ≤ |max z + log K| + log K.
     """
     z, axis = case
     lse = sl.logsumexp(z, axis)
     m = np.max(z, axis=axis)
     assert np.all(lse >= m)
-    upper = m.astype(np.float64) + np.log(k_of(z, axis))
-    excess = np.max((lse - upper) / np.maximum(1.0, np.abs(upper)), initial=0.0)
-    assert excess <= tol_for(z, axis), f"logsumexp exceeds max + log K by {excess:.3e} (relative)"
+    k = k_of(z, axis)
+    upper = m.astype(np.float64) + np.log(k)
+    excess = np.max((lse - upper) / (np.abs(upper) + np.log(k) + logsumexp_log_units(k)), initial=0.0)
+    assert excess <= unit_roundoff(z.dtype), f"logsumexp exceeds max + log K by {excess:.3e} (scaled)"
     keep = sl.logsumexp(z, axis, keepdims=True)
     np.testing.assert_array_equal(np.squeeze(keep, axis=axis), lse)
 
@@ -217,8 +280,10 @@ def test_logsumexp_between_max_and_max_plus_log_k(case):
 
 @given(logits_and_axis(), st.data())
 def test_vjp_equals_explicit_jacobian_product(case, data):
-    """softmax_vjp(z, v) = Jᵀv with J = softmax_jacobian(z), and = Jv (J is symmetric), within
-    10·K·ε·max(1, max|v|); and both agree with torch's backward pass."""
+    """softmax_vjp(z, v) = Jᵀv with J = softmax_jacobian(z), and = Jv (J is symmetric); and both agree with
+    torch's backward pass. Scaled by (p_j + max p)(|v_j| + Σ_k p_k|v_k|): the VJP is within 2b1 + K + 2 units
+    of it, the explicit product (J within jacobian_units(b1) of p_iδ_ij + p_ip_j, a K-term sum) within
+    jacobian_units(b1) + K."""
     z, axis = case
     v = data.draw(hnp.arrays(z.dtype, z.shape, elements=finite_floats(z.dtype, 1e3)))
     jac = sl.softmax_jacobian(z, axis)
@@ -226,36 +291,51 @@ def test_vjp_equals_explicit_jacobian_product(case, data):
     jt_v = np.moveaxis(np.einsum("...ij,...i->...j", jac, v_last), -1, axis)
     j_v = np.moveaxis(np.einsum("...ij,...j->...i", jac, v_last), -1, axis)
     ours = sl.softmax_vjp(z, v, axis)
-    tol = tol_for(z, axis, float(np.max(np.abs(v))))
-    assert_passed(compare("vjp vs Jᵀv", ours, jt_v, tol))
-    assert_passed(compare("vjp vs Jv", ours, j_v, tol))
-    z_t = to_torch(z).requires_grad_(True)
-    torch.softmax(z_t, axis).backward(to_torch(v))
-    assert_passed(compare("vjp vs torch", ours, z_t.grad.numpy(), tol))
+    k, b, u = k_of(z, axis), b1(z, axis), unit_roundoff(z.dtype)
+    v64 = np.abs(v.astype(np.float64))
+    with np.errstate(invalid="ignore", under="ignore"):
+        scale = p_with_max(z, axis) * (v64 + np.sum(softmax64(z, axis) * v64, axis=axis, keepdims=True))
+    vjp_units = 2 * b + k + 2
+    tol = (vjp_units + jacobian_units(b) + k) * u
+    assert_passed(compare("vjp vs Jᵀv", ours, jt_v, tol, measure="scaled", scale=scale))
+    assert_passed(compare("vjp vs Jv", ours, j_v, tol, measure="scaled", scale=scale))
+    z_t = to_torch(z, CPU).requires_grad_(True)
+    torch.softmax(z_t, axis).backward(to_torch(v, CPU))
+    assert_passed(compare("vjp vs torch", ours, z_t.grad, 2 * vjp_units * u, measure="scaled", scale=scale))
 
 
 @given(logits_and_axis())
 def test_jacobian_structure(case):
     """J = diag(p) − ppᵀ: shape (..., K, K), symmetric, each row and column sums to 0 (Σ_i p_i = 1),
-    the diagonal is p(1 − p) ≥ 0 and the off-diagonal entries are ≤ 0."""
+    the diagonal is p(1 − p) ≥ 0 and the off-diagonal entries are ≤ 0. Entries within jacobian_units(b1) of
+    (p_i + max p)(δ_ij + p_j): a column sums K of them (K − 1 more units, Σ_i of that size 2(p_j + max p));
+    the reference p(1 − p) in the dtype is within b1 + 2 units of p_j + p_j²."""
     z, axis = case
     k = k_of(z, axis)
     jac = sl.softmax_jacobian(z, axis)
     batch = tuple(int(n) for d, n in enumerate(z.shape) if d != axis % z.ndim)
     assert jac.shape == batch + (k, k) and jac.dtype == z.dtype
     np.testing.assert_array_equal(jac, np.swapaxes(jac, -1, -2))
-    tol = tol_for(z, axis)
-    assert_passed(compare("column sums", np.sum(jac, axis=-2), 0.0 * jac[..., 0, :], tol))
+    b, u = b1(z, axis), unit_roundoff(z.dtype)
+    size = np.moveaxis(p_with_max(z, axis), axis, -1)  # p_j + max p, classes last
+    assert_passed(compare("column sums", np.sum(jac, axis=-2), 0.0 * jac[..., 0, :], (jacobian_units(b) + k) * u,
+                          measure="scaled", scale=2 * size))
     p = np.moveaxis(sl.softmax(z, axis), axis, -1)
-    assert_passed(compare("diagonal", np.diagonal(jac, axis1=-2, axis2=-1), p * (1 - p), tol))
+    with np.errstate(under="ignore"):
+        diag_scale = size * (1 + np.moveaxis(softmax64(z, axis), axis, -1))
+    assert_passed(compare("diagonal", np.diagonal(jac, axis1=-2, axis2=-1), p * (1 - p),
+                          (jacobian_units(b) + b + 2) * u, measure="scaled", scale=diag_scale))
     assert np.all(jac[..., ~np.eye(k, dtype=bool)] <= 0)
 
 
 @given(logits_and_axis(bound=float(np.finfo(np.float32).max) / 4), st.data())
 def test_gradient_is_p_minus_y(case, data):
     """∂L/∂z = p − y for "sum" and "none", (p − y)/N for "mean" (N rows, not K classes), for index
-    and probability targets; it sums to 0 over the classes and agrees with torch autograd
-    (float64 reference) within 10·K·ε."""
+    and probability targets; it sums to 0 over the classes and agrees with torch autograd (float64 reference).
+    Scaled by (p + y + max p)/N: each entry of p − y within b1 + 2 units (p, the subtraction, the division).
+    The class sum: Σ_k b_k p_k ≤ softmax_bound_units(K, log K) (see the row-sum test), the subtraction and
+    division 2 units of Σ(p + y) = 2, the K-term sum K − 1: scaled by 1/N. The loss: loss_units(K) of each
+    row's max|z − m| + log K + 1, plus N − 1 (sum) or N (mean) for the reduction."""
     z, axis = case
     use_index = data.draw(st.booleans())
     target = data.draw(index_target(z, axis) if use_index else probability_target(z, axis))
@@ -267,49 +347,78 @@ def test_gradient_is_p_minus_y(case, data):
         expected = expected / z.dtype.type(n_rows)
     grad = sl.cross_entropy_grad(z, target, axis, reduction)
     assert grad.dtype == z.dtype
-    tol = tol_for(z, axis)
-    assert_passed(compare("grad vs p − y", grad, expected, tol))
-    assert_passed(compare("Σ_k grad", np.sum(grad, axis=axis, dtype=np.float64), np.zeros(grad.sum(axis=axis).shape), tol))
-    z_t = to_torch(np.moveaxis(z.astype(np.float64), axis, 1) if z.ndim > 1 else z.astype(np.float64)[None])
+    k, b, u = k_of(z, axis), b1(z, axis), unit_roundoff(z.dtype)
+    n_div = n_rows if reduction == "mean" else 1
+    scale = (p_with_max(z, axis) + y.astype(np.float64)) / n_div
+    assert_passed(compare("grad vs p − y", grad, expected, 2 * (b + 2) * u, measure="scaled", scale=scale))
+    sum_units = softmax_bound_units(k, np.log(k)) + 4 + k - 1
+    assert_passed(compare("Σ_k grad", np.sum(grad, axis=axis, dtype=np.float64), np.zeros(grad.sum(axis=axis).shape),
+                          sum_units * u, measure="scaled", scale=1 / n_div))
+    z_t = to_torch(np.moveaxis(z.astype(np.float64), axis, 1) if z.ndim > 1 else z.astype(np.float64)[None], CPU)
     z_t.requires_grad_(True)
     if use_index:
-        t_t = to_torch(target if z.ndim > 1 else target[None])
+        t_t = to_torch(target if z.ndim > 1 else target[None], CPU)
     else:
-        t_t = to_torch(np.moveaxis(target.astype(np.float64), axis, 1) if z.ndim > 1 else target.astype(np.float64)[None])
+        target64 = target.astype(np.float64)
+        t_t = to_torch(np.moveaxis(target64, axis, 1) if z.ndim > 1 else target64[None], CPU)
     loss = torch.nn.functional.cross_entropy(z_t, t_t, reduction=reduction)
     loss.sum().backward()
     ref = z_t.grad.numpy()
     ref = np.moveaxis(ref, 1, axis) if z.ndim > 1 else ref[0]
-    assert_passed(compare("grad vs torch", grad, ref, tol))
+    # one side in the dtype, torch's in float64
+    u64 = unit_roundoff(np.float64)
+    assert_passed(compare("grad vs torch", grad, ref, (b + 2) * (u + u64), measure="scaled", scale=scale))
     loss_ref = loss.detach().numpy()
     ours = sl.cross_entropy(z, target, axis, reduction)
     if z.ndim == 1 and reduction == "none":
         loss_ref = loss_ref[0]
-    assert_passed(compare("loss vs torch", ours, loss_ref, rounding_tolerance(z.dtype, z.size)))
+    per_row = loss_scale(rows(z, axis))
+    if reduction == "none":
+        l_scale, l_units = per_row.reshape(np.shape(ours)), loss_units(k)
+    elif reduction == "sum":
+        l_scale, l_units = np.sum(per_row), loss_units(k) + n_rows - 1
+    else:
+        l_scale, l_units = np.mean(per_row), loss_units(k) + n_rows
+    assert_passed(compare("loss vs torch", ours, loss_ref, l_units * (u + u64), measure="scaled", scale=l_scale))
 
 
 @given(logits_and_axis(dtype=np.float64, bound=10.0, max_dims=2, max_side=5), st.data())
 def test_gradient_matches_central_differences(case, data):
     """cross_entropy_grad is the derivative of cross_entropy: central differences of the loss (summed
-    over the output for "none") agree within 100·ε^(2/3) (float64, |z| ≤ 10)."""
+    over the output for "none") agree (float64, |z| ≤ 10). Scaled by max (p + y)/N: the gradient within b + 2
+    units, the difference quotient within `central_difference_error` (M₃ = 1/8 over N, |f| ≤ the summed loss
+    scales, each loss evaluation within loss_units(K) + the number of terms summed), as check_cross_entropy."""
     z, axis = case
     target = data.draw(st.one_of(index_target(z, axis), probability_target(z, axis)))
     reduction = data.draw(st.sampled_from(["mean", "sum", "none"]))
     total = lambda x: np.sum(sl.cross_entropy(x, target, axis, reduction))  # noqa: E731
     fd = central_difference_jacobian(total, z)
+    k = k_of(z, axis)
+    n_div = z.size // k if reduction == "mean" else 1
+    y = sl.target_distribution(z, target, axis)
+    g_scale = float(np.max(softmax64(z, axis) + y)) / n_div
+    f_scale = float(np.sum(loss_scale(rows(z, axis))))
+    fd_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX / n_div, f_scale, loss_units(k) + z.size,
+                                        float(np.max(np.abs(z))))
+    b = softmax_bound_units(k, float(np.max(np.ptp(z, axis=axis))))
+    u = unit_roundoff(np.float64)
     assert_passed(compare("grad vs central differences", sl.cross_entropy_grad(z, target, axis, reduction), fd,
-                          finite_difference_tolerance(np.float64)))
+                          (b + 2) * u + fd_error / g_scale, measure="scaled", scale=g_scale))
 
 
 # --- cross-entropy -----------------------------------------------------------------------------
 
 @given(logits_and_axis(bound=float(np.finfo(np.float32).max) / 4), st.data())
 def test_cross_entropy_zero_only_for_perfect_one_hot_prediction(case, data):
-    """With a class-index target k: L ≥ 0, and L = 0 exactly iff softmax(z)_k rounds to exactly 1.
+    """With a class-index target k: L ≥ 0; L = 0 exactly only where softmax(z)_k rounds to exactly 1; and where
+    p_k rounds to 1, L ≤ (K + 6 + log K)·u.
 
-    Exact because log p_k = (z_k − m) − log s with both terms of the right sign: it is 0 only if
-    z_k = m and the rounded sum s is exactly 1 (log of the next float above 1 is not 0), which is
-    also exactly when p_k = 1/s rounds to 1. The reductions are ≥ 0 as well.
+    log p_k = (z_k − m) − log1p(r), r = Σ_{j: z_j < m} exp(z_j − m) + (ties at the max − 1), both terms of the
+    right sign: L = 0 only if z_k = m and log1p(r) rounds to 0, so r is below the smallest number the dtype keeps,
+    and then s = 1 + r rounds to 1 and p_k = 1/s is exactly 1. The converse no longer holds: log1p keeps the
+    digits of a tiny r that 1 + r rounds away, so p_k can round to 1 while L = log1p(r) > 0. It is small: p̂_k = 1
+    means p_k ≥ 1/(1 + b·u) with b = softmax_bound_units(K) (z_k = m), so L ≤ b·u, and log1p and the cast
+    add 2 units. The reductions are ≥ 0 as well.
     """
     z, axis = case
     target = data.draw(index_target(z, axis))
@@ -317,7 +426,9 @@ def test_cross_entropy_zero_only_for_perfect_one_hot_prediction(case, data):
     assert np.all(loss >= 0)
     p_target = np.take_along_axis(sl.softmax(z, axis), np.expand_dims(target, axis), axis).squeeze(axis)
     note(f"losses {loss!r}, p at target {p_target!r}")
-    np.testing.assert_array_equal(loss == 0, p_target == 1)
+    assert np.all(p_target[loss == 0] == 1)
+    k = k_of(z, axis)
+    assert np.all(loss[p_target == 1] <= (softmax_bound_units(k) + 2) * unit_roundoff(z.dtype))
     assert sl.cross_entropy(z, target, axis, "mean") >= 0 and sl.cross_entropy(z, target, axis, "sum") >= 0
 
 
@@ -369,9 +480,10 @@ def test_nan_poisons_its_row_only(case, data):
     with np.errstate(invalid="ignore", over="ignore"):
         for name, func in outputs.items():
             nan_free_rows_unchanged(name, func(z_nan_rows), func(z_rows), bad)
-        z_t = to_torch(z_nan_rows)
+        z_t = to_torch(z_nan_rows, CPU)
         for name, ref in [("softmax", torch.softmax(z_t, -1)), ("logsumexp", torch.logsumexp(z_t, -1)),
-                          ("cross_entropy", torch.nn.functional.cross_entropy(z_t, to_torch(target), reduction="none"))]:
+                          ("cross_entropy", torch.nn.functional.cross_entropy(z_t, to_torch(target, CPU),
+                                                                              reduction="none"))]:
             np.testing.assert_array_equal(np.isnan(outputs[name](z_nan_rows)), np.isnan(ref.numpy()), err_msg=name)
 
 
@@ -382,39 +494,51 @@ def logits_with_infinities(dtype):
 @given(logits_and_axis(max_dims=2, elements=logits_with_infinities), st.data())
 def test_infinities_handled_as_torch(case, data):
     """±inf logits give what torch gives (CPU, same dtype): the NaN and ±inf positions are equal and
-    the finite values agree within 10·K·ε, for softmax, log_softmax, logsumexp, the VJP, the loss
-    with a probability target, and the gradient with either kind of target. See the module
+    the finite values agree within twice the bounds of the finite-logit tests (both sides in the dtype; a
+    −inf logit is a masked class and adds nothing to them), for softmax, log_softmax, logsumexp, the VJP, the
+    loss with a probability target, and the gradient with either kind of target. See the module
     docstring for what each case gives."""
     z, axis = case
     z_rows = rows(z, axis)
-    z_t = to_torch(z_rows)
-    tol = rounding_tolerance(z.dtype, z_rows.shape[-1])
+    z_t = to_torch(z_rows, CPU)
+    k, b, u = z_rows.shape[-1], b1(z_rows, -1), unit_roundoff(z.dtype)
+    big_l = logsumexp_log_units(k)
     note(f"rows {z_rows!r}")
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
-        assert_matches_with_specials("softmax", sl.softmax(z_rows), torch.softmax(z_t, -1).numpy(), tol)
-        assert_matches_with_specials("log_softmax", sl.log_softmax(z_rows), torch.log_softmax(z_t, -1).numpy(), tol)
-        assert_matches_with_specials("logsumexp", sl.logsumexp(z_rows), torch.logsumexp(z_t, -1).numpy(), tol)
+        assert_matches_with_specials("softmax", sl.softmax(z_rows), torch.softmax(z_t, -1).numpy(), 2 * b * u)
+        log_p = torch.log_softmax(z_t, -1).numpy()
+        assert_matches_with_specials("log_softmax", sl.log_softmax(z_rows), log_p, 4 * u, measure="scaled",
+                                     scale=np.abs(log_p.astype(np.float64)) + big_l / 2)
+        lse = torch.logsumexp(z_t, -1).numpy()
+        assert_matches_with_specials("logsumexp", sl.logsumexp(z_rows), lse, 2 * u, measure="scaled",
+                                     scale=np.abs(lse.astype(np.float64)) + big_l)
 
         v = data.draw(hnp.arrays(z.dtype, z_rows.shape, elements=finite_floats(z.dtype, 10.0)))
         leaf = z_t.clone().requires_grad_(True)
-        torch.softmax(leaf, -1).backward(to_torch(v))
-        assert_matches_with_specials("softmax_vjp", sl.softmax_vjp(z_rows, v), leaf.grad.numpy(), tol * 10)
+        torch.softmax(leaf, -1).backward(to_torch(v, CPU))
+        v64 = np.abs(v.astype(np.float64))
+        vjp_scale = p_with_max(z_rows, -1) * (v64 + np.sum(softmax64(z_rows, -1) * v64, axis=-1, keepdims=True))
+        assert_matches_with_specials("softmax_vjp", sl.softmax_vjp(z_rows, v), leaf.grad.numpy(),
+                                     2 * (2 * b + k + 2) * u, measure="scaled", scale=vjp_scale)
 
         for kind in ("index", "probability"):
             target = data.draw(index_target(z_rows, -1) if kind == "index" else probability_target(z_rows, -1))
             leaf = z_t.clone().requires_grad_(True)
-            loss = torch.nn.functional.cross_entropy(leaf, to_torch(target), reduction="none")
+            loss = torch.nn.functional.cross_entropy(leaf, to_torch(target, CPU), reduction="none")
             loss.sum().backward()
             grad = sl.cross_entropy_grad(z_rows, target, reduction="none")
-            assert_matches_with_specials(f"cross_entropy_grad ({kind})", grad, leaf.grad.numpy(), tol)
+            y = sl.target_distribution(z_rows, target).astype(np.float64)
+            assert_matches_with_specials(f"cross_entropy_grad ({kind})", grad, leaf.grad.numpy(), 2 * (b + 2) * u,
+                                         measure="scaled", scale=p_with_max(z_rows, -1) + y)
             if kind == "probability":
                 # torch's cross_entropy gives 0·(−inf) = NaN for a masked class with y_k = 0;
                 # the reference takes 0·log 0 = 0, as softmax_lib does
-                target_t = to_torch(target)
+                target_t = to_torch(target, CPU)
                 log_p = torch.log_softmax(z_t, -1)
                 reference = -(target_t * torch.where(target_t > 0, log_p, 0.0)).sum(-1)
                 ours = sl.cross_entropy(z_rows, target, reduction="none")
-                assert_matches_with_specials("cross_entropy (probability)", ours, reference.numpy(), tol)
+                assert_matches_with_specials("cross_entropy (probability)", ours, reference.numpy(),
+                                             2 * loss_units(k) * u, measure="scaled", scale=loss_scale(z_rows))
 
 
 @given(logits_and_axis(bound=30.0, max_dims=2), st.data())
@@ -427,11 +551,14 @@ def test_index_target_with_masked_class_matches_torch(case, data):
     target = data.draw(index_target(z_rows, -1))
     masked = (target + 1) % z_rows.shape[-1]  # a class other than the target, in every row
     z_rows[np.arange(len(z_rows)), masked] = -np.inf
-    ref = torch.nn.functional.cross_entropy(to_torch(z_rows), to_torch(target), reduction="none").numpy()
+    ref = torch.nn.functional.cross_entropy(to_torch(z_rows, CPU), to_torch(target, CPU), reduction="none").numpy()
     assert np.all(np.isfinite(ref))
     with np.errstate(invalid="ignore"):
         ours = sl.cross_entropy(z_rows, target, reduction="none")
-    assert_matches_with_specials("cross_entropy (index, masked class)", ours, ref, rounding_tolerance(z.dtype, z_rows.shape[-1]))
+    # both sides in the dtype, each within loss_units(K) of the row's finite max|z − m| + log K + 1
+    assert_matches_with_specials("cross_entropy (index, masked class)", ours, ref,
+                                 2 * loss_units(z_rows.shape[-1]) * unit_roundoff(z.dtype), measure="scaled",
+                                 scale=loss_scale(z_rows))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

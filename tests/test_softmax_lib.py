@@ -2,7 +2,7 @@
 
 Most tests run on every backend — NumPy, torch on the CPU, torch on CUDA (skipped without a GPU)
 — and in every dtype the backend has (float64, float32, float16, and bfloat16 on torch), with
-tolerances from softmax_lib.checks, derived from the dtype's machine epsilon.
+tolerances that are first-order bounds in units of the dtype's u (softmax_lib.checks.tolerance).
 """
 
 import numpy as np
@@ -19,16 +19,53 @@ from softmax_lib.checks import (
     check_output_layer_gradients,
     check_softmax_jacobian,
     check_softmax_vjp,
+    THIRD_DERIVATIVE_SOFTMAX,
+    central_difference_error,
     checked_array,
     compare,
-    finite_difference_tolerance,
+    jacobian_units,
+    log_softmax64,
+    logsumexp_log_units,
+    loss_units,
     machine_epsilon,
-    rounding_tolerance,
+    shifted_softmax_bound_units,
+    smallest_normal,
+    softmax64,
+    softmax_bound_units,
     torch_cross_entropy_with_grad,
     torch_device,
+    unit_roundoff,
 )
 
 RNG_SEED = 1234
+U64 = unit_roundoff(np.float64)
+
+
+# Each entry's first-order bound (softmax_lib.checks.tolerance), as the scale of measure="scaled": the
+# tolerance is then u for one side computed in the dtype (against 50 digits), 2u for two.
+
+
+def softmax_scale(z64, axis=-1, dtype="float64"):
+    """p_i within (|z_i − m| + K + 4 + log K)·u·p_i; below the smallest normal number the error is absolute."""
+    return np.maximum(softmax64(z64, axis), smallest_normal(dtype)) * shifted_softmax_bound_units(z64, axis)
+
+
+def log_softmax_scale(z64, axis=-1):
+    """log p_i within (|log p_i| + |z_i − m| + L)·u, L = logsumexp_log_units(K)."""
+    return (np.abs(log_softmax64(z64, axis)) + np.abs(z64 - z64.max(axis=axis, keepdims=True))
+            + logsumexp_log_units(z64.shape[axis]))
+
+
+def logsumexp_scale(z64, axis=-1):
+    """y = m + log s within (|y| + L)·u."""
+    m = z64.max(axis=axis, keepdims=True)
+    y = np.squeeze(m + np.log(np.sum(np.exp(z64 - m), axis=axis, keepdims=True)), axis)
+    return np.abs(y) + logsumexp_log_units(z64.shape[axis])
+
+
+def loss_scale(z64, axis=-1):
+    """A row's loss is within loss_units(K)·u of max_k |z_k − m| + log K + 1."""
+    return np.ptp(z64, axis=axis) + np.log(z64.shape[axis]) + 1
 
 
 def on(backend, x, dtype="float64"):
@@ -63,10 +100,14 @@ def assert_same_kind(out, like, dtype=None):
 def test_softmax_log_softmax_logsumexp_match_torch(rng, axis, backend, dtype):
     data = rng.normal(scale=4.0, size=(3, 5, 4))
     z, z_t = on(backend, data, dtype), torch_on(backend, data, dtype)
-    tol = rounding_tolerance(dtype, data.shape[axis])
-    assert_passed(compare("softmax", sl.softmax(z, axis), torch.softmax(z_t, axis), tol))
-    assert_passed(compare("log_softmax", sl.log_softmax(z, axis), torch.log_softmax(z_t, axis), tol))
-    assert_passed(compare("logsumexp", sl.logsumexp(z, axis), torch.logsumexp(z_t, axis), tol))
+    z64 = numpy64(z)
+    tol = 2 * unit_roundoff(dtype)  # both sides in the dtype
+    assert_passed(compare("softmax", sl.softmax(z, axis), torch.softmax(z_t, axis), tol, measure="scaled",
+                          scale=softmax_scale(z64, axis, dtype)))
+    assert_passed(compare("log_softmax", sl.log_softmax(z, axis), torch.log_softmax(z_t, axis), tol, measure="scaled",
+                          scale=log_softmax_scale(z64, axis)))
+    assert_passed(compare("logsumexp", sl.logsumexp(z, axis), torch.logsumexp(z_t, axis), tol, measure="scaled",
+                          scale=logsumexp_scale(z64, axis)))
     keep = sl.logsumexp(z, axis, keepdims=True)
     assert tuple(keep.shape) == tuple(1 if d == axis % 3 else n for d, n in enumerate(data.shape))
 
@@ -147,8 +188,15 @@ def test_softmax_jacobian_layout(rng, backend):
     assert tuple(jac.shape) == (2, 3, 4, 4)
     p = sl.softmax(z[1, :, 2])
     np.testing.assert_allclose(numpy64(jac[1, 2]), np.diag(p) - np.outer(p, p), rtol=0, atol=1e-15)
-    fd = central_difference_jacobian(sl.softmax, z[0, :, 1])
-    assert_passed(compare("slice vs finite differences", jac[0, 1], fd, finite_difference_tolerance(np.float64)))
+    # as check_softmax_jacobian: jacobian_units(b) relative to max(p_i δ_ij + p_i p_j), plus the difference quotient
+    row = z[0, :, 1]
+    fd = central_difference_jacobian(sl.softmax, row)
+    p_row = softmax64(row)
+    size = float(np.max(np.diag(p_row) + np.outer(p_row, p_row)))
+    b = softmax_bound_units(4, float(np.ptp(row)))
+    fd_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX, 1.0, b, float(np.max(np.abs(row))))
+    assert_passed(compare("slice vs finite differences", jac[0, 1], fd, jacobian_units(b) * U64 + fd_error / size,
+                          measure="scaled", scale=size))
 
 
 def test_softmax_jacobian_is_not_diagonal(rng, backend):
@@ -169,15 +217,33 @@ def test_softmax_vjp_matches_torch_and_jacobian(rng, axis, backend, dtype):
     assert_same_kind(ours, z)
     jac, v64 = numpy64(sl.softmax_jacobian(z, axis)), np.moveaxis(numpy64(v), axis, -1)
     explicit = np.moveaxis(np.einsum("...ij,...i->...j", jac, v64), -1, axis)
-    assert_passed(compare("vjp vs explicit", ours, explicit, rounding_tolerance(dtype, 5)))
+    # as check_softmax_jacobian: scaled by p_j(|v_j| + Σ_k p_k|v_k|), the VJP within 2b + K + 2 units, the
+    # explicit product within jacobian_units(b) + K
+    z64, v64 = numpy64(z), numpy64(v)
+    k = z64.shape[axis]
+    b = softmax_bound_units(k, float(np.max(np.ptp(z64, axis=axis))))
+    p = softmax64(z64, axis)
+    scale = p * (np.abs(v64) + np.sum(p * np.abs(v64), axis=axis, keepdims=True))
+    tol = (2 * b + k + 2 + jacobian_units(b) + k) * unit_roundoff(dtype)
+    assert_passed(compare("vjp vs explicit", ours, explicit, tol, measure="scaled", scale=scale))
 
 
 def test_log_softmax_and_logsumexp_derivatives(rng):
+    # Along one coordinate, the third derivative of logsumexp and of log p_i is ∓p_j'' ≤ 1/8 in size. The
+    # difference quotient's rounding: logsumexp within (|y| + L)·u, log p_i within (|log p_i| + |z_i − m| + L)·u.
+    # softmax's side is within b·u·max p, δ_ij − p_j's within (b + 1)·u·(1 + max p).
     z = rng.normal(size=5)
-    tol = finite_difference_tolerance(np.float64)
-    assert_passed(compare("∂logsumexp/∂z = softmax", sl.softmax(z), central_difference_jacobian(sl.logsumexp, z), tol))
+    p = softmax64(z)
+    b = softmax_bound_units(5, float(np.ptp(z)))
+    x_scale = float(np.max(np.abs(z)))
+    lse_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX, float(logsumexp_scale(z)), 1.0, x_scale)
+    assert_passed(compare("∂logsumexp/∂z = softmax", sl.softmax(z), central_difference_jacobian(sl.logsumexp, z),
+                          b * U64 + lse_error / p.max(), measure="scaled", scale=p.max()))
     expected = np.eye(5) - sl.softmax(z)[None, :]
-    assert_passed(compare("∂log_softmax/∂z = I − 1pᵀ", expected, central_difference_jacobian(sl.log_softmax, z), tol))
+    log_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX, float(np.max(log_softmax_scale(z))), 1.0, x_scale)
+    size = 1 + p.max()
+    assert_passed(compare("∂log_softmax/∂z = I − 1pᵀ", expected, central_difference_jacobian(sl.log_softmax, z),
+                          (b + 1) * U64 + log_error / size, measure="scaled", scale=size))
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
@@ -210,8 +276,9 @@ def test_cross_entropy_single_row(backend):
     logits = np.array([1.0, 5.0, 3.0])
     loss, grad = torch_cross_entropy_with_grad(logits, np.array(1))
     z = on(backend, logits)
-    # torch's float64 loss here is ~5u from the 50-digit value, softmax_lib's exact: allow both roundings
-    np.testing.assert_allclose(numpy64(sl.cross_entropy(z, 1)), loss, rtol=rounding_tolerance(np.float64, 3))
+    # torch's float64 loss here is ~5u from the 50-digit value, softmax_lib's exact: allow both bounds
+    assert_passed(compare("loss vs torch", sl.cross_entropy(z, 1), loss, 2 * loss_units(3) * U64, measure="scaled",
+                          scale=loss_scale(logits)))
     np.testing.assert_allclose(numpy64(sl.cross_entropy_grad(z, 1)), grad, atol=1e-16)
     loss_t, grad_t = torch_cross_entropy_with_grad(torch_on(backend, logits), torch_on(backend, np.array(1)))
     np.testing.assert_allclose(numpy64(loss_t), loss, rtol=1e-15)
@@ -332,15 +399,16 @@ def test_mpmath_references_agree_with_softmax_lib(rng):
 
     z = rng.normal(scale=5.0, size=(3, 4))
     target = np.array([0, 3, 1])
-    tol = rounding_tolerance(np.float64, 4)
-    assert_passed(compare("softmax", sl.softmax(z, 0), reference.softmax_mp(z, 0), tol))
-    assert_passed(compare("log_softmax", sl.log_softmax(z), reference.log_softmax_mp(z), tol))
-    assert_passed(compare("logsumexp", sl.logsumexp(z, 0), reference.logsumexp_mp(z, 0), tol))
-    assert_passed(
-        compare(
-            "cross_entropy", sl.cross_entropy(z, target, reduction="none"), reference.cross_entropy_mp(z, target), tol
-        )
-    )
+    # one side in float64 against 50 digits: u, each entry's bound in the scale
+    assert_passed(compare("softmax", sl.softmax(z, 0), reference.softmax_mp(z, 0), U64, measure="scaled",
+                          scale=softmax_scale(z, 0)))
+    assert_passed(compare("log_softmax", sl.log_softmax(z), reference.log_softmax_mp(z), U64, measure="scaled",
+                          scale=log_softmax_scale(z)))
+    assert_passed(compare("logsumexp", sl.logsumexp(z, 0), reference.logsumexp_mp(z, 0), U64, measure="scaled",
+                          scale=logsumexp_scale(z, 0)))
+    assert_passed(compare("cross_entropy", sl.cross_entropy(z, target, reduction="none"),
+                          reference.cross_entropy_mp(z, target), loss_units(4) * U64, measure="scaled",
+                          scale=loss_scale(z)))
     # where float64 softmax underflows, the reference still has the exact (tiny) value
     assert reference.softmax_mp(np.array([0.0, -800.0]))[1] == 0.0
     assert reference.log_softmax_mp(np.array([0.0, -800.0]))[1] == -800.0

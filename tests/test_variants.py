@@ -7,21 +7,40 @@ import torch
 
 import softmax_lib as sl
 from softmax_lib.checks import (
+    EXP_UNITS,
+    THIRD_DERIVATIVE_SOFTMAX,
     assert_passed,
+    central_difference_error,
     central_difference_jacobian,
     check_hierarchical_softmax,
     check_output_layer_gradients,
     check_sparsemax_jacobian,
     compare,
-    finite_difference_tolerance,
+    loss_units,
     output_layer_grad,
-    rounding_tolerance,
-    torch_device,
+    shifted_softmax_bound_units,
+    smallest_normal,
+    softmax64,
+    softmax_bound_units,
+    to_torch,
+    unit_roundoff,
 )
 
 RNG_SEED = 4321
+U64 = unit_roundoff(np.float64)
+# σ(x) = 1/(1 + e^(−|x|)) or e^(−|x|)/(1 + e^(−|x|)): exp, one addition, one division; log σ(x) = min(x, 0) −
+# log1p(e^(−|x|)) within as many units of |log σ| + 1 (softmax_lib.checks.variants states the same).
+SIGMOID_UNITS = EXP_UNITS + 3
 
 
+def depth_of(n_classes):
+    return int(np.ceil(np.log2(n_classes)))
+
+
+def hierarchical_units(n_classes):
+    """log p, a sum of d terms log σ(±s), within (SIGMOID_UNITS·d + d − 1)·u of |log p| + d."""
+    d = depth_of(n_classes)
+    return SIGMOID_UNITS * d + d - 1
 
 
 # --- sigmoid ----------------------------------------------------------------------------------
@@ -29,22 +48,37 @@ RNG_SEED = 4321
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_sigmoid_and_log_sigmoid_match_torch(rng, dtype):
     x = np.concatenate([rng.normal(scale=5.0, size=50), [-1e4, -80.0, 0.0, 80.0, 1e4]]).astype(dtype)
-    x_t = torch.as_tensor(x, device=torch_device())
+    x_t = to_torch(x)
     with np.errstate(over="raise"):
         ours, log_ours = sl.sigmoid(x), sl.log_sigmoid(x)
     assert ours.dtype == dtype and log_ours.dtype == dtype
-    tol = rounding_tolerance(dtype, 4)
-    assert_passed(compare("sigmoid", ours, torch.sigmoid(x_t).cpu().numpy(), tol))
-    assert_passed(compare("log_sigmoid", log_ours, torch.nn.functional.logsigmoid(x_t).cpu().numpy(), tol))
+    # both sides within SIGMOID_UNITS: σ relative to itself (absolute below the smallest normal number), log σ
+    # relative to |log σ| + 1
+    ref, log_ref = torch.sigmoid(x_t), torch.nn.functional.logsigmoid(x_t)
+    tol = 2 * SIGMOID_UNITS * unit_roundoff(dtype)
+    ref64 = ref.cpu().double().numpy()
+    assert_passed(compare("sigmoid", ours, ref, tol, measure="scaled", scale=np.maximum(ref64, smallest_normal(dtype))))
+    assert_passed(compare("log_sigmoid", log_ours, log_ref, tol, measure="scaled",
+                          scale=np.abs(log_ref.cpu().double().numpy()) + 1))
 
 
 def test_sigmoid_is_two_class_softmax(rng):
     z = rng.normal(scale=3.0, size=(20, 2))
-    assert_passed(compare("σ(z1 − z2) = softmax(z)_1", sl.sigmoid(z[:, 0] - z[:, 1]), sl.softmax(z)[:, 0],
-                          rounding_tolerance(np.float64, 2)))
+    # left: z1 − z2 rounded (moves σ by |z1 − z2|·u relative, as |d log σ/dx| ≤ 1) and σ's SIGMOID_UNITS;
+    # right: softmax's |z_1 − m| + K + 4 + log K; each entry's bound in the scale
+    p = softmax64(z)[:, 0]
+    units = np.abs(z[:, 0] - z[:, 1]) + SIGMOID_UNITS + shifted_softmax_bound_units(z)[:, 0]
+    assert_passed(compare("σ(z1 − z2) = softmax(z)_1", sl.sigmoid(z[:, 0] - z[:, 1]), sl.softmax(z)[:, 0], U64,
+                          measure="scaled", scale=p * units))
 
 
 # --- sparsemax --------------------------------------------------------------------------------
+
+def sparsemax_units(n_classes):
+    """K + 3: sparsemax's absolute error in u. z' = z − m rounded (u, |z'| ≤ 1 on the support S), τ = (Σ_S z' − 1)/|S|
+    a sum of |S| + 1 terms of size ≤ 1 (|S|·u·(|S| + 1)/|S|) and a division (u), p = z' − τ (u)."""
+    return n_classes + 3
+
 
 def torch_sparsemax(z):
     """Sparsemax by sorting, in torch, written independently of softmax_lib's."""
@@ -61,10 +95,15 @@ def test_sparsemax_matches_torch_and_is_a_sparse_distribution(rng, axis):
     z = rng.normal(scale=2.0, size=(3, 6, 5))
     p = sl.sparsemax(z, axis=axis)
     ref = torch.movedim(torch_sparsemax(torch.movedim(torch.as_tensor(z), axis, -1)), -1, axis).numpy()
-    assert_passed(compare("sparsemax vs torch", p, ref, rounding_tolerance(np.float64, z.shape[axis])))
+    k = z.shape[axis]
+    # ours shifts by max z: within sparsemax_units(K)·u absolute; torch's sums the unshifted sorted z: τ within
+    # (K + 2)·u·(max|z| + 1); normwise, both over max p
+    torch_units = (k + 2) * (float(np.max(np.abs(z))) + 1)
+    assert_passed(compare("sparsemax vs torch", p, ref, (sparsemax_units(k) + torch_units) * U64 / np.max(ref)))
     assert np.all(p >= 0)
+    # K entries each within sparsemax_units(K)·u, and the sum K − 1
     assert_passed(compare("rows sum to 1", p.sum(axis=axis), np.ones(p.sum(axis=axis).shape),
-                          rounding_tolerance(np.float64, z.shape[axis])))
+                          (k * sparsemax_units(k) + k - 1) * U64, measure="relative"))
     assert np.any(p == 0), "scale-2 logits should give exact zeros"
 
 
@@ -77,7 +116,11 @@ def test_sparsemax_known_values():
 
 def test_sparsemax_is_shift_invariant(rng):
     z = rng.normal(size=7)
-    assert_passed(compare("shift", sl.sparsemax(z + 100.0), sl.sparsemax(z), rounding_tolerance(np.float64, 7 * 100)))
+    # z + 100 rounds each entry by ≤ u(|z| + 100), which moves p_i = z_i − τ by ≤ 2u(max|z| + 100); both sides
+    # within sparsemax_units(K)·u; normwise over max p
+    p = sl.sparsemax(z)
+    units = 2 * sparsemax_units(7) + 2 * (float(np.max(np.abs(z))) + 100)
+    assert_passed(compare("shift", sl.sparsemax(z + 100.0), p, units * U64 / np.max(p)))
 
 
 def test_sparsemax_jacobian_matches_finite_differences_and_torch(rng):
@@ -86,8 +129,9 @@ def test_sparsemax_jacobian_matches_finite_differences_and_torch(rng):
         assert_passed(check_sparsemax_jacobian(z))
         z_t = torch.as_tensor(z)
         ref = torch.autograd.functional.jacobian(torch_sparsemax, z_t).numpy()
-        assert_passed(compare("sparsemax_jacobian vs torch", sl.sparsemax_jacobian(z), ref,
-                              rounding_tolerance(np.float64, size)))
+        # entries δ_ij − 1/|S| (0 off the support): 1/|S| and the difference rounded, ≤ 2u·max|J| per side
+        # (max|J| = 1 − 1/|S| ≥ 1/2 unless |S| = 1, when J = 0 exactly); normwise
+        assert_passed(compare("sparsemax_jacobian vs torch", sl.sparsemax_jacobian(z), ref, 4 * U64))
 
 
 def test_sparsemax_jacobian_batched_layout(rng):
@@ -160,16 +204,26 @@ def test_hierarchical_probabilities_sum_to_one_and_match_log_prob(rng, n_classes
     s = rng.normal(scale=3.0, size=(7, n_classes - 1))
     p = sl.hierarchical_softmax_probabilities(s)
     assert p.shape == (7, n_classes)
-    assert_passed(compare("leaves sum to 1", p.sum(-1), np.ones(7), rounding_tolerance(np.float64, n_classes)))
+    # p_k = exp(log p_k): relative error (r(|log p_k| + d) + EXP_UNITS)·u, r = hierarchical_units(K); summed with
+    # weights p_k, Σ p_k |log p_k| ≤ log K; and the K-term sum K − 1
+    r, d = hierarchical_units(n_classes), depth_of(n_classes)
+    sum_units = r * (np.log(n_classes) + d) + EXP_UNITS + n_classes - 1
+    assert_passed(compare("leaves sum to 1", p.sum(-1), np.ones(7), sum_units * U64, measure="relative"))
     target = rng.integers(0, n_classes, size=7)
-    assert_passed(compare("log p", sl.hierarchical_softmax_log_prob(s, target), np.log(p[np.arange(7), target]),
-                          rounding_tolerance(np.float64, n_classes)))
+    # left within r units of |log p| + d; right log(exp(log p̂)): r as well, exp's EXP_UNITS absolute, log's
+    # EXP_UNITS·|log p|
+    log_p = sl.hierarchical_softmax_log_prob(s, target)
+    assert_passed(compare("log p", log_p, np.log(p[np.arange(7), target]), (2 * r + 2 * EXP_UNITS) * U64,
+                          measure="scaled", scale=np.abs(log_p) + d))
 
 
 def test_hierarchical_two_classes_is_logistic_regression(rng):
     s = rng.normal(size=(5, 1))
-    assert_passed(compare("K = 2", sl.hierarchical_softmax_probabilities(s)[:, 0], sl.sigmoid(s[:, 0]),
-                          rounding_tolerance(np.float64, 2)))
+    # p = exp(log σ): relative SIGMOID_UNITS·(|log σ| + 1) + EXP_UNITS; σ: SIGMOID_UNITS. Scaled by σ(|log σ| + 1)
+    sigma = sl.sigmoid(s[:, 0])
+    assert_passed(compare("K = 2", sl.hierarchical_softmax_probabilities(s)[:, 0], sigma,
+                          (2 * SIGMOID_UNITS + EXP_UNITS) * U64, measure="scaled",
+                          scale=sigma * (np.abs(np.log(sigma)) + 1)))
 
 
 @pytest.mark.parametrize("n_classes", [2, 7, 16])
@@ -182,8 +236,14 @@ def test_hierarchical_single_row(rng):
     s = rng.normal(size=4)
     grad = sl.hierarchical_softmax_grad(s, np.int64(3))
     assert grad.shape == (4,)
-    assert_passed(compare("single row", grad, central_difference_jacobian(
-        lambda x: -sl.hierarchical_softmax_log_prob(x, np.int64(3)), s), finite_difference_tolerance(np.float64)))
+    # as check_hierarchical_softmax: each entry σ(s) − t within SIGMOID_UNITS·u absolute; the difference quotient
+    # of −log p (M₃ = 1/8, within r units of |log p| + d) within central_difference_error; normwise
+    fd = central_difference_jacobian(lambda x: -sl.hierarchical_softmax_log_prob(x, np.int64(3)), s)
+    d = depth_of(5)
+    f_scale = float(abs(sl.hierarchical_softmax_log_prob(s, np.int64(3)))) + d
+    fd_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX, f_scale, hierarchical_units(5),
+                                        float(np.max(np.abs(s))))
+    assert_passed(compare("single row", grad, fd, (SIGMOID_UNITS * U64 + fd_error) / np.max(np.abs(fd))))
 
 
 @pytest.mark.parametrize(
@@ -222,9 +282,25 @@ def test_output_layer_gradient_matches_finite_differences(rng):
     grad_w, grad_b = output_layer_grad(weights, bias, activations, target)
     loss_w = lambda w: sl.cross_entropy(activations @ w.T + bias, target)  # noqa: E731
     loss_b = lambda b: sl.cross_entropy(activations @ weights.T + b, target)  # noqa: E731
-    tol = finite_difference_tolerance(np.float64)
-    assert_passed(compare("∂C/∂W", grad_w, central_difference_jacobian(loss_w, weights), tol))
-    assert_passed(compare("∂C/∂b", grad_b, central_difference_jacobian(loss_b, bias), tol))
+    # The bounds of check_output_layer_gradients: per row, the logits' absolute error c_z = (D + 1)·max(|a||W|ᵀ + |b|)
+    # units moves p by 2c_z, so G = (P − Y)/N is within b' + 2 + max(N, K) units (b' = b + 2c_z) of (P + Y)/N,
+    # weighted into the scales |G|ᵀ|a| and Σ_n |G_n|. The difference quotient: M₃ = 1/8 times the cube of how far
+    # the logits move per unit step, |f| ≤ the mean loss scale, loss_units(K) + N + 2 max c_z units.
+    n_rows, n_features = activations.shape
+    k = weights.shape[0]
+    z = activations @ weights.T + bias
+    c_z = (n_features + 1) * np.max(np.abs(activations) @ np.abs(weights).T + np.abs(bias), axis=1)
+    units = (softmax_bound_units(k, float(np.max(np.ptp(z, axis=1)))) + 2 * c_z + 2 + max(n_rows, k))[:, None]
+    g = units * (softmax64(z) + np.eye(k)[target]) / n_rows
+    scales = {"W": g.T @ np.abs(activations), "b": np.sum(g, axis=0)}
+    reach = max(1.0, float(np.max(np.abs(activations))), float(np.max(np.sum(np.abs(weights), axis=0))))
+    loss_scale = float(np.mean(np.ptp(z, axis=1) + np.log(k) + 1))
+    for name, ours, loss, at in (("W", grad_w, loss_w, weights), ("b", grad_b, loss_b, bias)):
+        fd_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX * reach**3, loss_scale,
+                                            loss_units(k) + n_rows + 2 * float(np.max(c_z)), float(np.max(np.abs(at))))
+        size = float(np.max(scales[name]))
+        assert_passed(compare(f"∂C/∂{name}", ours, central_difference_jacobian(loss, at), U64 + fd_error / size,
+                              measure="scaled", scale=size))
 
 
 def test_gumbel_max_broadcasts_one_logit_vector_over_many_draws(rng):

@@ -153,7 +153,8 @@ def check_cross_entropy(
 
     Loss: scaled by max_k |z_k − m| + log K + 1 per row (reduced like the loss), `loss_units`(K) per side
     plus N − 1 (sum) or N (mean) for the reduction. Gradient G = (p − y)/N (N = 1 but for "mean"): scaled
-    componentwise by (p + y)/N, b + 2 units per side (p within b, the subtraction, the division).
+    componentwise by (max(p, tiny) + y)/N, b + 2 units per side (p within b, the subtraction, the division; tiny,
+    the smallest normal number of `dtype`, where p's error stops being relative).
     Central differences of the float64 loss: scale max (p + y)/N, the quotient's error added.
     """
     logits_x, logits64 = checked_array(np.asarray(logits, dtype=np.float64), dtype, device)
@@ -166,7 +167,8 @@ def check_cross_entropy(
     grad = cross_entropy_grad(logits_x, target_x, axis, reduction)
     n_div = logits64.size // k if reduction == "mean" else 1
     y = oracles._one_hot64(logits64, target64, axis)
-    grad_scale = (softmax64(logits64, axis) + y) / n_div
+    # below the smallest normal number a stored p_i has an absolute error of u times that number
+    grad_scale = (np.maximum(softmax64(logits64, axis), smallest_normal(dtype)) + y) / n_div
     loss_scale, reduction_units = _loss_scale(logits64, axis, reduction)
     loss_tol = 2 * (loss_units(k) + reduction_units) * u
     total = lambda z: np.sum(oracles.cross_entropy64(z, target64, axis, reduction))  # noqa: E731
