@@ -5,6 +5,10 @@
 # make test-fast: the same without the slow tests (a few minutes less).
 # make determinism: run the fast suite twice (serial, then parallel) and check that no file changed.
 # make clean-notebooks: strip the per-cell timestamps `jupyter execute` stores in book/*.ipynb.
+# make lab: install JupyterLab (requirements-lab.txt) into .venv and open the chapters in it.
+# make regression: run the notebooks against the packages installed for $(PYTHON) (not .venv) and
+#                  list the cells whose output changed, by chapter.
+# make pdf: build the whole book as one PDF, _build/pdf/book.pdf (needs Chromium).
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
@@ -14,11 +18,18 @@ XDIST = -n 2 --dist loadscope
 # the slow tests run their own subprocesses in parallel. `make test PARALLEL="$(XDIST)"` opts in.
 PARALLEL ?=
 
-.PHONY: install book test test-fast determinism clean clean-notebooks
+.PHONY: install book test test-fast determinism clean clean-notebooks check-python lab regression pdf
 
 install: $(VENV)/.installed
 
+# The pinned stack (numpy 2.4.6, scipy, matplotlib, ipython) needs Python 3.11 or newer.
+check-python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  (echo "error: $(PYTHON) is Python $$($(PYTHON) -c 'import platform; print(platform.python_version())'); \
+	this book needs Python 3.11 or newer (make PYTHON=python3.11 ...)" >&2; exit 1)
+
 $(VENV)/.installed: requirements.txt pyproject.toml
+	@$(MAKE) --no-print-directory check-python PYTHON=$(PYTHON)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -r requirements.txt
 	touch $@
@@ -41,6 +52,14 @@ determinism: install
 	$(BIN)/python -m pytest -m "not slow" -p no:xdist
 	$(BIN)/python -m pytest -m "not slow" $(XDIST)
 	$(TREE_STATE) | diff $(VENV)/.tree-before - || (echo "the test runs changed files in the tree" && exit 1)
+
+lab: install
+	$(BIN)/python -m pip install -r requirements-lab.txt
+	$(BIN)/jupyter lab book
+
+regression:
+	@$(MAKE) --no-print-directory check-python PYTHON=$(PYTHON)
+	$(PYTHON) tests/regression.py
 
 clean-notebooks: install
 	$(BIN)/python tests/test_notebooks_metadata.py --fix
