@@ -37,7 +37,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 book: install
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
-test: book
+test: book pdf
 	$(BIN)/python -m pytest $(PARALLEL)
 
 test-fast: book
@@ -56,6 +56,10 @@ determinism: install
 lab: install
 	$(BIN)/python -m pip install -r requirements-lab.txt
 	$(BIN)/jupyter lab book
+
+# The whole book as one PDF (Chromium prints the single-page HTML), linked from the home page.
+pdf: book
+	$(BIN)/python _ext/build_pdf.py
 
 regression:
 	@$(MAKE) --no-print-directory check-python PYTHON=$(PYTHON)

@@ -69,6 +69,11 @@ def _remember_inputs(app, exception):
         stored.unlink()
 
 
+def _add_static_files(app, config):
+    # The book's own CSS and JavaScript for reading on any screen (see static/book_site.css).
+    config.html_static_path.append(str(Path(__file__).parent / "static"))
+
+
 def setup(app):
     # Chapter titles contain math, and the navigation sidebar shows every title on every page.
     # Sphinx adds MathJax only to pages with equations of their own, which would leave the titles
@@ -76,6 +81,9 @@ def setup(app):
     app.set_html_assets_policy("always")
     # html-page-context stops at the first handler that returns a template name, so run early.
     app.connect("html-page-context", _drop_repeated_scripts, priority=100)
+    app.connect("config-inited", _add_static_files)
+    app.add_css_file("book_site.css")
+    app.add_js_file("book_site.js", defer="defer")
     app.connect("env-get-outdated", _notebooks_to_reexecute)
     app.connect("build-finished", _remember_inputs)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
