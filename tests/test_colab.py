@@ -1,0 +1,91 @@
+"""Every chapter runs as Colab meets it: a fresh environment with Colab's usual packages, the one
+setup line the home page gives, and the notebook alone (no checkout of the repository beside it).
+
+Slow (it installs torch and the scientific stack into a new virtualenv: about 1 GB and several
+minutes), so it runs with `pytest -m slow` / `make test`, not in the fast suite.
+
+The setup line is read from book/intro.ipynb, so the test checks the line readers copy; only the
+repository URL is replaced by a copy of this checkout. The "Colab base" packages are those Colab
+preinstalls that the chapters import (its versions differ; here they are the pins of
+requirements.txt, torch from the CPU wheel index).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+REPOSITORY_URL = "git+https://github.com/softmax-derived/softmax-book"
+COLAB_BASE = ("numpy", "scipy", "matplotlib", "sympy", "mpmath", "scikit-learn", "threadpoolctl",
+              "ipykernel", "ipython", "nbclient", "nbformat")
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+
+EXECUTE = """
+import sys, nbformat
+from nbclient import NotebookClient
+notebook = nbformat.read(sys.argv[1], as_version=4)
+# raises-exception cells may raise; any other error fails the run.
+NotebookClient(notebook, timeout=600, kernel_name="python3",
+               resources={"metadata": {"path": sys.argv[2]}}).execute()
+"""
+
+
+def setup_line() -> str:
+    """The %pip line of the home page that installs what every chapter imports."""
+    intro = json.loads((ROOT / "book" / "intro.ipynb").read_text(encoding="utf-8"))
+    text = "\n".join("".join(cell["source"]) for cell in intro["cells"])
+    match = re.search(r"`%pip install ([^`]+)`", text)
+    assert match, "book/intro.ipynb gives no `%pip install ...` line for Colab"
+    return match.group(1)
+
+
+def _pins() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9_.-]+)==(\S+)", line.strip())
+        if match:
+            pins[match.group(1).lower()] = match.group(2)
+    return pins
+
+
+def test_the_setup_line_installs_the_library_and_what_the_chapters_import():
+    line = setup_line()
+    assert REPOSITORY_URL in line and "myst-nb" in line
+
+
+@pytest.mark.slow
+def test_every_chapter_runs_in_a_fresh_colab_like_environment(tmp_path):
+    repository = tmp_path / "repository"
+    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout.split("\0")
+    for name in filter(None, files):
+        if (ROOT / name).is_file():
+            (repository / name).parent.mkdir(parents=True, exist_ok=True)
+            (repository / name).write_bytes((ROOT / name).read_bytes())
+    venv = tmp_path / "venv"
+    subprocess.run([getattr(sys, "_base_executable", sys.executable), "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+    pins = _pins()
+    subprocess.run(pip + [f"torch=={pins['torch']}", "--index-url", TORCH_CPU_INDEX], check=True)
+    subprocess.run(pip + [f"{name}=={pins[name]}" if name in pins else name for name in COLAB_BASE],
+                   check=True)
+    # The home page's line, pointing at this checkout instead of the public repository.
+    line = setup_line().replace(REPOSITORY_URL, repository.as_uri())
+    subprocess.run(pip + shlex.split(line), check=True)
+
+    alone = tmp_path / "colab"   # the notebook's folder: nothing of the repository beside it
+    alone.mkdir()
+    failures = []
+    for notebook in sorted((ROOT / "book").glob("*.ipynb")):
+        result = subprocess.run([str(venv / "bin" / "python"), "-c", EXECUTE, str(notebook), str(alone)],
+                                cwd=alone, capture_output=True, text=True)
+        if result.returncode != 0:
+            failures.append(f"{notebook.name}: {result.stderr[-1500:]}")
+    assert not failures, "\n\n".join(failures)
