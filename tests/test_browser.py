@@ -178,8 +178,11 @@ _UNCAPTIONED_FIGURES = """() => Array.from(document.querySelectorAll("article.bd
 
 # Waits for book_site.js to fit the display equations to the column (it runs after MathJax).
 _WAIT_FOR_FIT = """async () => {
+  await document.fonts.ready;
   for (let i = 0; i < 100 && document.documentElement.dataset.equationsFitted !== "true"; i++)
     await new Promise(resolve => setTimeout(resolve, 50));
+  // A late change of the column's width makes book_site.js fit again, 100 ms later.
+  await new Promise(resolve => setTimeout(resolve, 400));
   return document.documentElement.dataset.equationsFitted === "true";
 }"""
 
@@ -187,7 +190,8 @@ _WAIT_FOR_FIT = """async () => {
 # that are cut or scroll sideways. Hidden elements, and the parts of a typeset formula (the
 # formula's box is checked as a whole), are skipped.
 _LAYOUT = """() => {
-  const column = document.querySelector("article.bd-article");
+  // The search page has no article: its results column is checked instead.
+  const column = document.querySelector("article.bd-article") || document.querySelector(".bd-article-container");
   if (!column) return ["no article.bd-article on the page"];
   const box = column.getBoundingClientRect();
   const style = getComputedStyle(column);
@@ -196,13 +200,18 @@ _LAYOUT = """() => {
   const describe = el => el.tagName.toLowerCase() + (el.className && typeof el.className === "string"
       ? "." + el.className.trim().split(/\\s+/).join(".") : "") + " '" + el.textContent.trim().slice(0, 50) + "'";
   const problems = [];
+  // Only the outermost element that sticks out is reported, not each of its descendants.
+  const reported = new Set();
   for (const el of column.querySelectorAll("*")) {
     if (el.parentElement.closest("mjx-container")) continue;
+    if (reported.has(el.parentElement)) { reported.add(el); continue; }
     const css = getComputedStyle(el);
     if (css.display === "none" || css.visibility === "hidden" || css.position === "fixed") continue;
     const rect = el.getBoundingClientRect();
     if (rect.width === 0 || rect.height === 0) continue;
     if (el.closest(".pst-scrollable-table-container") && el.tagName !== "DIV") continue;
+    if (rect.right > right || rect.left < left || (el.matches("pre, div.math, mjx-container, .highlight, .cell_output, .output")
+        && el.scrollWidth > el.clientWidth + 1)) reported.add(el);
     if (rect.right > right || rect.left < left)
       problems.push(`wider than the column by ${Math.round(Math.max(rect.right - right, left - rect.left))} px: ${describe(el)}`);
     else if (el.matches("pre, div.math, mjx-container, .highlight, .cell_output, .output")
@@ -214,8 +223,10 @@ _LAYOUT = """() => {
   return problems;
 }"""
 
+# preload: false, because axe would fetch the stylesheets' @import targets itself, resolving
+# "../basic.css" against the page instead of the stylesheet (a 404 the page never makes).
 _AXE = """async () => {
-  const results = await axe.run(document, {resultTypes: ["violations"]});
+  const results = await axe.run(document, {resultTypes: ["violations"], preload: false});
   return results.violations
     .filter(v => v.impact === "serious" || v.impact === "critical")
     .map(v => `${v.impact} ${v.id} (${v.help}) at ${v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(", ")}`

@@ -4,8 +4,9 @@
 // the page and again when the window is resized.
 (function () {
   "use strict";
-  // Below this the formula would be unreadable; the browser test then reports it as clipped.
-  var SMALLEST = 0.5;
+  // Below this the formula would be unreadable (a reader can still zoom in); the browser test then
+  // reports it as clipped. The longest display formulas need about 0.42 on a 390 px phone.
+  var SMALLEST = 0.35;
 
   function fit() {
     var boxes = document.querySelectorAll("mjx-container[display='true']");
@@ -14,31 +15,49 @@
       box.style.fontSize = box.dataset.fontSize;
     });
     boxes.forEach(function (box) {
-      var available = box.parentElement.clientWidth;
-      var needed = box.scrollWidth;
-      if (available > 0 && needed > available) {
+      // The box's own width: MathJax gives it horizontal margins inside the div.math.
+      for (var attempt = 0; attempt < 3; attempt++) {
+        var available = box.clientWidth;
+        var needed = box.scrollWidth;
+        if (available <= 0 || needed <= available + 1) break;
         var size = parseFloat(window.getComputedStyle(box).fontSize);
-        var scale = Math.max(SMALLEST, (available - 2) / needed);
+        var scale = Math.max(SMALLEST * parseFloat(box.dataset.baseSize || size) / size, (available - 2) / needed);
+        if (!box.dataset.baseSize) box.dataset.baseSize = size;
         box.style.fontSize = (size * scale).toFixed(2) + "px";
       }
     });
     document.documentElement.dataset.equationsFitted = "true";
   }
 
+  var pending = null;
+  function fitSoon() {
+    clearTimeout(pending);
+    pending = setTimeout(fit, 100);
+  }
+
   function whenTypeset() {
     var startup = window.MathJax && window.MathJax.startup;
     if (startup && startup.promise) {
-      startup.promise.then(fit);
+      startup.promise.then(function () {
+        fit();
+        // The column's width can still change after the first typeset (web fonts arriving, the
+        // sidebars settling): fit again whenever it does.
+        // Only a change of width counts: fitting changes the column's height.
+        var column = document.querySelector(".bd-article") || document.body;
+        var width = column.clientWidth;
+        if (window.ResizeObserver) new ResizeObserver(function () {
+          if (column.clientWidth !== width) {
+            width = column.clientWidth;
+            fitSoon();
+          }
+        }).observe(column);
+      });
     } else {
       setTimeout(whenTypeset, 100);
     }
   }
 
-  var pending = null;
-  window.addEventListener("resize", function () {
-    clearTimeout(pending);
-    pending = setTimeout(fit, 100);
-  });
+  window.addEventListener("resize", fitSoon);
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", whenTypeset);
   } else {
