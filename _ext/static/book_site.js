@@ -1,6 +1,6 @@
-// Display equations wider than the text column (a long chain of equalities, a symbolic 3 × 3
-// Jacobian) are scaled down until they fit, instead of being cut mid-formula or scrolled
-// sideways: MathJax 3 cannot break a display formula across lines. Runs after MathJax has typeset
+// Equations wider than the text column (a long chain of equalities, a symbolic 3 × 3 Jacobian, a
+// long inline formula on a phone) are scaled down until they fit, instead of being cut
+// mid-formula or scrolled sideways: MathJax 3 cannot break a formula across lines. Runs after MathJax has typeset
 // the page and again when the window is resized.
 (function () {
   "use strict";
@@ -8,21 +8,30 @@
   // reports it as clipped. The longest display formulas need about 0.42 on a 390 px phone.
   var SMALLEST = 0.35;
 
+  // Width the formula has and width it may take: a display formula scrolls inside its own box; an
+  // inline one may take the width of the paragraph or list item it sits in.
+  function widths(box) {
+    if (box.getAttribute("display") === "true") return [box.scrollWidth, box.clientWidth];
+    var block = box.parentElement.closest("p, li, dd, dt, td, th, div, section") || box.parentElement;
+    var style = window.getComputedStyle(block);
+    var inner = block.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    return [box.getBoundingClientRect().width, inner];
+  }
+
   function fit() {
-    var boxes = document.querySelectorAll("mjx-container[display='true']");
+    var boxes = document.querySelectorAll(".bd-article mjx-container");
     boxes.forEach(function (box) {
       if (box.dataset.fontSize === undefined) box.dataset.fontSize = box.style.fontSize;
       box.style.fontSize = box.dataset.fontSize;
     });
     boxes.forEach(function (box) {
-      // The box's own width: MathJax gives it horizontal margins inside the div.math.
       for (var attempt = 0; attempt < 3; attempt++) {
-        var available = box.clientWidth;
-        var needed = box.scrollWidth;
+        var sizes = widths(box);
+        var needed = sizes[0], available = sizes[1];
         if (available <= 0 || needed <= available + 1) break;
         var size = parseFloat(window.getComputedStyle(box).fontSize);
-        var scale = Math.max(SMALLEST * parseFloat(box.dataset.baseSize || size) / size, (available - 2) / needed);
         if (!box.dataset.baseSize) box.dataset.baseSize = size;
+        var scale = Math.max(SMALLEST * parseFloat(box.dataset.baseSize) / size, (available - 2) / needed);
         box.style.fontSize = (size * scale).toFixed(2) + "px";
       }
     });
@@ -51,6 +60,15 @@
             fitSoon();
           }
         }).observe(column);
+        // MathJax may typeset again later (a re-rendered formula is a new element, at full size).
+        if (window.MutationObserver) new MutationObserver(function (changes) {
+          var added = changes.some(function (change) {
+            return Array.prototype.some.call(change.addedNodes, function (node) {
+              return node.nodeType === 1 && (node.matches("mjx-container") || node.querySelector("mjx-container"));
+            });
+          });
+          if (added) fitSoon();
+        }).observe(column, {childList: true, subtree: true});
       });
     } else {
       setTimeout(whenTypeset, 100);
