@@ -67,10 +67,13 @@ def build_single_html() -> Path:
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     subprocess.run([str(jupyter_book), "build", str(ROOT), "--builder", "singlehtml", "-n", "--keep-going"],
                    check=True)
-    index = SINGLE / "index.html"
-    if not index.is_file():
-        raise SystemExit(f"error: the single-page build wrote no {index}")
-    return index
+    # Jupyter Book writes index.html as a redirect to the root document, book/intro.html, which
+    # holds the whole book but links its assets as if it lay at the top (_static/, _images/).
+    page = SINGLE / "book" / "intro.html"
+    if not page.is_file():
+        raise SystemExit(f"error: the single-page build wrote no {page}")
+    shutil.copyfile(page, SINGLE / "book.html")
+    return SINGLE / "book.html"
 
 
 def print_pdf(chromium: str) -> None:
@@ -89,7 +92,7 @@ def print_pdf(chromium: str) -> None:
             page = browser.new_page(viewport={"width": PRINT_WIDTH_PX, "height": 1000})
             page.route("**/*", lambda route: route.continue_()
                        if route.request.url.startswith(("http://127.0.0.1", "data:")) else route.abort())
-            page.goto(f"http://127.0.0.1:{server.server_address[1]}/index.html", wait_until="load",
+            page.goto(f"http://127.0.0.1:{server.server_address[1]}/book.html", wait_until="load",
                       timeout=120_000)
             page.add_style_tag(content=PRINT_CSS)
             state = page.evaluate(_READY)
