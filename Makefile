@@ -1,4 +1,5 @@
-# make book: install what is needed into .venv, then build the HTML book into _build/html.
+# make book: install what is needed into .venv, then build the HTML book into _build/html, and its
+#            PDF (_build/pdf/book.pdf, linked from the home page) when Chromium is installed.
 # make test: build the book (warnings are errors), then run every test: unit and property tests,
 #            nbval over every notebook, the browser test over every built page (screenshots:
 #            _build/screenshots/), and the slow ones (planted errors, a fresh install).
@@ -8,7 +9,7 @@
 # make lab: install JupyterLab (requirements-lab.txt) into .venv and open the chapters in it.
 # make regression: run the notebooks against the packages installed for $(PYTHON) (not .venv) and
 #                  list the cells whose output changed, by chapter.
-# make pdf: build the whole book as one PDF, _build/pdf/book.pdf (needs Chromium).
+# make pdf: the same, failing if there is no Chromium to print the PDF with.
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
@@ -36,8 +37,9 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 book: install
 	$(BIN)/jupyter-book build . -W -n --keep-going
+	$(BIN)/python _ext/build_pdf.py --optional
 
-test: book pdf
+test: book
 	$(BIN)/python -m pytest $(PARALLEL)
 
 test-fast: book
