@@ -102,6 +102,8 @@ def setup(app):
     app.connect("config-inited", _add_static_files)
     app.add_css_file("book_site.css")
     app.add_js_file("book_site.js", defer="defer")
+    # autodoc defines the event; loading it here keeps the extension usable on its own.
+    app.setup_extension("sphinx.ext.autodoc")
     app.connect("autodoc-process-docstring", _plain_bars)
     app.connect("env-get-outdated", _notebooks_to_reexecute)
     app.connect("build-finished", _remember_inputs)
