@@ -62,6 +62,10 @@ def _screenshot_path(page: str) -> Path:
     return SCREENSHOTS / (page.removesuffix(".html").replace("/", "__") + ".png")
 
 
+def _phone_screenshot_path(page: str) -> Path:
+    return SCREENSHOTS / ("phone__" + _screenshot_path(page).name)
+
+
 @pytest.fixture(scope="module")
 def site_url():
     """The built book served over HTTP on 127.0.0.1, as the base URL ending in '/'."""
@@ -92,7 +96,7 @@ def browser():
         _no_browser("the playwright package is not installed (pip install -r requirements.txt)")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     # Screenshots of pages that no longer exist would mislead whoever looks at the folder.
-    current = {_screenshot_path(page) for page in PAGES}
+    current = {_screenshot_path(page) for page in PAGES} | {_phone_screenshot_path(page) for page in PAGES}
     for stale in set(SCREENSHOTS.glob("*.png")) - current:
         stale.unlink(missing_ok=True)
     with sync_playwright() as playwright:
@@ -340,7 +344,7 @@ def test_page_fits_a_phone(page_path, browser, site_url):
         assert page.evaluate(_WAIT_FOR_MATHJAX, MATHJAX_TIMEOUT_MS) == "typeset"
         page.evaluate(_WAIT_FOR_FIT)
         problems = page.evaluate(_LAYOUT)
-        page.screenshot(path=str(SCREENSHOTS / ("phone__" + _screenshot_path(page_path).name)), full_page=True)
+        page.screenshot(path=str(_phone_screenshot_path(page_path)), full_page=True)
     finally:
         context.close()
     assert not problems, f"{page_path} at {PHONE['width']} px:\n  " + "\n  ".join(problems)
