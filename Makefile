@@ -60,7 +60,8 @@ lab: install
 	$(BIN)/jupyter lab book
 
 # The whole book as one PDF (Chromium prints the single-page HTML), linked from the home page.
-pdf: book
+pdf: install
+	$(BIN)/jupyter-book build . -W -n --keep-going
 	$(BIN)/python _ext/build_pdf.py
 
 regression:
