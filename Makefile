@@ -1,4 +1,5 @@
-# make book: install what is needed into .venv, then build the HTML book into _build/html.
+# make book: install what is needed into .venv, then build the HTML book into _build/html, and its
+#            PDF (_build/pdf/book.pdf, linked from the home page) when Chromium is installed.
 # make test: run every test: unit and property tests, the docstring examples, nbval over every
 #            notebook; build the book from the notebooks nbval executed (warnings are errors); the
 #            site and browser tests over every built page (screenshots: _build/screenshots/); and,
@@ -12,6 +13,10 @@
 # make gpu-check: on a machine with a CUDA GPU, the unit tests, softmax_lib.verify and nbval over every
 #            notebook with torch on CUDA, and the linear cross-entropy benchmark in bfloat16 (under 8
 #            minutes; log in _build/gpu-check.log). See tools/gpu_check.sh.
+# make lab: install JupyterLab (requirements-lab.txt) into .venv and open the chapters in it.
+# make regression: run the notebooks against the packages installed for $(PYTHON) (not .venv) and
+#                  list the cells whose output changed, by chapter.
+# make pdf: the book and its PDF, failing if there is no Chromium to print the PDF with.
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
@@ -21,14 +26,21 @@ XDIST = -n 2 --dist loadscope
 # the slow tests run their own subprocesses in parallel. `make test PARALLEL="$(XDIST)"` opts in.
 PARALLEL ?=
 
-.PHONY: install book test test-fast determinism determinism-parallel tree-snapshot clean clean-notebooks lint format gpu-check
+.PHONY: install book test test-fast determinism determinism-parallel tree-snapshot clean clean-notebooks lint format gpu-check check-python lab regression pdf
 
 install: $(VENV)/.installed
 
 # A virtualenv made from nothing gets the marker .fresh-install (the digest of requirements.txt and
 # pyproject.toml, then `pip freeze`): while both still match, it is a fresh install of the current
 # requirements, and tests/test_fresh_install.py need not build another. An update in place removes it.
+# The pinned stack (numpy 2.4.6, scipy, matplotlib, ipython) needs Python 3.11 or newer.
+check-python:
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  (echo "error: $(PYTHON) is Python $$($(PYTHON) -c 'import platform; print(platform.python_version())'); \
+	this book needs Python 3.11 or newer (make PYTHON=python3.11 ...)" >&2; exit 1)
+
 $(VENV)/.installed: requirements.txt pyproject.toml
+	@$(MAKE) --no-print-directory check-python PYTHON=$(PYTHON)
 	rm -f $(VENV)/.fresh-install
 	if [ -d $(VENV) ]; then fresh=""; else fresh=1; fi; \
 	$(PYTHON) -m venv $(VENV) && \
@@ -41,19 +53,21 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 book: install
 	$(BIN)/jupyter-book build . -W -n --keep-going
+	$(BIN)/python _ext/build_pdf.py --optional
 
 # The fast suite: nbval executes and checks every chapter and stores the executed notebooks in a
 # jupyter-cache (--nb-cache, conftest.py); the book is built from them (tools/book_config.py)
 # instead of executing every chapter a second time; then the tests that read the built book.
 # `make book` alone still executes every chapter as _config.yml says.
 NB_CACHE = _build/.nbval_cache
-BUILT_BOOK_TESTS = tests/test_site.py tests/test_browser.py
+BUILT_BOOK_TESTS = tests/test_site.py tests/test_browser.py tests/test_pdf.py
 test-fast: install
 	mkdir -p _build
 	rm -rf $(NB_CACHE)
 	$(BIN)/python -m pytest -m "not slow" $(PARALLEL) $(BUILT_BOOK_TESTS:%=--ignore=%) --nb-cache=$(NB_CACHE)
 	$(BIN)/python tools/book_config.py $(NB_CACHE) > _build/_config.cached.yml
 	$(BIN)/jupyter-book build . -W -n --keep-going --config _build/_config.cached.yml
+	$(BIN)/python _ext/build_pdf.py --optional
 	$(BIN)/python -m pytest $(BUILT_BOOK_TESTS) $(PARALLEL)
 
 # The slow tests run beside the fast suite: the planted errors keep two processes busy part of the
@@ -84,6 +98,19 @@ tree-snapshot: install
 determinism-parallel: install
 	$(BIN)/python -m pytest -m "not slow" $(XDIST)
 	$(TREE_STATE) | diff $(VENV)/.tree-before - || (echo "the test runs changed files in the tree" && exit 1)
+
+lab: install
+	$(BIN)/python -m pip install -r requirements-lab.txt
+	$(BIN)/jupyter lab book
+
+# The whole book as one PDF (Chromium prints the single-page HTML), linked from the home page.
+pdf: install
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	$(BIN)/python _ext/build_pdf.py
+
+regression:
+	@$(MAKE) --no-print-directory check-python PYTHON=$(PYTHON)
+	$(PYTHON) tests/regression.py
 
 clean-notebooks: install
 	$(BIN)/python tools/notebooks.py

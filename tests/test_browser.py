@@ -6,6 +6,13 @@ typeset (or typeset as an error), images that did not load or that lack a number
 internal links or equation references that point at a missing page or anchor. A full-page screenshot of each page lands in
 _build/screenshots/ for people to look at.
 
+Each page is also read at a laptop width (1300 px) and a phone width (390 px): no element may be
+wider than the text column, and no code block or equation may be cut or scroll sideways (a data
+table wider than a phone may scroll inside its own box). The
+window's title must be plain text (no TeX), and axe-core (the accessibility engine
+pydata-sphinx-theme tests its pages with; the copy shipped in the pinned `axe-playwright-python`
+package, injected into the page, so it runs offline) must find no serious or critical violation.
+
 Playwright drives the system's Chromium (Debian's `chromium` package, /usr/bin/chromium, which
 .ci/run installs); it never downloads a browser of its own. Set CHROMIUM=/path/to/chrome to use
 another one. Without a browser the test skips, except in CI (CI=true), where it fails.
@@ -15,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import importlib.resources
 import os
 import shutil
 import threading
@@ -31,6 +39,8 @@ PAGES = html_pages()
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 MATHJAX_TIMEOUT_MS = 20_000
+LAPTOP = {"width": 1300, "height": 900}
+PHONE = {"width": 390, "height": 844}
 
 
 def _find_chromium() -> str | None:
@@ -50,6 +60,10 @@ def _no_browser(reason: str):
 
 def _screenshot_path(page: str) -> Path:
     return SCREENSHOTS / (page.removesuffix(".html").replace("/", "__") + ".png")
+
+
+def _phone_screenshot_path(page: str) -> Path:
+    return SCREENSHOTS / ("phone__" + _screenshot_path(page).name)
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +96,7 @@ def browser():
         _no_browser("the playwright package is not installed (pip install -r requirements.txt)")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     # Screenshots of pages that no longer exist would mislead whoever looks at the folder.
-    current = {_screenshot_path(page) for page in PAGES}
+    current = {_screenshot_path(page) for page in PAGES} | {_phone_screenshot_path(page) for page in PAGES}
     for stale in set(SCREENSHOTS.glob("*.png")) - current:
         stale.unlink(missing_ok=True)
     with sync_playwright() as playwright:
@@ -94,7 +108,7 @@ def browser():
 @pytest.fixture
 def page_report(browser, site_url):
     """A fresh page that records console errors, failed requests and every off-site request."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, service_workers="block")
+    context = browser.new_context(viewport=LAPTOP, service_workers="block")
     report = {"console": [], "failed": [], "external": []}
 
     def route(route):
@@ -167,6 +181,80 @@ _UNCAPTIONED_FIGURES = """() => Array.from(document.querySelectorAll("article.bd
   .map(image => (image.currentSrc || image.src).slice(0, 120))"""
 
 
+# Waits for book_site.js to fit the display equations to the column (it runs after MathJax).
+_WAIT_FOR_FIT = """async () => {
+  await document.fonts.ready;
+  for (let i = 0; i < 100 && document.documentElement.dataset.equationsFitted !== "true"; i++)
+    await new Promise(resolve => setTimeout(resolve, 50));
+  // A late change of the column's width makes book_site.js fit again, 100 ms later.
+  await new Promise(resolve => setTimeout(resolve, 400));
+  return document.documentElement.dataset.equationsFitted === "true";
+}"""
+
+# What does not fit the text column: elements that stick out of it, code blocks and equations
+# that are cut or scroll sideways. Hidden elements, and the parts of a typeset formula (the
+# formula's box is checked as a whole), are skipped.
+_LAYOUT = """() => {
+  // The search page has no article: its results column is checked instead.
+  const column = document.querySelector("article.bd-article") || document.querySelector(".bd-article-container");
+  if (!column) return ["no article.bd-article on the page"];
+  const box = column.getBoundingClientRect();
+  const style = getComputedStyle(column);
+  const left = box.left + parseFloat(style.paddingLeft) - 1;
+  const right = box.right - parseFloat(style.paddingRight) + 1;
+  const describe = el => el.tagName.toLowerCase() + (el.className && typeof el.className === "string"
+      ? "." + el.className.trim().split(/\\s+/).join(".") : "") + " '" + el.textContent.trim().slice(0, 50) + "'";
+  const problems = [];
+  // Only the outermost element that sticks out is reported, not each of its descendants.
+  const reported = new Set();
+  for (const el of column.querySelectorAll("*")) {
+    if (el.parentElement.closest("mjx-container")) continue;
+    if (reported.has(el.parentElement)) { reported.add(el); continue; }
+    const css = getComputedStyle(el);
+    if (css.display === "none" || css.visibility === "hidden" || css.position === "fixed") continue;
+    const rect = el.getBoundingClientRect();
+    if (rect.width === 0 || rect.height === 0) continue;
+    if (el.closest(".pst-scrollable-table-container") && el.tagName !== "DIV") continue;
+    // A data table wider than a phone scrolls inside its own box, the usual way to show one; its
+    // cells are not checked one by one. Text, code and equations must not.
+    if (el.scrollWidth > el.clientWidth + 1 && css.overflowX !== "visible" && el.querySelector("table")
+        && rect.right <= right && rect.left >= left) { reported.add(el); continue; }
+    if (rect.right > right || rect.left < left || (el.matches("pre, div.math, mjx-container, .highlight, .cell_output, .output")
+        && el.scrollWidth > el.clientWidth + 1)) reported.add(el);
+    if (rect.right > right || rect.left < left)
+      problems.push(`wider than the column by ${Math.round(Math.max(rect.right - right, left - rect.left))} px: ${describe(el)}`);
+    else if (el.matches("pre, div.math, mjx-container, .highlight, .cell_output, .output")
+             && el.scrollWidth > el.clientWidth + 1 && css.overflowX !== "visible")
+      problems.push(`cut or scrolls sideways (${el.scrollWidth} px in ${el.clientWidth} px): ${describe(el)}`);
+    else if (el.matches("mjx-container[display='true']") && el.scrollWidth > el.clientWidth + 1)
+      problems.push(`equation wider than its box (${el.scrollWidth} px in ${el.clientWidth} px): ${describe(el)}`);
+  }
+  return problems;
+}"""
+
+# preload: false, because axe would fetch the stylesheets' @import targets itself, resolving
+# "../basic.css" against the page instead of the stylesheet (a 404 the page never makes).
+_AXE = """async () => {
+  const results = await axe.run(document, {resultTypes: ["violations"], preload: false});
+  return results.violations
+    .filter(v => v.impact === "serious" || v.impact === "critical")
+    .map(v => `${v.impact} ${v.id} (${v.help}) at ${v.nodes.slice(0, 3).map(n => n.target.join(" ")).join(", ")}`
+              + (v.nodes.length > 3 ? ` and ${v.nodes.length - 3} more` : ""));
+}"""
+
+
+@functools.lru_cache(maxsize=None)
+def _axe_script() -> str:
+    try:
+        return (importlib.resources.files("axe_playwright_python") / "axe.min.js").read_text(encoding="utf-8")
+    except ModuleNotFoundError:
+        _no_browser("the axe-playwright-python package (axe-core) is not installed (pip install -r requirements.txt)")
+
+
+def _raw_tex(text: str) -> bool:
+    return any(mark in text for mark in ("\\", "$", "{", "}"))
+
+
 @functools.lru_cache(maxsize=None)
 def _anchors(page: str) -> frozenset[str]:
     return frozenset(parse_page(page).anchors)
@@ -228,9 +316,35 @@ def test_page_in_browser(page_path, page_report, site_url):
     hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
     problems += _broken_internal_links(hrefs, site_url)
 
+    title = page.title()
+    if _raw_tex(title):
+        problems.append(f"TeX in the window title: {title!r}")
+    page.evaluate(_WAIT_FOR_FIT)
+    problems += [f"at {LAPTOP['width']} px: {problem}" for problem in page.evaluate(_LAYOUT)]
+    page.evaluate(_axe_script())
+    problems += [f"accessibility: {violation}" for violation in page.evaluate(_AXE)]
+
     page.screenshot(path=str(_screenshot_path(page_path)), full_page=True)
 
     problems += [f"console error: {message}" for message in report["console"]]
     problems += [f"failed request: {failure}" for failure in report["failed"]]
     problems += [f"request to the network: {url}" for url in report["external"]]
     assert not problems, f"{page_path}:\n  " + "\n  ".join(problems)
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_page_fits_a_phone(page_path, browser, site_url):
+    """At 390 px the text column is the screen: code wraps, wide equations are scaled to fit."""
+    context = browser.new_context(viewport=PHONE, service_workers="block")
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(site_url)
+                  else route.abort())
+    page = context.new_page()
+    try:
+        page.goto(site_url + page_path, wait_until="load", timeout=30_000)
+        assert page.evaluate(_WAIT_FOR_MATHJAX, MATHJAX_TIMEOUT_MS) == "typeset"
+        page.evaluate(_WAIT_FOR_FIT)
+        problems = page.evaluate(_LAYOUT)
+        page.screenshot(path=str(_phone_screenshot_path(page_path)), full_page=True)
+    finally:
+        context.close()
+    assert not problems, f"{page_path} at {PHONE['width']} px:\n  " + "\n  ".join(problems)

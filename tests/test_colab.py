@@ -1,0 +1,107 @@
+"""Every chapter runs as Colab meets it: a fresh environment with Colab's usual packages, the
+chapter's own setup cell (_ext/colab_setup.py puts it before the first code cell; it installs
+softmax_lib and MyST-NB only where they are missing), and the notebook alone (no checkout of the
+repository beside it).
+
+Slow (it installs torch and the scientific stack into a new virtualenv: about 1 GB and several
+minutes), so it runs with `pytest -m slow` / `make test`, not in the fast suite.
+
+The setup cells run as they stand, with only the repository URL replaced by a copy of this
+checkout; the home page gives the same line. The "Colab base" packages are those Colab
+preinstalls that the chapters import (its versions differ; here they are the pins of
+requirements.txt, torch from the CPU wheel index).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "_ext"))
+import colab_setup  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+REPOSITORY_URL = "git+https://github.com/softmax-derived/softmax-book"
+COLAB_BASE = ("numpy", "scipy", "matplotlib", "sympy", "mpmath", "scikit-learn", "threadpoolctl",
+              "ipykernel", "ipython", "nbclient", "nbformat")
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+
+EXECUTE = """
+import sys, nbformat
+from nbclient import NotebookClient
+notebook = nbformat.read(sys.argv[1], as_version=4)
+for cell in notebook.cells:  # the setup cell installs from this checkout, not the public repository
+    cell.source = cell.source.replace(sys.argv[3], sys.argv[4])
+# raises-exception cells may raise; any other error fails the run.
+NotebookClient(notebook, timeout=600, kernel_name="python3",
+               resources={"metadata": {"path": sys.argv[2]}}).execute()
+"""
+
+
+def setup_line() -> str:
+    """The %pip line of the home page that installs what every chapter imports."""
+    intro = json.loads((ROOT / "book" / "intro.ipynb").read_text(encoding="utf-8"))
+    text = "\n".join("".join(cell["source"]) for cell in intro["cells"])
+    match = re.search(r"`%pip install ([^`]+)`", text)
+    assert match, "book/intro.ipynb gives no `%pip install ...` line for Colab"
+    return match.group(1)
+
+
+def _pins() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        match = re.match(r"^([A-Za-z0-9_.-]+)==(\S+)", line.strip())
+        if match:
+            pins[match.group(1).lower()] = match.group(2)
+    return pins
+
+
+def test_the_setup_line_installs_the_library_and_what_the_chapters_import():
+    line = setup_line()
+    assert REPOSITORY_URL in line and "myst-nb" in line
+    assert colab_setup.INSTALL == f"%pip install {line}", "home page and setup cells give different lines"
+
+
+def test_every_chapter_starts_its_code_with_the_setup_cell():
+    missing = []
+    for path in sorted((ROOT / "book").glob("*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        first = next(cell for cell in cells if cell["cell_type"] == "code")
+        if not (colab_setup.is_setup_cell(first) and "".join(first["source"]) == colab_setup.SOURCE
+                and colab_setup.TAG in first["metadata"].get("tags", [])):
+            missing.append(path.name)
+    assert not missing, f"no setup cell first (run python _ext/colab_setup.py): {missing}"
+
+
+@pytest.mark.slow
+def test_every_chapter_runs_in_a_fresh_colab_like_environment(tmp_path):
+    repository = tmp_path / "repository"
+    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout.split("\0")
+    for name in filter(None, files):
+        if (ROOT / name).is_file():
+            (repository / name).parent.mkdir(parents=True, exist_ok=True)
+            (repository / name).write_bytes((ROOT / name).read_bytes())
+    venv = tmp_path / "venv"
+    subprocess.run([getattr(sys, "_base_executable", sys.executable), "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+    pins = _pins()
+    subprocess.run(pip + [f"torch=={pins['torch']}", "--index-url", TORCH_CPU_INDEX], check=True)
+    subprocess.run(pip + [f"{name}=={pins[name]}" if name in pins else name for name in COLAB_BASE],
+                   check=True)
+
+    alone = tmp_path / "colab"   # the notebook's folder: nothing of the repository beside it
+    alone.mkdir()
+    failures = []
+    for notebook in sorted((ROOT / "book").glob("*.ipynb")):
+        result = subprocess.run([str(venv / "bin" / "python"), "-c", EXECUTE, str(notebook), str(alone),
+                                 REPOSITORY_URL, repository.as_uri()],
+                                cwd=alone, capture_output=True, text=True)
+        if result.returncode != 0:
+            failures.append(f"{notebook.name}: {result.stderr[-1500:]}")
+    assert not failures, "\n\n".join(failures)
