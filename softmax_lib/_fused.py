@@ -37,7 +37,7 @@ from ._cross_entropy import (
     loss_divisors,
     loss_target,
 )
-from ._validation import as_float_array, class_axis
+from ._validation import as_numpy_float_array, class_axis
 
 __all__ = ["cross_entropy_with_grad"]
 
@@ -193,7 +193,7 @@ def cross_entropy_with_grad(
             raise TypeError("overwrite_logits=True needs the logits as a floating NumPy array")
         if not logits.flags.writeable:
             raise ValueError("overwrite_logits=True, but logits is read-only")
-    z = as_float_array(np.asarray(logits), "logits")
+    z = as_numpy_float_array(logits, "logits")
     axis = class_axis(z, axis, "logits")
     n_classes = z.shape[axis]
     batch_shape = z.shape[:axis] + z.shape[axis + 1 :]
