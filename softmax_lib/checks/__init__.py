@@ -44,7 +44,14 @@ from .oracles import (
     torch_softmax_jacobian,
 )
 from .registry import CASES, SEED, Case, register
-from .scale import check_loss_options, options_grad_units, options_loss_units, options_scales
+from .scale import (
+    check_loss_options,
+    linear_options_bounds,
+    options_grad_units,
+    options_loss_units,
+    options_scales,
+    side_tolerance,
+)
 from .tolerance import (
     DTYPES,
     EXP_UNITS,
@@ -93,7 +100,7 @@ __all__ = [
     "log_softmax64", "softmax64", "to_torch", "torch_cross_entropy_hessian", "torch_cross_entropy_with_grad",
     "torch_device", "torch_dtype", "torch_hierarchical_softmax_log_prob_with_grad", "torch_softmax_jacobian",
     "torch_loss_with_options", "torch_loss_with_options_and_grad",
-    "check_loss_options", "options_grad_units", "options_loss_units", "options_scales",
+    "check_loss_options", "linear_options_bounds", "options_grad_units", "options_loss_units", "options_scales", "side_tolerance",
     "CASES", "SEED", "Case", "register",
     "DTYPES", "EXP_UNITS", "NUMPY_DTYPES", "THIRD_DERIVATIVE_SOFTMAX", "CheckResult", "assert_passed",
     "central_difference_error", "central_difference_jacobian", "central_difference_step", "compare", "dtype_name",

@@ -21,6 +21,7 @@ from .oracles import checked_array, float64_target, softmax64, torch_loss_with_o
 from .tolerance import (
     THIRD_DERIVATIVE_SOFTMAX,
     CheckResult,
+    _float64_numpy,
     central_difference_error,
     central_difference_jacobian,
     compare,
@@ -30,7 +31,7 @@ from .tolerance import (
     unit_roundoff,
 )
 
-__all__ = ["check_loss_options", "options_loss_units", "options_grad_units", "options_scales"]
+__all__ = ["check_loss_options", "options_loss_units", "options_grad_units", "options_scales", "linear_options_bounds", "side_tolerance"]
 
 # Steps a row takes beyond the plain loss: the weight product, (1 − ε)·, (ε/K)·, their sum, and the
 # rounding of the two constants 1 − ε and ε/K.
@@ -123,13 +124,14 @@ def options_scales(logits64: np.ndarray, target64: np.ndarray, axis: int = -1, r
     return loss_scale, grad_scale, third
 
 
-def _side_tolerance(units: float, dtype: Any, reference: Any = None, scale: Any = None) -> float:
+def side_tolerance(units: float, dtype: Any, reference: Any = None, scale: Any = None) -> float:
     """c·u of one side in `dtype`, in units of `scale`. Half types are computed in float32 and rounded once:
     c·u(float32) + u(dtype)·max |reference| / scale (that rounding is relative to the value, not to its scale)."""
     name = dtype_name(dtype)
     if name in ("float16", "bfloat16"):
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(np.asarray(reference) == 0, 0.0, np.abs(reference) / np.asarray(scale))
+            reference, scale = _float64_numpy(reference), _float64_numpy(scale)
+            ratio = np.where(reference == 0, 0.0, np.abs(reference) / scale)
         return units * unit_roundoff("float32") + unit_roundoff(name) * float(np.max(ratio, initial=0.0))
     return units * unit_roundoff(name)
 
@@ -146,7 +148,7 @@ def check_loss_options(
     (probability rows divided by their sum: a rounded distribution sums to 1 within (K + 1)u, charged
     to our side as K + 1 units of u(dtype)). Measure "scaled" with `options_scales`. Loss: each side
     within `options_loss_units`, gradient within `options_grad_units` (ours in `dtype`, see
-    `_side_tolerance`; torch's in float64). Central differences of the float64 reference: scale the
+    `side_tolerance`; torch's in float64). Central differences of the float64 reference: scale the
     largest gradient scale, `central_difference_error` with M₃ from `options_scales` added.
 
     Examples
@@ -175,8 +177,8 @@ def check_loss_options(
     target_units = (k + 1) * unit_roundoff(dtype) if is_probability else 0.0
     loss_units = options_loss_units(k, n_rows, reduction)
     grad_units = options_grad_units(k, spread, n_rows, reduction)
-    loss_tol = _side_tolerance(loss_units, dtype, loss_ref, loss_scale) + target_units + loss_units * unit_roundoff("float64")
-    grad_tol = _side_tolerance(grad_units, dtype, grad_ref, grad_scale) + target_units + grad_units * unit_roundoff("float64")
+    loss_tol = side_tolerance(loss_units, dtype, loss_ref, loss_scale) + target_units + loss_units * unit_roundoff("float64")
+    grad_tol = side_tolerance(grad_units, dtype, grad_ref, grad_scale) + target_units + grad_units * unit_roundoff("float64")
 
     def total(z):
         return float(np.sum(torch_loss_with_options_and_grad(z, target64, axis, reduction, **options64)[0]))
@@ -200,6 +202,42 @@ def check_loss_options(
                 measure="scaled", scale=grad_scale),
         compare(f"cross_entropy_grad vs central differences ({label})", grad,
                 central_difference_jacobian(total, z64),
-                _side_tolerance(grad_units, dtype, grad_ref, fd_scale) + target_units + fd_error / fd_scale,
+                side_tolerance(grad_units, dtype, grad_ref, fd_scale) + target_units + fd_error / fd_scale,
                 measure="scaled", scale=fd_scale),
     ]
+
+
+def linear_options_bounds(
+    hidden: ArrayLike, weight: ArrayLike, bias: ArrayLike | None, target: ArrayLike, reduction: str = "mean",
+    grad_output: ArrayLike = 1.0, *, class_weight: ArrayLike | None = None, ignore_index: int = -100,
+    label_smoothing: float = 0.0, z_loss: float = 0.0, extra_units: float = 0.0,
+) -> dict[str, np.ndarray]:
+    """First-order error bounds, in units of u (absolute: multiply by u), of the loss with options of a linear
+    layer z = h Wᵀ + b (h: N × D, W: V × D) and of the gradients of Σ grad_output ⊙ loss in h, W and b.
+
+    Each logit is a (D + 1)-term sum: absolute error c_z = (D + 1)·max_k(|h_n||W_k| + |b_k|) units per row n.
+    Loss: `options_loss_units` (+ `extra_units`) times its scale (`options_scales`), plus c_z times the row
+    sum of the gradient scale (the loss moves by at most |∂L/∂z|·δz). ∂L/∂z: `options_grad_units` + 3c_z + 1
+    times its scale |g| ⊙ |grad_output| (δz moves p by 2c_z relative and lse by c_z; the product with
+    grad_output 1); then ∂/∂h = g W adds V, ∂/∂W = gᵀh and ∂/∂b = Σ_n g add N, relative to |g||W|, |g|ᵀ|h|, Σ|g|.
+    Keys: "loss", "hidden", "weight", "bias", "logits" (the bound of ∂/∂z).
+    """
+    h64, w64 = np.asarray(hidden, np.float64), np.asarray(weight, np.float64)
+    b64 = np.zeros(w64.shape[0]) if bias is None else np.asarray(bias, np.float64)
+    z64 = h64 @ w64.T + b64
+    n_rows, n_features = h64.shape
+    n_classes = w64.shape[0]
+    c_z = (n_features + 1) * np.max(np.abs(h64) @ np.abs(w64).T + np.abs(b64), axis=1)
+    weight64 = None if class_weight is None else np.asarray(class_weight, np.float64)
+    loss_scale, grad_scale, _ = options_scales(z64, np.asarray(target), -1, reduction, weight64=weight64,
+                                               ignore_index=ignore_index, label_smoothing=label_smoothing,
+                                               z_loss=z_loss)
+    logit_term = c_z * grad_scale.sum(axis=1)
+    loss_units_ = options_loss_units(n_classes, n_rows, reduction) + extra_units
+    loss = loss_units_ * np.asarray(loss_scale) + (logit_term if reduction == "none" else logit_term.sum())
+    go = np.abs(np.asarray(grad_output, np.float64))
+    g = grad_scale * (go[:, None] if go.ndim else go)
+    units = options_grad_units(n_classes, float(np.max(np.ptp(z64, axis=1))), n_rows, reduction) + extra_units
+    gz = (units + 3 * c_z + 1)[:, None] * g
+    return {"loss": loss, "logits": gz, "hidden": (gz + n_classes * g) @ np.abs(w64),
+            "weight": (gz + n_rows * g).T @ np.abs(h64), "bias": np.sum(gz + n_rows * g, axis=0)}
