@@ -31,7 +31,10 @@ from .tolerance import (
     unit_roundoff,
 )
 
-__all__ = ["check_loss_options", "options_loss_units", "options_grad_units", "options_scales", "linear_options_bounds", "side_tolerance"]
+__all__ = [
+    "check_loss_options", "options_loss_units", "options_grad_units", "options_scales", "linear_options_bounds",
+    "side_tolerance",
+]
 
 # Steps a row takes beyond the plain loss: the weight product, (1 − ε)·, (ε/K)·, their sum, and the
 # rounding of the two constants 1 − ε and ε/K.
@@ -177,8 +180,9 @@ def check_loss_options(
     target_units = (k + 1) * unit_roundoff(dtype) if is_probability else 0.0
     loss_units = options_loss_units(k, n_rows, reduction)
     grad_units = options_grad_units(k, spread, n_rows, reduction)
-    loss_tol = side_tolerance(loss_units, dtype, loss_ref, loss_scale) + target_units + loss_units * unit_roundoff("float64")
-    grad_tol = side_tolerance(grad_units, dtype, grad_ref, grad_scale) + target_units + grad_units * unit_roundoff("float64")
+    u64 = unit_roundoff("float64")  # the reference's side
+    loss_tol = side_tolerance(loss_units, dtype, loss_ref, loss_scale) + target_units + loss_units * u64
+    grad_tol = side_tolerance(grad_units, dtype, grad_ref, grad_scale) + target_units + grad_units * u64
 
     def total(z):
         return float(np.sum(torch_loss_with_options_and_grad(z, target64, axis, reduction, **options64)[0]))
@@ -219,7 +223,8 @@ def linear_options_bounds(
     Loss: `options_loss_units` (+ `extra_units`) times its scale (`options_scales`), plus c_z times the row
     sum of the gradient scale (the loss moves by at most |∂L/∂z|·δz). ∂L/∂z: `options_grad_units` + 3c_z + 1
     times its scale |g| ⊙ |grad_output| (δz moves p by 2c_z relative and lse by c_z; the product with
-    grad_output 1); then ∂/∂h = g W adds V, ∂/∂W = gᵀh and ∂/∂b = Σ_n g add N, relative to |g||W|, |g|ᵀ|h|, Σ|g|.
+    grad_output 1); then ∂/∂h = g W adds V, ∂/∂W = gᵀh and ∂/∂b = Σ_n g add N, relative to |g||W|, |g|ᵀ|h|
+    and Σ|g|.
     Keys: "loss", "hidden", "weight", "bias", "logits" (the bound of ∂/∂z).
     """
     h64, w64 = np.asarray(hidden, np.float64), np.asarray(weight, np.float64)
