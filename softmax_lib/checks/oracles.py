@@ -252,23 +252,25 @@ def torch_loss_with_options_and_grad(logits: Any, target: Any, axis: int = -1, r
                                      z_loss: float = 0.0) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """`torch_loss_with_options` in float64 on the CPU and, by autograd, the gradient of its sum over the output.
 
-    NumPy (or tensor) logits with classes on `axis`, class indices or probabilities, weights of shape (K,);
-    returns (loss, ∂Σloss/∂z) as float64 NumPy, the gradient in the logits' layout.
+    NumPy (or tensor) logits with a batch axis and classes on `axis`, class indices or probabilities, weights
+    of shape (K,); returns (loss, ∂Σloss/∂z) as float64 NumPy, the gradient in the logits' layout.
     """
     import torch
 
     z64 = _float64_numpy(logits)
+    if z64.ndim < 2:
+        raise ValueError(f"logits must have a batch axis and a class axis, got shape {z64.shape}")
     target = target.detach().cpu().numpy() if _is_tensor(target) else np.asarray(target)
     axis = axis % z64.ndim
-    z_t = torch.tensor(np.moveaxis(z64, axis, 1) if z64.ndim > 1 else z64, dtype=torch.float64, requires_grad=True)
-    t = np.moveaxis(target, axis, 1) if target.shape == z64.shape and z64.ndim > 1 else target
+    z_t = torch.tensor(np.moveaxis(z64, axis, 1), dtype=torch.float64, requires_grad=True)
+    t = np.moveaxis(target, axis, 1) if target.shape == z64.shape else target
     t_t = torch.tensor(t, dtype=torch.float64 if np.issubdtype(t.dtype, np.floating) else torch.int64)
     w_t = None if weight is None else torch.tensor(_float64_numpy(weight), dtype=torch.float64)
     loss = torch_loss_with_options(z_t, t_t, reduction, weight=w_t, ignore_index=ignore_index,
                                    label_smoothing=label_smoothing, z_loss=z_loss)
     loss.sum().backward()
     grad = z_t.grad.numpy()
-    return loss.detach().numpy(), (np.moveaxis(grad, 1, axis) if z64.ndim > 1 else grad)
+    return loss.detach().numpy(), np.moveaxis(grad, 1, axis)
 
 
 def torch_hierarchical_softmax_log_prob_with_grad(
