@@ -1,10 +1,9 @@
 """softmax_lib.distributed with 2 and 4 gloo processes against the single-process loss and gradients.
 
-Each process holds an uneven slice of the V classes. Reference: torch autograd in float64 through
-F.cross_entropy on the full logits (+ the z-loss), as in test_loss_options. Tolerance: both are
-correct float64 evaluations; a path rounds at most D + V + N + 8 operations, plus one merge step
-per process (the shifted sums add in another order), on values of size ≤ 10:
-rounding_tolerance(float64, D + V + N + 8 + world_size).
+Each process holds an uneven slice of the V classes. Reference: softmax_lib.checks.torch_loss_with_options
+(F.cross_entropy on the full logits plus the z-loss) by autograd in float64. Tolerance: each side is within
+`linear_options_bounds` (first-order bounds in units of u) with `extra_units` = world_size for the merge of
+the shards' normalizers (one rescaled sum per process); measure "scaled" by that bound, tolerance 2u.
 """
 
 import itertools
@@ -14,9 +13,9 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-import torch.nn.functional as F
 
-from softmax_lib.checks import compare, rounding_tolerance
+from softmax_lib.checks import EXP_UNITS, compare, linear_options_bounds, logsumexp_log_units
+from softmax_lib.checks import shifted_logsumexp_bound_units, torch_loss_with_options, unit_roundoff
 from softmax_lib.distributed import merge_shard_normalizers, vocab_parallel_cross_entropy
 from softmax_lib.distributed import vocab_parallel_linear_cross_entropy
 
@@ -40,10 +39,7 @@ def reference(h, W, b, target, cw, eps, zc, reduction, grad_out):
     h, W, b = (x.clone().requires_grad_() for x in (h, W, b))
     z = h @ W.T + b
     z.retain_grad()
-    loss = F.cross_entropy(z, target, weight=cw, label_smoothing=eps, reduction=reduction)
-    kept = target != -100
-    zl = torch.where(kept, zc * torch.logsumexp(z, dim=-1) ** 2, 0.0)
-    loss = loss + {"none": zl, "sum": zl.sum(), "mean": zl.sum() / kept.sum()}[reduction]
+    loss = torch_loss_with_options(z, target, reduction, weight=cw, label_smoothing=eps, z_loss=zc)
     (loss * (grad_out if reduction == "none" else grad_out[0])).sum().backward()
     return loss.detach(), z.detach(), z.grad, h.grad, W.grad, b.grad
 
@@ -56,13 +52,20 @@ def worker(rank, world_size, init_file):
         bounds = np.linspace(0, V, world_size + 1).round().astype(int)
         bounds[1] -= 1  # uneven shards
         lo, hi = int(bounds[rank]), int(bounds[rank + 1])
-        tol = rounding_tolerance(np.float64, D + V + N + 8 + world_size)
+        tol = 2 * unit_roundoff(np.float64)  # two float64 sides, each within the bound used as the scale
         failures = []
         for weighted, with_bias, eps, zc, reduction in OPTIONS:
             w = cw if weighted else None
             bias = b if with_bias else torch.zeros(V, dtype=torch.float64)
             loss_ref, z, gz_ref, gh_ref, gW_ref, gb_ref = reference(h, W, bias, target, w, eps, zc, reduction, grad_out)
             go = grad_out if reduction == "none" else grad_out[0]
+            bound = linear_options_bounds(h.numpy(), W.numpy(), bias.numpy(), target.numpy(), reduction, go.numpy(),
+                                          class_weight=None if w is None else w.numpy(), label_smoothing=eps,
+                                          z_loss=zc, extra_units=world_size)
+
+            def check(name, ours, expected, key):
+                return compare(name, ours, expected, tol, measure="scaled", scale=bound[key])
+
             kw = dict(vocab_start=lo, ignore_index=-100, label_smoothing=eps, z_loss=zc, reduction=reduction)
             zs = z[:, lo:hi].clone().requires_grad_()
             loss = vocab_parallel_cross_entropy(zs, target, weight=None if w is None else w[lo:hi], **kw)
@@ -73,11 +76,15 @@ def worker(rank, world_size, init_file):
             loss2 = vocab_parallel_linear_cross_entropy(hs, Ws, target, bs, class_weight=shard_weight,
                                                         chunk_size=5, **kw)
             (loss2 * go).sum().backward()
-            checks = [compare("loss", loss.detach(), loss_ref, tol), compare("grad z", zs.grad, gz_ref[:, lo:hi], tol),
-                      compare("linear loss", loss2.detach(), loss_ref, tol), compare("grad h", hs.grad, gh_ref, tol),
-                      compare("grad W", Ws.grad, gW_ref[lo:hi], tol)]
+            checks = [check("loss", loss.detach(), loss_ref, "loss"),
+                      compare("grad z", zs.grad, gz_ref[:, lo:hi], tol, measure="scaled",
+                              scale=bound["logits"][:, lo:hi]),
+                      check("linear loss", loss2.detach(), loss_ref, "loss"),
+                      check("grad h", hs.grad, gh_ref, "hidden"),
+                      compare("grad W", Ws.grad, gW_ref[lo:hi], tol, measure="scaled", scale=bound["weight"][lo:hi])]
             if with_bias:
-                checks.append(compare("grad b", bs.grad, gb_ref[lo:hi], tol))
+                checks.append(compare("grad b", bs.grad, gb_ref[lo:hi], tol, measure="scaled",
+                                      scale=bound["bias"][lo:hi]))
             failures += [f"{(weighted, with_bias, eps, zc, reduction)} {c}" for c in checks if not c.passed]
         assert not failures, f"rank {rank} of {world_size}: " + "; ".join(failures)
     finally:
@@ -97,12 +104,18 @@ def test_merge_is_the_full_normalizer():
     maxima = torch.stack([s.max(dim=1).values for s in shards])
     sums = torch.stack([torch.exp(s - m[:, None]).sum(dim=1) for s, m in zip(shards, maxima)])
     m, s = merge_shard_normalizers(maxima, sums)
-    # Each shard sum and its rescaling round ≤ 40 + 4 times on values ≤ 40: rounding_tolerance(float64, 44 + 4).
-    tol = rounding_tolerance(np.float64, 48)
+    # Ours: log s within logsumexp_log_units(K) absolute, plus the rescaling exp(m_r − m) (m_r − m rounded:
+    # spread units; exp EXP_UNITS; the product 1) and the sum over R shards (R − 1); then m + log s one
+    # rounding: 1 + (L + spread + R + EXP_UNITS) / |y| relative. torch's logsumexp: shifted_logsumexp_bound_units.
+    ref = torch.logsumexp(z, dim=1)
+    y = ref.numpy()
+    spread = float((z.max(dim=1).values - z.min(dim=1).values).max())
+    ours_units = 1 + (logsumexp_log_units(40) + spread + len(shards) + EXP_UNITS) / np.abs(y)
+    tol = float(np.max(ours_units + shifted_logsumexp_bound_units(y, 40))) * unit_roundoff(np.float64)
     assert torch.equal(m, z.max(dim=1).values)
-    assert compare("merged lse", m + torch.log(s), torch.logsumexp(z, dim=1), tol).passed
+    assert compare("merged lse", m + torch.log(s), ref, tol, measure="relative").passed
     # A plausible wrong merge, Σ_r s_r without the rescaling exp(m_r − m), is rejected.
-    assert not compare("unrescaled sum", m + torch.log(sums.sum(dim=0)), torch.logsumexp(z, dim=1), tol).passed
+    assert not compare("unrescaled sum", m + torch.log(sums.sum(dim=0)), ref, tol, measure="relative").passed
 
 
 def test_needs_an_initialised_group():

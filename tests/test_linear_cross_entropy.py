@@ -1,9 +1,9 @@
 """linear_cross_entropy: the chunked linear layer + loss against torch's unfused F.cross_entropy(h Wᵀ + b, y).
 
-Reference: torch autograd in float64 through the full logits. Tolerance: both sides are correct
-float64 evaluations; a path rounds at most D + V + N + 8 operations (a D-term dot product for a
-logit, a V-term row sum, an N-term sum for ∂L/∂W and the reduction, a few per-row steps) on values
-of size ≤ 10 here, so rounding_tolerance(float64, D + V + N + 8) (10 n ε) bounds their difference.
+Reference: softmax_lib.checks.torch_loss_with_options by torch autograd in float64 through the full
+logits. Tolerance: each side is within `linear_options_bounds` (first-order bounds in units of u: the
+logits' (D + 1)-term sums, the loss with options, the products with W, h and the sums over rows),
+so the measure is "scaled" by that bound and the tolerance 2u (two float64 sides).
 """
 
 import itertools
@@ -11,14 +11,14 @@ import itertools
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 import softmax_lib as sl
-from softmax_lib.checks import compare, rounding_tolerance, torch_device, unit_roundoff
+from softmax_lib.checks import compare, linear_options_bounds, side_tolerance, torch_device, torch_loss_with_options
+from softmax_lib.checks import unit_roundoff
 
 RNG_SEED = 1314
 N, D, V = 9, 4, 7
-TOL64 = rounding_tolerance(np.float64, D + V + N + 8)
+TOL64 = 2 * unit_roundoff(np.float64)  # both sides float64, each within the bound used as the scale
 
 OPTIONS = list(itertools.product([False, True], [False, True], [0.0, 0.2], [0.0, 0.1], ["none", "sum", "mean"]))
 
@@ -44,12 +44,8 @@ def reference(h, W, b, target, class_weight, eps, zc, reduction, grad_out):
     ht, Wt = torch.tensor(h, requires_grad=True), torch.tensor(W, requires_grad=True)
     bt = None if b is None else torch.tensor(b, requires_grad=True)
     z = ht @ Wt.T if bt is None else ht @ Wt.T + bt
-    tt = torch.tensor(target)
     cw = None if class_weight is None else torch.tensor(class_weight)
-    loss = F.cross_entropy(z, tt, weight=cw, label_smoothing=eps, reduction=reduction)
-    kept = tt != -100
-    zl = torch.where(kept, zc * torch.logsumexp(z, dim=-1) ** 2, 0.0)
-    loss = loss + {"none": zl, "sum": zl.sum(), "mean": zl.sum() / kept.sum()}[reduction]
+    loss = torch_loss_with_options(z, torch.tensor(target), reduction, weight=cw, label_smoothing=eps, z_loss=zc)
     (loss * grad_out).sum().backward()
     grads = [ht.grad, Wt.grad] + ([] if bt is None else [bt.grad])
     return loss.detach(), [g.numpy() for g in grads]
@@ -64,14 +60,17 @@ def test_matches_torch(option, chunk_size):
     cw = cw if weighted else None
     grad_out = torch.tensor(np.random.default_rng(RNG_SEED).normal(size=N if reduction == "none" else ()))
     loss_ref, grads_ref = reference(h, W, b, target, cw, eps, zc, reduction, grad_out)
+    bound = linear_options_bounds(h, W, b, target, reduction, grad_out.numpy(), class_weight=cw, label_smoothing=eps,
+                                  z_loss=zc)
+    keys = ["hidden", "weight", "bias"]
     kw = dict(class_weight=cw, label_smoothing=eps, z_loss=zc, reduction=reduction, chunk_size=chunk_size)
     results = []
     # NumPy: the gradients of the loss itself (of the sum for "none").
     loss, *grads = sl.linear_cross_entropy_with_grad(h, W, target, b, **kw)
-    results.append(compare("numpy loss", loss, loss_ref.numpy(), TOL64))
+    results.append(compare("numpy loss", loss, loss_ref.numpy(), TOL64, measure="scaled", scale=bound["loss"]))
     if reduction != "none":
-        results += [compare(f"numpy grad {i}", g * grad_out.item(), r, TOL64)
-                    for i, (g, r) in enumerate(zip(grads, grads_ref))]
+        results += [compare(f"numpy grad {key}", g * grad_out.item(), r, TOL64, measure="scaled", scale=bound[key])
+                    for key, g, r in zip(keys, grads, grads_ref)]
     assert (grads[2] is None) == (b is None)
     # torch autograd through the Function.
     dev = torch_device()
@@ -81,9 +80,10 @@ def test_matches_torch(option, chunk_size):
     tkw = dict(kw, class_weight=None if cw is None else torch.tensor(cw, device=dev))
     out = sl.linear_cross_entropy(ht, Wt, torch.tensor(target, device=dev), bt, **tkw)
     (out * grad_out.to(dev)).sum().backward()
-    results.append(compare("torch loss", out.detach(), loss_ref, TOL64))
+    results.append(compare("torch loss", out.detach(), loss_ref, TOL64, measure="scaled", scale=bound["loss"]))
     got = [ht.grad, Wt.grad] + ([] if bt is None else [bt.grad])
-    results += [compare(f"torch grad {i}", g, r, TOL64) for i, (g, r) in enumerate(zip(got, grads_ref))]
+    results += [compare(f"torch grad {key}", g, r, TOL64, measure="scaled", scale=bound[key])
+                for key, g, r in zip(keys, got, grads_ref)]
     assert all(r.passed for r in results), [str(r) for r in results]
 
 
@@ -104,29 +104,43 @@ def test_gradcheck_would_fail_on_a_wrong_gradient():
     """The comparison above rejects ∂L/∂W computed as Gᵀh without the 1/D of the weighted mean."""
     h, W, b, target, cw = make_case()
     loss_ref, grads_ref = reference(h, W, None, target, cw, 0.0, 0.0, "mean", torch.tensor(1.0))
+    bound = linear_options_bounds(h, W, None, target, "mean", class_weight=cw)
     _, _, grad_W, _ = sl.linear_cross_entropy_with_grad(h, W, target, class_weight=cw, reduction="sum")
     kept = target != -100
-    assert not compare("sum-gradient / kept rows", grad_W / kept.sum(), grads_ref[1], TOL64).passed
+    assert not compare("sum-gradient / kept rows", grad_W / kept.sum(), grads_ref[1], TOL64, measure="scaled",
+                       scale=bound["weight"]).passed
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
 def test_half_types(dtype):
-    """Half inputs: float32 arithmetic, one rounding of the result to `dtype` (u·max(1, |x|)), plus
-    the float32 computation, rounding_tolerance(float32, D + V + N + 8), against float64 arithmetic
-    on the same rounded inputs."""
+    """Half inputs: float32 arithmetic within `linear_options_bounds` units of u(float32), one rounding of the
+    result to `dtype` (side_tolerance), against float64 arithmetic (its own bound in u(float64)) on the same
+    rounded inputs. The tolerance would also reject the sum-gradient / kept rows in every dtype."""
     h, W, b, target, cw = make_case()
     dev = torch_device()
     ht = torch.tensor(h, dtype=dtype, device=dev, requires_grad=True)
     Wt = torch.tensor(W, dtype=dtype, device=dev, requires_grad=True)
-    loss = sl.linear_cross_entropy(ht, Wt, torch.tensor(target, device=dev), label_smoothing=0.1, chunk_size=4)
+    cw_t = torch.tensor(cw, dtype=dtype, device=dev)
+    loss = sl.linear_cross_entropy(ht, Wt, torch.tensor(target, device=dev), class_weight=cw_t, label_smoothing=0.1,
+                                   chunk_size=4)
     loss.backward()
     assert loss.dtype == ht.grad.dtype == Wt.grad.dtype == dtype
-    ref, grads = reference(ht.detach().double().cpu().numpy(), Wt.detach().double().cpu().numpy(), None, target,
-                           None, 0.1, 0.0, "mean", torch.tensor(1.0))
-    tol = unit_roundoff(dtype) + rounding_tolerance(np.float32, D + V + N + 8)
-    for result in (compare("loss", loss.detach(), ref, tol), compare("grad h", ht.grad, grads[0], tol),
-                   compare("grad W", Wt.grad, grads[1], tol)):
+    h64, W64 = ht.detach().double().cpu().numpy(), Wt.detach().double().cpu().numpy()
+    cw64 = cw_t.double().cpu().numpy()
+    ref, grads = reference(h64, W64, None, target, cw64, 0.1, 0.0, "mean", torch.tensor(1.0))
+    bound = linear_options_bounds(h64, W64, None, target, "mean", class_weight=cw64, label_smoothing=0.1)
+
+    def check(name, ours, expected, key):
+        tol = side_tolerance(1.0, dtype, expected, bound[key]) + unit_roundoff(np.float64)
+        return compare(name, ours, expected, tol, measure="scaled", scale=bound[key])
+
+    for result in (check("loss", loss.detach(), ref, "loss"), check("grad h", ht.grad, grads[0], "hidden"),
+                   check("grad W", Wt.grad, grads[1], "weight")):
         assert result.passed, str(result)
+    kept = int((target != -100).sum())
+    wrong = sl.linear_cross_entropy_with_grad(h64, W64, target, class_weight=cw64, label_smoothing=0.1,
+                                              reduction="sum")[2] / kept
+    assert not check("sum-gradient / kept rows", wrong, grads[1], "weight").passed
 
 
 def test_never_stores_full_logits(monkeypatch):

@@ -1,11 +1,9 @@
 """The loss options (weight, ignore_index, label_smoothing, z_loss) against torch, over their full product.
 
-The reference is torch.nn.functional.cross_entropy in float64 plus the z-loss c·logsumexp(z)²
-written in torch (0 on ignored rows; "mean" divides it by the number of kept rows), differentiated
-by torch autograd. Tolerance: both sides are correct float64 evaluations that each round at most
-K + N + 8 operations along any path (a K-term row sum, an N-term reduction, a few per-row steps)
-on values of size ≤ 10 here (|z| ≤ 4, weights ≤ 2), so they may differ by rounding_tolerance(float64,
-K + N + 8) = 10 (K + N + 8) ε, relative above 1 (softmax_lib.checks.compare).
+Every comparison is `softmax_lib.checks.check_loss_options`: the loss, its gradient and the fused
+pair against `torch_loss_with_options` (torch.nn.functional.cross_entropy plus the z-loss) in float64
+by autograd, and the gradient against central differences, in the scaled measure with the
+first-order bounds `options_loss_units` and `options_grad_units` (units of u) — see its docstring.
 """
 
 import itertools
@@ -13,15 +11,13 @@ import itertools
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 import softmax_lib as sl
-from softmax_lib.checks import central_difference_jacobian, compare, finite_difference_tolerance, rounding_tolerance
-from softmax_lib.checks import torch_device, unit_roundoff
+import softmax_lib.checks.scale as scale
+from softmax_lib.checks import DTYPES, assert_passed, check_loss_options, torch_device
 
 RNG_SEED = 1313
 N, K = 7, 5
-TOL64 = rounding_tolerance(np.float64, K + N + 8)
 
 OPTIONS = list(itertools.product(
     ["index", "probs"],          # target kind
@@ -51,54 +47,14 @@ def make_case(kind, weighted, ignored, seed=0):
     return z, target, weight
 
 
-def torch_reference(z, target, weight, smoothing, z_loss, reduction, ignore_index=-100):
-    """(loss, ∂loss.sum()/∂z) from torch autograd in float64."""
-    zt = torch.tensor(z, dtype=torch.float64, requires_grad=True)
-    tt = torch.tensor(target)
-    wt = None if weight is None else torch.tensor(weight, dtype=torch.float64)
-    loss = F.cross_entropy(zt, tt, weight=wt, ignore_index=ignore_index, label_smoothing=smoothing, reduction=reduction)
-    if z_loss:
-        lse = torch.logsumexp(zt, dim=-1)
-        kept = tt != ignore_index if tt.dtype == torch.int64 else torch.ones(N, dtype=torch.bool)
-        zl = torch.where(kept, z_loss * lse**2, 0.0)
-        loss = loss + {"none": zl, "sum": zl.sum(), "mean": zl.sum() / kept.sum()}[reduction]
-    loss.sum().backward()
-    return loss.detach().numpy(), zt.grad.numpy()
-
-
-def on(backend, x):
-    if x is None or backend == "numpy":
-        return x
-    return torch.as_tensor(x, device=torch_device())
-
-
 @pytest.mark.parametrize("backend", ["numpy", "torch"])
 @pytest.mark.parametrize("option", OPTIONS, ids=option_id)
 def test_matches_torch(option, backend):
     kind, weighted, ignored, smoothing, z_loss, reduction = option
     z, target, weight = make_case(kind, weighted, ignored)
-    loss_ref, grad_ref = torch_reference(z, target, weight, smoothing, z_loss, reduction)
-    kw = dict(reduction=reduction, weight=on(backend, weight), label_smoothing=smoothing, z_loss=z_loss)
-    zb, tb = on(backend, z), on(backend, target)
-    results = [
-        compare("cross_entropy", sl.cross_entropy(zb, tb, **kw), loss_ref, TOL64),
-        compare("cross_entropy_grad", sl.cross_entropy_grad(zb, tb, **kw), grad_ref, TOL64),
-    ]
-    loss, grad = sl.cross_entropy_with_grad(zb, tb, **kw)
-    results += [compare("fused loss", loss, loss_ref, TOL64), compare("fused grad", grad, grad_ref, TOL64)]
-    assert all(r.passed for r in results), [str(r) for r in results]
-
-
-@pytest.mark.parametrize("option", [o for o in OPTIONS if o[5] == "mean"], ids=option_id)
-def test_gradient_central_differences(option):
-    """∂L/∂z against central differences of our own loss (step ε^(1/3); finite_difference_tolerance)."""
-    kind, weighted, ignored, smoothing, z_loss, reduction = option
-    z, target, weight = make_case(kind, weighted, ignored, seed=1)
-    kw = dict(reduction=reduction, weight=weight, label_smoothing=smoothing, z_loss=z_loss)
-    numeric = central_difference_jacobian(lambda x: sl.cross_entropy(x, target, **kw), z)
-    result = compare("grad vs central differences", sl.cross_entropy_grad(z, target, **kw), numeric,
-                     finite_difference_tolerance(np.float64))
-    assert result.passed, str(result)
+    device = None if backend == "numpy" else torch_device()
+    assert_passed(check_loss_options(z, target, reduction, weight=weight, label_smoothing=smoothing, z_loss=z_loss,
+                                     device=device))
 
 
 def test_class_axis_not_last():
@@ -108,58 +64,78 @@ def test_class_axis_not_last():
     target = rng.integers(0, K, size=(3, 4))
     target[0, 1] = -100
     weight = rng.uniform(0.5, 2.0, size=K)
-    zt = torch.tensor(z, requires_grad=True)
-    ref = F.cross_entropy(zt, torch.tensor(target), weight=torch.tensor(weight), label_smoothing=0.2)
-    ref.backward()
-    kw = dict(axis=1, weight=weight, label_smoothing=0.2)
-    loss, grad = sl.cross_entropy_with_grad(z, target, **kw)
-    for result in (compare("loss", sl.cross_entropy(z, target, **kw), ref.detach().numpy(), TOL64),
-                   compare("grad", sl.cross_entropy_grad(z, target, **kw), zt.grad.numpy(), TOL64),
-                   compare("fused loss", loss, ref.detach().numpy(), TOL64),
-                   compare("fused grad", grad, zt.grad.numpy(), TOL64)):
-        assert result.passed, str(result)
+    for reduction in ("mean", "none"):
+        assert_passed(check_loss_options(z, target, reduction, weight=weight, label_smoothing=0.2, z_loss=0.1,
+                                         axis=1))
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16", "float16"])
 def test_half_types_accumulate_in_float32(dtype):
-    """Half inputs are computed in float32 and rounded once: the error against float64 arithmetic on
-    the same (rounded) inputs is at most one rounding to `dtype`, u·|L| (u·max(1, |L|) in compare's
-    units), plus the float32 computation, rounding_tolerance(float32, K + N + 8)."""
+    """Half inputs are computed in float32 and rounded once: the check's bound for them is
+    options_*_units · u(float32) + u(dtype) (scale.py), against float64 on the same rounded inputs."""
     z, target, weight = make_case("index", True, True)
-    zt = torch.tensor(z, dtype=dtype, device=torch_device())
-    z64 = zt.double().cpu().numpy()
-    kw = dict(weight=weight, label_smoothing=0.1, z_loss=0.01)
-    loss_ref = sl.cross_entropy(z64, target, **kw)
-    grad_ref = sl.cross_entropy_grad(z64, target, **kw)
-    tol = unit_roundoff(dtype) + rounding_tolerance(np.float32, K + N + 8)
-    tkw = dict(kw, weight=torch.tensor(weight, device=zt.device))
-    tt = torch.tensor(target, device=zt.device)
-    loss, grad = sl.cross_entropy_with_grad(zt, tt, **tkw)
-    assert loss.dtype == dtype and grad.dtype == dtype and grad.device == zt.device
-    for result in (compare("loss", sl.cross_entropy(zt, tt, **tkw), loss_ref, tol),
-                   compare("grad", sl.cross_entropy_grad(zt, tt, **tkw), grad_ref, tol),
-                   compare("fused loss", loss, loss_ref, tol), compare("fused grad", grad, grad_ref, tol)):
-        assert result.passed, str(result)
+    assert_passed(check_loss_options(z, target, "mean", weight=weight, label_smoothing=0.1, z_loss=0.01,
+                                     dtype=dtype, device=torch_device()))
+    dt = getattr(torch, dtype)
+    zt = torch.tensor(z, dtype=dt, device=torch_device())
+    loss, grad = sl.cross_entropy_with_grad(zt, torch.tensor(target, device=zt.device), label_smoothing=0.1)
+    assert loss.dtype == grad.dtype == dt and grad.device == zt.device
 
 
-def test_tolerance_rejects_plausible_wrong_semantics():
-    """Each subtle rule of torch, replaced by the plausible alternative, misses the tolerance by far."""
+def _mean_over(divisor):
+    """A cross_entropy whose "mean" is the sum of the rows divided by `divisor(target)`."""
+    def wrong(z, target, axis=-1, reduction="mean", **options):
+        if reduction != "mean":
+            return sl.cross_entropy(z, target, axis, reduction, **options)
+        return sl.cross_entropy(z, target, axis, "sum", **options) / divisor(target)
+    return wrong
+
+
+def _smoothing_over_k_minus_1(z, target, axis=-1, reduction="mean", *, label_smoothing=0.0, **options):
+    """ε spread over the K − 1 other classes: ε' = ε K/(K − 1) in torch's ε/K form."""
+    return sl.cross_entropy(z, target, axis, reduction, label_smoothing=label_smoothing * K / (K - 1), **options)
+
+
+def _z_loss_on_every_row(z, target, axis=-1, reduction="mean", *, z_loss=0.0, **options):
+    """The z-loss on ignored rows too, averaged over all N rows."""
+    lse = sl.logsumexp(z, axis=axis)
+    return sl.cross_entropy(z, target, axis, reduction, **options) + z_loss * (lse * lse).sum() / N
+
+
+def _grad_over_kept_rows(z, target, axis=-1, reduction="mean", **options):
+    """∂L/∂z of the weighted mean divided by the number of kept rows instead of Σ w_t."""
+    return sl.cross_entropy_grad(z, target, axis, "sum", **options) / int((target != -100).sum())
+
+
+WRONG_LOSSES = {
+    "mean divided by N": (_mean_over(lambda t: N), dict(label_smoothing=0.3)),
+    "mean divided by the kept rows": (_mean_over(lambda t: int((t != -100).sum())), dict(label_smoothing=0.3)),
+    "smoothing over K − 1": (_smoothing_over_k_minus_1, dict(label_smoothing=0.3)),
+    "z-loss over every row": (_z_loss_on_every_row, dict(z_loss=1.0)),
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", WRONG_LOSSES)
+def test_check_rejects_plausible_wrong_semantics(name, dtype, monkeypatch):
+    """Each subtle rule of torch, replaced by the plausible alternative, fails check_loss_options in every dtype."""
+    wrong, options = WRONG_LOSSES[name]
+    monkeypatch.setattr(scale, "cross_entropy", wrong)
     z, target, weight = make_case("index", True, True)
-    loss_ref, _ = torch_reference(z, target, weight, 0.3, 0.0, "mean")
-    per_row = sl.cross_entropy(z, target, reduction="none", weight=weight, label_smoothing=0.3)
-    kept = target != -100
-    wrong_means = {
-        "divided by N": per_row.sum() / N,
-        "divided by the kept rows": per_row.sum() / kept.sum(),
-    }
-    for name, wrong in wrong_means.items():
-        assert not compare(name, wrong, loss_ref, TOL64).passed, name
-    wrong_smoothing = sl.cross_entropy(z, target, weight=weight, label_smoothing=0.3 * K / (K - 1))  # ε/(K−1)
-    assert not compare("smoothing over K − 1", wrong_smoothing, loss_ref, TOL64).passed
-    z_ref, _ = torch_reference(z, target, None, 0.0, 0.1, "mean")
-    lse = sl.logsumexp(z)
-    wrong_z = sl.cross_entropy(z, target) + 0.1 * np.sum(lse**2) / N  # ignored rows not left out
-    assert not compare("z-loss over every row", wrong_z, z_ref, TOL64).passed
+    device = "cpu" if dtype == "bfloat16" else None
+    loss_check = check_loss_options(z, target, "mean", weight=weight, dtype=dtype, device=device, **options)[0]
+    assert loss_check.name.startswith("cross_entropy vs torch") and not loss_check.passed, str(loss_check)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_check_rejects_a_wrong_gradient_divisor(dtype, monkeypatch):
+    monkeypatch.setattr(scale, "cross_entropy_grad", _grad_over_kept_rows)
+    z, target, weight = make_case("index", True, True)
+    device = "cpu" if dtype == "bfloat16" else None
+    results = check_loss_options(z, target, "mean", weight=weight, dtype=dtype, device=device)
+    failed = [r.name for r in results if not r.passed]
+    assert any(n.startswith("cross_entropy_grad vs torch") for n in failed), failed
+    assert any(n.startswith("cross_entropy_grad vs central") for n in failed), failed
 
 
 def test_index_target_builds_no_one_hot(monkeypatch):
@@ -178,8 +154,7 @@ def test_index_target_builds_no_one_hot(monkeypatch):
 def test_ignore_index_semantics():
     z, target, _ = make_case("index", False, False)
     target[2] = 99  # out of range, but ignored: allowed as in torch
-    ref, _ = torch_reference(z, target, None, 0.0, 0.0, "mean", ignore_index=99)
-    assert compare("ignored out-of-range class", sl.cross_entropy(z, target, ignore_index=99), ref, TOL64).passed
+    assert_passed(check_loss_options(z, target, "mean", ignore_index=99))
     assert np.isnan(sl.cross_entropy(z, np.full(N, -100)))  # every row ignored: 0/0, as torch
     with pytest.raises(IndexError, match="out of range"):
         sl.cross_entropy(z, target)

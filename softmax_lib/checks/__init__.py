@@ -6,6 +6,7 @@ A claim about the library is a registered check (registry.py); a demonstration s
 * oracles: the references (torch autograd in the checked dtype, float64 formulas), one conversion helper;
 * cases: the check_* functions, each taking dtype and device; registry: the verify matrix built from them;
 * variants: checks of sparsemax, hierarchical softmax and the fused loss;
+* scale: checks of the loss options (weight, ignore_index, label_smoothing, z_loss) against torch;
 * training: checks of the variants' training functions (sparsemax loss and backward, path-scored hierarchical softmax);
 * accuracy: stress inputs and errors in units of u, for the accuracy studies;
 * mistakes: plausible wrong implementations and the mistake × check × dtype table.
@@ -38,9 +39,19 @@ from .oracles import (
     torch_device,
     torch_dtype,
     torch_hierarchical_softmax_log_prob_with_grad,
+    torch_loss_with_options,
+    torch_loss_with_options_and_grad,
     torch_softmax_jacobian,
 )
 from .registry import CASES, SEED, Case, register
+from .scale import (
+    check_loss_options,
+    linear_options_bounds,
+    options_grad_units,
+    options_loss_units,
+    options_scales,
+    side_tolerance,
+)
 from .tolerance import (
     DTYPES,
     EXP_UNITS,
@@ -88,6 +99,9 @@ __all__ = [
     "DEVICE_VARIABLE", "checked_array", "cross_entropy64", "cross_entropy_grad64", "float64_target",
     "log_softmax64", "softmax64", "to_torch", "torch_cross_entropy_hessian", "torch_cross_entropy_with_grad",
     "torch_device", "torch_dtype", "torch_hierarchical_softmax_log_prob_with_grad", "torch_softmax_jacobian",
+    "torch_loss_with_options", "torch_loss_with_options_and_grad",
+    "check_loss_options", "linear_options_bounds", "options_grad_units", "options_loss_units", "options_scales",
+    "side_tolerance",
     "CASES", "SEED", "Case", "register",
     "DTYPES", "EXP_UNITS", "NUMPY_DTYPES", "THIRD_DERIVATIVE_SOFTMAX", "CheckResult", "assert_passed",
     "central_difference_error", "central_difference_jacobian", "central_difference_step", "compare", "dtype_name",

@@ -13,12 +13,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .tolerance import NUMPY_DTYPES, _is_tensor, dtype_name
+from .tolerance import NUMPY_DTYPES, _float64_numpy, _is_tensor, dtype_name
 
 __all__ = [
     "DEVICE_VARIABLE", "torch_device", "torch_dtype", "to_torch", "checked_array", "float64_target",
     "softmax64", "log_softmax64", "cross_entropy64", "cross_entropy_grad64", "torch_softmax_jacobian",
     "torch_cross_entropy_with_grad", "torch_cross_entropy_hessian", "torch_hierarchical_softmax_log_prob_with_grad",
+    "torch_loss_with_options", "torch_loss_with_options_and_grad",
 ]
 
 DEVICE_VARIABLE = "SOFTMAX_LIB_DEVICE"
@@ -214,6 +215,62 @@ def torch_cross_entropy_hessian(logits: Any, target: Any) -> Any:
         lambda z: torch.nn.functional.cross_entropy(z[None], target_t[None], reduction="sum"), z_t
     )
     return _like_input(hessian, was_numpy)
+
+
+def torch_loss_with_options(logits: Any, target: Any, reduction: str = "mean", *, weight: Any = None,
+                            ignore_index: int = -100, label_smoothing: float = 0.0, z_loss: float = 0.0):
+    """The loss of `softmax_lib.cross_entropy` with its options, written in torch: a differentiable tensor.
+
+    torch.nn.functional.cross_entropy (classes on dim 1, torch's layout) with `weight`, `ignore_index`,
+    `label_smoothing` and `reduction`, plus the z-loss c·lse_n², lse_n = logsumexp of row n: 0 on ignored
+    rows, unweighted, and divided by the number of kept rows N_kept for "mean" (the cross-entropy part
+    keeps torch's divisor: Σ_n w_(t_n) over kept rows for index targets, N for probabilities).
+    `logits`, `target` and `weight` are torch tensors on one device; a linear layer or a shard in
+    front of the logits is differentiated through.
+
+    Examples
+    --------
+    >>> import torch
+    >>> z = torch.zeros(2, 3, dtype=torch.float64)
+    >>> float(torch_loss_with_options(z, torch.tensor([0, -100]), z_loss=1.0))  # log 3 + (log 3)²
+    2.3055
+    """
+    import torch
+
+    loss = torch.nn.functional.cross_entropy(logits, target, weight=weight, ignore_index=ignore_index,
+                                             label_smoothing=label_smoothing, reduction=reduction)
+    if not z_loss:
+        return loss
+    lse = torch.logsumexp(logits, dim=1)
+    kept = target != ignore_index if not target.is_floating_point() else torch.ones_like(lse, dtype=torch.bool)
+    row = torch.where(kept, z_loss * lse**2, torch.zeros_like(lse))
+    return loss + {"none": row, "sum": row.sum(), "mean": row.sum() / kept.sum()}[reduction]
+
+
+def torch_loss_with_options_and_grad(logits: Any, target: Any, axis: int = -1, reduction: str = "mean", *,
+                                     weight: Any = None, ignore_index: int = -100, label_smoothing: float = 0.0,
+                                     z_loss: float = 0.0) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """`torch_loss_with_options` in float64 on the CPU and, by autograd, the gradient of its sum over the output.
+
+    NumPy (or tensor) logits with a batch axis and classes on `axis`, class indices or probabilities, weights
+    of shape (K,); returns (loss, ∂Σloss/∂z) as float64 NumPy, the gradient in the logits' layout.
+    """
+    import torch
+
+    z64 = _float64_numpy(logits)
+    if z64.ndim < 2:
+        raise ValueError(f"logits must have a batch axis and a class axis, got shape {z64.shape}")
+    target = target.detach().cpu().numpy() if _is_tensor(target) else np.asarray(target)
+    axis = axis % z64.ndim
+    z_t = torch.tensor(np.moveaxis(z64, axis, 1), dtype=torch.float64, requires_grad=True)
+    t = np.moveaxis(target, axis, 1) if target.shape == z64.shape else target
+    t_t = torch.tensor(t, dtype=torch.float64 if np.issubdtype(t.dtype, np.floating) else torch.int64)
+    w_t = None if weight is None else torch.tensor(_float64_numpy(weight), dtype=torch.float64)
+    loss = torch_loss_with_options(z_t, t_t, reduction, weight=w_t, ignore_index=ignore_index,
+                                   label_smoothing=label_smoothing, z_loss=z_loss)
+    loss.sum().backward()
+    grad = z_t.grad.numpy()
+    return loss.detach().numpy(), np.moveaxis(grad, 1, axis)
 
 
 def torch_hierarchical_softmax_log_prob_with_grad(
