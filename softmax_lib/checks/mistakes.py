@@ -18,7 +18,7 @@ import numpy as np
 from array_api_compat import array_namespace
 
 from .. import _cross_entropy, _softmax
-from . import cases
+from . import cases, scale
 from .registry import CASES
 
 _output_layer_grad = cases.output_layer_grad  # the correct one, kept before any is planted
@@ -202,12 +202,16 @@ class Cell:
 @contextmanager
 def planted(mistake: Mistake) -> Iterator[None]:
     """The checks see `mistake.wrong` in place of the library function while the block runs."""
-    correct = getattr(cases, mistake.function)
-    setattr(cases, mistake.function, mistake.wrong)
+    # Every check module that calls the function by name sees the wrong one.
+    modules = [module for module in (cases, scale) if hasattr(module, mistake.function)]
+    correct = [getattr(module, mistake.function) for module in modules]
+    for module in modules:
+        setattr(module, mistake.function, mistake.wrong)
     try:
         yield
     finally:
-        setattr(cases, mistake.function, correct)
+        for module, function in zip(modules, correct):
+            setattr(module, mistake.function, function)
 
 
 def _failed(run: Callable, dtype: str, device: Any) -> bool:

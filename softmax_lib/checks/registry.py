@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import cases
+from . import cases, scale
 from .oracles import softmax64
 from .tolerance import CheckResult
 
@@ -96,3 +96,10 @@ def _large_logits(dtype, device):
 
 
 register("exact uniform softmax", ("softmax",))(lambda dt, dev: cases.check_exact_uniform(8, dt, dev))
+
+# The loss options of language-model training: class weights, an ignored row, label smoothing and z-loss.
+OPTIONS_LOGITS, OPTIONS_TARGETS = _rng.normal(scale=3.0, size=(6, 5)), np.array([0, 4, -100, 2, 1, 3])
+OPTIONS_WEIGHT = _rng.uniform(0.5, 2.0, size=5)
+register("loss options: weights, ignored row, smoothing, z-loss", ("cross_entropy", "cross_entropy_grad"))(
+    lambda dt, dev: scale.check_loss_options(OPTIONS_LOGITS, OPTIONS_TARGETS, "mean", weight=OPTIONS_WEIGHT,
+                                             label_smoothing=0.1, z_loss=1e-2, dtype=dt, device=dev))
