@@ -65,6 +65,16 @@ def check_probabilities(target: Array, axis: int) -> None:
         raise ValueError(f"probability target rows must sum to 1 (within {tol:.1e}); one sums to {worst!r}")
 
 
+def _as_target(logits: Array, target: Any) -> tuple[Array, Any]:
+    """`target` as an array of the logits' library and device, and that library's namespace."""
+    if not is_array_api_obj(target):
+        # [] carries no dtype: an empty list can only be the class indices of an empty batch.
+        empty_list = isinstance(target, (list, tuple)) and len(target) == 0
+        xp = array_namespace(logits)
+        target = xp.asarray(target, dtype=xp.int64 if empty_list else None, device=device(logits))
+    return target, namespace(logits=logits, target=target)
+
+
 def target_distribution(logits: Array, target: Any, axis: int = -1) -> Array:
     """The target as one probability vector per row, y, with the logits' shape and dtype.
 
@@ -76,11 +86,7 @@ def target_distribution(logits: Array, target: Any, axis: int = -1) -> Array:
     axis = class_axis(logits, axis, "logits")
     n_classes = logits.shape[axis]
     batch_shape = tuple(logits.shape[:axis]) + tuple(logits.shape[axis + 1 :])
-    if not is_array_api_obj(target):
-        # [] carries no dtype: an empty list can only be the class indices of an empty batch.
-        empty_list = isinstance(target, (list, tuple)) and len(target) == 0
-        target = xp.asarray(target, dtype=xp.int64 if empty_list else None, device=device(logits))
-    xp = namespace(logits=logits, target=target)
+    target, xp = _as_target(logits, target)
 
     if xp.isdtype(target.dtype, "integral") and tuple(target.shape) == batch_shape:
         target = check_class_indices(target, n_classes)
@@ -139,17 +145,17 @@ def loss_target(logits: Array, target: Any, axis: int, weight: Array | None, ign
     Index targets stay indices: no N × K one-hot is built. A row whose index equals `ignore_index`
     is ignored; its index need not be a valid class (as in torch).
     """
-    xp = array_namespace(logits)
     n_classes = logits.shape[axis]
     batch_shape = tuple(logits.shape[:axis]) + tuple(logits.shape[axis + 1 :])
-    if not is_array_api_obj(target):
-        target = xp.asarray(target, device=device(logits))
-    xp = array_namespace(logits, target)
+    target, xp = _as_target(logits, target)
 
     if xp.isdtype(target.dtype, "integral") and tuple(target.shape) == batch_shape:
-        kept = target != ignore_index
+        # Compared in int64, not in the target's dtype (uint8 cannot hold −100 or 300 classes, and
+        # torch has no ordering for uint16/32/64); the message shows the original value.
+        wide = xp.astype(target, xp.int64)
+        kept = wide != ignore_index
         check_class_indices(target[kept], n_classes)
-        index = xp.where(kept, target, xp.zeros_like(target))
+        index = xp.where(kept, wide, xp.zeros_like(wide))
         n_kept = int(xp.sum(xp.astype(kept, xp.int64)))
         if weight is None:
             w_t = xp.astype(kept, logits.dtype)
