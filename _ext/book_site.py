@@ -32,8 +32,9 @@ def _citation_list_role(app, pagename, templatename, context, doctree):
     # axe-core reports it as critical (aria-required-children). Without the role it is a plain
     # block of entries, each still marked as a bibliography entry.
     if "body" in context:
-        context["body"] = context["body"].replace('<div role="list" class="citation-list">',
-                                                  '<div class="citation-list">')
+        context["body"] = context["body"].replace(
+            '<div role="list" class="citation-list">', '<div class="citation-list">'
+        )
 
 
 def inputs_fingerprint(root):
@@ -50,8 +51,11 @@ def inputs_fingerprint(root):
             if path.is_file() and "__pycache__" not in path.parts:
                 digest.update(path.relative_to(root).as_posix().encode() + b"\0")
                 digest.update(path.read_bytes() + b"\0")
-    versions = sorted(f"{dist.metadata['Name']}=={dist.version}"
-                      for dist in importlib.metadata.distributions() if dist.metadata["Name"])
+    versions = sorted(
+        f"{dist.metadata['Name']}=={dist.version}"
+        for dist in importlib.metadata.distributions()
+        if dist.metadata["Name"]
+    )
     digest.update("\n".join(versions).encode())
     return digest.hexdigest()
 
@@ -65,8 +69,7 @@ def _notebooks_to_reexecute(app, env, added, changed, removed):
     stored = Path(app.doctreedir, _FINGERPRINT_FILE)
     if stored.is_file() and stored.read_text() == app.book_site_fingerprint:
         return []
-    return [docname for docname in env.found_docs
-            if docname not in added and env.doc2path(docname).endswith(".ipynb")]
+    return [docname for docname in env.found_docs if docname not in added and env.doc2path(docname).endswith(".ipynb")]
 
 
 def _remember_inputs(app, exception):

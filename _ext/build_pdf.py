@@ -26,8 +26,15 @@ ROOT = Path(__file__).resolve().parent.parent
 SINGLE = ROOT / "_build" / "singlehtml"
 PDF = ROOT / "_build" / "pdf" / "book.pdf"
 SITE_COPY = ROOT / "_build" / "html" / "book.pdf"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 # A4 at 96 px per inch, less the margins: the width the equations are fitted to before printing.
 PRINT_WIDTH_PX = 700
 
@@ -58,16 +65,22 @@ a { color: inherit; }
 
 
 def find_chromium() -> str | None:
-    candidates = ([os.environ["CHROMIUM"]] if os.environ.get("CHROMIUM") else
-                  ["/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser"),
-                   shutil.which("google-chrome")])
+    candidates = (
+        [os.environ["CHROMIUM"]]
+        if os.environ.get("CHROMIUM")
+        else [
+            "/usr/bin/chromium",
+            shutil.which("chromium"),
+            shutil.which("chromium-browser"),
+            shutil.which("google-chrome"),
+        ]
+    )
     return next((c for c in candidates if c and Path(c).is_file()), None)
 
 
 def build_single_html() -> Path:
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    subprocess.run([str(jupyter_book), "build", str(ROOT), "--builder", "singlehtml", "-n", "--keep-going"],
-                   check=True)
+    subprocess.run([str(jupyter_book), "build", str(ROOT), "--builder", "singlehtml", "-n", "--keep-going"], check=True)
     # Jupyter Book writes index.html as a redirect to the root document, book/intro.html, which
     # holds the whole book but links its assets as if it lay at the top (_static/, _images/).
     page = SINGLE / "book" / "intro.html"
@@ -84,27 +97,36 @@ def print_pdf(chromium: str) -> None:
         def log_message(self, format, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             functools.partial(QuietHandler, directory=str(SINGLE)))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(SINGLE)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": PRINT_WIDTH_PX, "height": 1000})
-            page.route("**/*", lambda route: route.continue_()
-                       if route.request.url.startswith(("http://127.0.0.1", "data:")) else route.abort())
-            page.goto(f"http://127.0.0.1:{server.server_address[1]}/book.html", wait_until="load",
-                      timeout=120_000)
+            page.route(
+                "**/*",
+                lambda route: (
+                    route.continue_() if route.request.url.startswith(("http://127.0.0.1", "data:")) else route.abort()
+                ),
+            )
+            page.goto(f"http://127.0.0.1:{server.server_address[1]}/book.html", wait_until="load", timeout=120_000)
             page.add_style_tag(content=PRINT_CSS)
             state = page.evaluate(_READY)
             if state != "ready":
                 raise SystemExit(f"error: {state}")
             PDF.parent.mkdir(parents=True, exist_ok=True)
-            page.pdf(path=str(PDF), format="A4", print_background=True, outline=True, tagged=True,
-                     display_header_footer=True, header_template="<span></span>",
-                     footer_template='<div style="font-size:8px;width:100%;text-align:center">'
-                                     '<span class="pageNumber"></span> / <span class="totalPages"></span></div>',
-                     margin={"top": "18mm", "bottom": "18mm", "left": "15mm", "right": "15mm"})
+            page.pdf(
+                path=str(PDF),
+                format="A4",
+                print_background=True,
+                outline=True,
+                tagged=True,
+                display_header_footer=True,
+                header_template="<span></span>",
+                footer_template='<div style="font-size:8px;width:100%;text-align:center">'
+                '<span class="pageNumber"></span> / <span class="totalPages"></span></div>',
+                margin={"top": "18mm", "bottom": "18mm", "left": "15mm", "right": "15mm"},
+            )
             browser.close()
     finally:
         server.shutdown()
@@ -116,8 +138,11 @@ def main(argv: list[str]) -> int:
     if chromium is None:
         in_ci = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
         optional = "--optional" in argv and not in_ci
-        print(f"{'note' if optional else 'error'}: no Chromium found, so no PDF of the book "
-              "(apt-get install chromium, or set CHROMIUM=...)", file=sys.stderr)
+        print(
+            f"{'note' if optional else 'error'}: no Chromium found, so no PDF of the book "
+            "(apt-get install chromium, or set CHROMIUM=...)",
+            file=sys.stderr,
+        )
         return 0 if optional else 1
     build_single_html()
     print_pdf(chromium)

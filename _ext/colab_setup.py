@@ -27,8 +27,14 @@ TAG = "remove-cell"
 
 
 def setup_cell(cell_id: str) -> dict:
-    return {"cell_type": "code", "execution_count": 1, "id": cell_id, "metadata": {"tags": [TAG]},
-            "outputs": [], "source": SOURCE.splitlines(keepends=True)}
+    return {
+        "cell_type": "code",
+        "execution_count": 1,
+        "id": cell_id,
+        "metadata": {"tags": [TAG]},
+        "outputs": [],
+        "source": SOURCE.splitlines(keepends=True),
+    }
 
 
 def is_setup_cell(cell: dict) -> bool:

@@ -42,6 +42,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 # --- the 50-digit reference, one pass of mpmath exps per row ------------------------------------
 
+
 def mp_references(z: np.ndarray, target: np.ndarray, dps: int = 50) -> dict[str, np.ndarray]:
     """softmax, log_softmax, logsumexp and the index-target cross-entropy of the rows of z, in `dps` digits.
 
@@ -79,10 +80,12 @@ def check_reference_against_library() -> None:
 
 # --- the implementations ------------------------------------------------------------------------
 
+
 def _torch(fn):
     def run(z, *args):
         with torch.no_grad():
             return fn(torch.from_numpy(np.ascontiguousarray(z)), *args).numpy()
+
     return run
 
 
@@ -130,7 +133,8 @@ CROSS_ENTROPY = {
     "fused": lambda z, y: sl.cross_entropy_with_grad(z, y, reduction="none")[0],
     "scipy": lambda z, y: -_pick(scipy.special.log_softmax(z, axis=-1), y),
     "torch": lambda z, y: torch.nn.functional.cross_entropy(
-        torch.from_numpy(z), torch.from_numpy(y), reduction="none").numpy(),
+        torch.from_numpy(z), torch.from_numpy(y), reduction="none"
+    ).numpy(),
 }
 FUNCTIONS = {"softmax": SOFTMAX, "log_softmax": LOG_SOFTMAX, "logsumexp": LOGSUMEXP, "cross_entropy": CROSS_ENTROPY}
 # The implementations the goal compares softmax_lib with, and softmax_lib's own entries.
@@ -212,7 +216,8 @@ def goal_verdicts(errors: dict, ratios: dict, function: str) -> dict:
         best = min(others) if others else math.inf
         verdicts[key] = {
             impl: (by_impl[impl][0] <= 1.1 * best + 1, ratios[function][key][impl] <= 1)
-            for impl in OURS if impl in by_impl
+            for impl in OURS
+            if impl in by_impl
         }
     return verdicts
 
@@ -221,9 +226,13 @@ def print_tables(result: dict) -> None:
     errors, ratios = result["errors"], result["ratios"]
     for function, impls in FUNCTIONS.items():
         names = list(impls)
-        print(f"\n## {function}: max / median relative error in units of u "
-              f"(entries whose reference is a normal number of the dtype)")
-        header = ["family", "dtype"] + names + ["goal: not worse than SciPy/torch (≤ 1.1 × best + 1 u); max error / bound"]
+        print(
+            f"\n## {function}: max / median relative error in units of u "
+            f"(entries whose reference is a normal number of the dtype)"
+        )
+        header = (
+            ["family", "dtype"] + names + ["goal: not worse than SciPy/torch (≤ 1.1 × best + 1 u); max error / bound"]
+        )
         print("| " + " | ".join(header) + " |")
         print("|" + "---|" * len(header))
         verdicts = goal_verdicts(errors, ratios, function)
@@ -279,8 +288,10 @@ def main(argv: list[str] | None = None) -> int:
     ks = [2, 10, 100, 1000] if args.quick else [2, 100, 10_000, 100_000]
     start = time.perf_counter()
     result = measure(ks)
-    print(f"K in {ks}, families {', '.join(STRESS_FAMILIES)}; reference: mpmath, 50 digits; "
-          f"took {time.perf_counter() - start:.0f} s")
+    print(
+        f"K in {ks}, families {', '.join(STRESS_FAMILIES)}; reference: mpmath, 50 digits; "
+        f"took {time.perf_counter() - start:.0f} s"
+    )
     print_tables(result)
     for path in plot(result, args.out):
         print(f"wrote {path}")

@@ -83,8 +83,15 @@ def run_case(method: str, n: int, d: int, v: int, dtype_name: str, device: str, 
         if device == "cuda":
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
-    return {"method": method, "n": n, "d": d, "v": v, "extra_peak_bytes": extra, "best_s": min(times),
-            "logits_bytes": n * v * torch.finfo(dtype).bits // 8}
+    return {
+        "method": method,
+        "n": n,
+        "d": d,
+        "v": v,
+        "extra_peak_bytes": extra,
+        "best_s": min(times),
+        "logits_bytes": n * v * torch.finfo(dtype).bits // 8,
+    }
 
 
 def measure(cases, dtype: str, device: str, repeats: int) -> list[dict]:
@@ -101,8 +108,10 @@ def measure(cases, dtype: str, device: str, repeats: int) -> list[dict]:
 def report(results: list[dict]) -> None:
     print(f"{'N':>6} {'D':>6} {'V':>7}  {'method':<12} {'extra peak MB':>14} {'logits MB':>10} {'time s':>8}")
     for r in results:
-        print(f"{r['n']:>6} {r['d']:>6} {r['v']:>7}  {r['method']:<12} {r['extra_peak_bytes'] / 2**20:>14.1f} "
-              f"{r['logits_bytes'] / 2**20:>10.1f} {r['best_s']:>8.3f}")
+        print(
+            f"{r['n']:>6} {r['d']:>6} {r['v']:>7}  {r['method']:<12} {r['extra_peak_bytes'] / 2**20:>14.1f} "
+            f"{r['logits_bytes'] / 2**20:>10.1f} {r['best_s']:>8.3f}"
+        )
     for i in range(0, len(results), 2):
         ours, theirs = results[i], results[i + 1]
         mem = ours["extra_peak_bytes"] / max(theirs["extra_peak_bytes"], 1)

@@ -20,8 +20,8 @@ import gc
 import sys
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import scipy.special
@@ -96,8 +96,12 @@ def candidates_for(op: str, z: np.ndarray, target: np.ndarray) -> dict[str, Call
 
 
 OPS = ("softmax", "log_softmax", "cross_entropy", "loss+grad")
-OURS = {"softmax": "blocked_softmax", "log_softmax": "blocked_log_softmax",
-        "cross_entropy": "softmax_lib.cross_entropy", "loss+grad": "cross_entropy_with_grad"}
+OURS = {
+    "softmax": "blocked_softmax",
+    "log_softmax": "blocked_log_softmax",
+    "cross_entropy": "softmax_lib.cross_entropy",
+    "loss+grad": "cross_entropy_with_grad",
+}
 
 
 def limits(dtype) -> dict[str, float]:
@@ -137,17 +141,20 @@ def single_core_report(shape: tuple[int, int], repeats: int) -> None:
     rng = np.random.default_rng(1)
     z = (3 * rng.standard_normal(shape)).astype(np.float32)
     target = rng.integers(0, shape[1], size=shape[0])
-    z_t, target_t = torch.from_numpy(z), torch.from_numpy(target)
+    z_t = torch.from_numpy(z)
     threads_before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        times = best_times({
-            "blocked_softmax(threads=1)": lambda: sl.blocked_softmax(z, threads=1),
-            "scipy.special.softmax": lambda: scipy.special.softmax(z, axis=-1),
-            "torch.softmax, 1 thread": lambda: torch.softmax(z_t, -1),
-            "cross_entropy_with_grad(threads=1)": lambda: sl.cross_entropy_with_grad(z, target, threads=1),
-            "torch fwd+bwd, 1 thread": lambda: torch_loss_and_grad(z, target),
-        }, repeats)
+        times = best_times(
+            {
+                "blocked_softmax(threads=1)": lambda: sl.blocked_softmax(z, threads=1),
+                "scipy.special.softmax": lambda: scipy.special.softmax(z, axis=-1),
+                "torch.softmax, 1 thread": lambda: torch.softmax(z_t, -1),
+                "cross_entropy_with_grad(threads=1)": lambda: sl.cross_entropy_with_grad(z, target, threads=1),
+                "torch fwd+bwd, 1 thread": lambda: torch_loss_and_grad(z, target),
+            },
+            repeats,
+        )
     finally:
         torch.set_num_threads(threads_before)
     print(f"\n## One thread each, {shape[0]} × {shape[1]} float32 (ms; ratio = their time / ours)")
@@ -184,8 +191,10 @@ def memory_report(shape: tuple[int, int]) -> tuple[list[tuple[str, int, int]], i
         ("softmax_vjp", lambda: sl.softmax_vjp(z, v)),
         ("cross_entropy + cross_entropy_grad", lambda: (sl.cross_entropy(z, target), sl.cross_entropy_grad(z, target))),
         ("cross_entropy_with_grad", lambda: sl.cross_entropy_with_grad(z, target)),
-        ("cross_entropy_with_grad(overwrite_logits=True)",
-         lambda: sl.cross_entropy_with_grad(z, target, overwrite_logits=True)),
+        (
+            "cross_entropy_with_grad(overwrite_logits=True)",
+            lambda: sl.cross_entropy_with_grad(z, target, overwrite_logits=True),
+        ),
     ]:
         rows.append((name, peak_bytes(fn), jacobian))
     return rows, z.nbytes
@@ -200,15 +209,19 @@ def main(argv: list[str] | None = None) -> int:
     sizes = QUICK_SIZES if args.quick else FULL_SIZES
     repeats = args.repeats or (3 if args.quick else 5)
     rng = np.random.default_rng(0)
-    print(f"{available_cores()} cores; torch threads {torch.get_num_threads()}; {repeats} interleaved repeats, "
-          "minimum kept; times in ms; ratios > 1 mean ours is faster")
+    print(
+        f"{available_cores()} cores; torch threads {torch.get_num_threads()}; {repeats} interleaved repeats, "
+        "minimum kept; times in ms; ratios > 1 mean ours is faster"
+    )
 
     throughput: dict = {}
     goal_ratios: dict = {}
     for dtype in (np.float32, np.float64):
         lim = limits(dtype)
-        print(f"\n## {np.dtype(dtype).name}: memory copy {lim['memory copy']:.1f} GB/s, "
-              f"exp on one core {lim['exp, one core']:.1f} GB/s (input + output bytes)")
+        print(
+            f"\n## {np.dtype(dtype).name}: memory copy {lim['memory copy']:.1f} GB/s, "
+            f"exp on one core {lim['exp, one core']:.1f} GB/s (input + output bytes)"
+        )
         throughput[np.dtype(dtype).name] = {"limits": lim, "ops": {}}
         for op in OPS:
             print(f"\n### {op}, {np.dtype(dtype).name}")
@@ -245,10 +258,15 @@ def main(argv: list[str] | None = None) -> int:
     gc.collect()
 
     rows, input_bytes = memory_report(largest)
-    print(f"\n## Peak memory (tracemalloc) at {largest[0]} × {largest[1]} float32; the input is {input_bytes / 1e6:.0f} MB")
+    print(
+        f"\n## Peak memory (tracemalloc) at {largest[0]} × {largest[1]} float32; "
+        f"the input is {input_bytes / 1e6:.0f} MB"
+    )
     for name, peak, jacobian in rows:
-        print(f"| {name} | peak {peak / 1e6:.0f} MB = {peak / input_bytes:.2f} × input | "
-              f"explicit Jacobian would be {jacobian / 1e12:.1f} TB |")
+        print(
+            f"| {name} | peak {peak / 1e6:.0f} MB = {peak / input_bytes:.2f} × input | "
+            f"explicit Jacobian would be {jacobian / 1e12:.1f} TB |"
+        )
 
     if goal_ratios:
         print("\n## Goals at 4096 × 32000 float32 (ratio = their time / ours)")

@@ -19,6 +19,7 @@ from ._online import (
     streaming_logsumexp,
     streaming_softmax,
 )
+from ._softmax import log_softmax, logsumexp, softmax, softmax_jacobian, softmax_vjp
 from ._training_variants import (
     balanced_path_table,
     hierarchical_softmax_loss,
@@ -28,7 +29,6 @@ from ._training_variants import (
     sparsemax_loss_grad,
     sparsemax_vjp,
 )
-from ._softmax import log_softmax, logsumexp, softmax, softmax_jacobian, softmax_vjp
 from ._variants import (
     gumbel_max,
     gumbel_softmax,

@@ -241,8 +241,16 @@ def _mean_of(total: Array, denominator: float) -> Array:
     return total / denominator if denominator != 0 else total * math.nan
 
 
-def _row_grads(z: Array, tgt: LossTarget, axis: int, weight: Array | None, eps: float, zc: float,
-               ce_divisor: float, z_divisor: float) -> Array:
+def _row_grads(
+    z: Array,
+    tgt: LossTarget,
+    axis: int,
+    weight: Array | None,
+    eps: float,
+    zc: float,
+    ce_divisor: float,
+    z_divisor: float,
+) -> Array:
     """((Σ_k b_k) p − b) / ce_divisor + 2c · lse · p / z_divisor for every row (see the module docstring).
 
     Without weights Σ_k b_k is taken as 1 (a kept row's target sums to 1), so the plain case is
@@ -289,8 +297,17 @@ def _working(logits: Any, axis: int):
     return z, axis, out_dtype
 
 
-def cross_entropy(logits: Array, target: Any, axis: int = -1, reduction: str = "mean", *, weight: Any = None,
-                  ignore_index: int = -100, label_smoothing: float = 0.0, z_loss: float = 0.0) -> Array:
+def cross_entropy(
+    logits: Array,
+    target: Any,
+    axis: int = -1,
+    reduction: str = "mean",
+    *,
+    weight: Any = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    z_loss: float = 0.0,
+) -> Array:
     """Softmax cross-entropy with torch's options, plus the z-loss; values equal
     ``torch.nn.functional.cross_entropy(logits, target, weight, ignore_index=…, reduction=…,
     label_smoothing=…)`` (classes on `axis`) when ``z_loss=0``.
@@ -360,8 +377,17 @@ def loss_divisors(tgt: LossTarget, reduction: str) -> tuple[float, float]:
     return tgt.denominator, float(tgt.n_kept)
 
 
-def cross_entropy_grad(logits: Array, target: Any, axis: int = -1, reduction: str = "mean", *, weight: Any = None,
-                       ignore_index: int = -100, label_smoothing: float = 0.0, z_loss: float = 0.0) -> Array:
+def cross_entropy_grad(
+    logits: Array,
+    target: Any,
+    axis: int = -1,
+    reduction: str = "mean",
+    *,
+    weight: Any = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    z_loss: float = 0.0,
+) -> Array:
     """∂L/∂z for `cross_entropy` with the same arguments: for each row
 
         ∂L_n/∂z_n = (Σ_k b_nk) p_n − b_n + 2c · lse_n · p_n,

@@ -184,8 +184,10 @@ def cross_entropy_with_grad(
     if not isinstance(logits, (np.ndarray, list, tuple, float, int)):
         if out is not None or overwrite_logits:
             raise TypeError("out and overwrite_logits need NumPy logits")
-        return (cross_entropy(logits, target, axis, reduction, **options),
-                cross_entropy_grad(logits, target, axis, reduction, **options))
+        return (
+            cross_entropy(logits, target, axis, reduction, **options),
+            cross_entropy_grad(logits, target, axis, reduction, **options),
+        )
     if out is not None and overwrite_logits:
         raise ValueError("give either out or overwrite_logits=True, not both")
     if overwrite_logits:
@@ -200,8 +202,9 @@ def cross_entropy_with_grad(
     target = np.asarray(target)
     if np.issubdtype(target.dtype, np.integer):
         if target.shape != batch_shape:
-            raise ValueError(f"integer target must have shape {batch_shape} (the logits' without the class axis), "
-                             f"got {target.shape}")
+            raise ValueError(
+                f"integer target must have shape {batch_shape} (the logits' without the class axis), got {target.shape}"
+            )
     elif np.issubdtype(target.dtype, np.floating):
         if target.shape != z.shape:
             raise ValueError(f"probability target must have the logits' shape {z.shape}, got {target.shape}")
@@ -227,8 +230,20 @@ def cross_entropy_with_grad(
     rows = as_rows(z, axis)
     in_place_rows = axis == z.ndim - 1 and grad.flags.c_contiguous
     grad_rows = grad.reshape(rows.shape) if in_place_rows else np.empty(rows.shape, z.dtype)
-    ce_rows, zl_rows = _fused_rows(rows, grad_rows, index, kept, w_t, b_rows, w, label_smoothing, z_loss,
-                                   ce_div if ce_div else np.nan, z_div if z_div else np.nan, threads)
+    ce_rows, zl_rows = _fused_rows(
+        rows,
+        grad_rows,
+        index,
+        kept,
+        w_t,
+        b_rows,
+        w,
+        label_smoothing,
+        z_loss,
+        ce_div if ce_div else np.nan,
+        z_div if z_div else np.nan,
+        threads,
+    )
     if not in_place_rows:
         moved_shape = batch_shape + (n_classes,)
         grad[...] = np.moveaxis(grad_rows.reshape(moved_shape), -1, axis)

@@ -41,15 +41,17 @@ def _check_shapes(hidden, weight, target, bias) -> None:
     if hidden.ndim != 2:
         raise ValueError(f"hidden must be 2-D (N, D), got shape {tuple(hidden.shape)}")
     if weight.ndim != 2 or weight.shape[1] != hidden.shape[1]:
-        raise ValueError(f"weight must have shape (V, {hidden.shape[1]}) like torch.nn.Linear, "
-                         f"got {tuple(weight.shape)}")
+        raise ValueError(
+            f"weight must have shape (V, {hidden.shape[1]}) like torch.nn.Linear, got {tuple(weight.shape)}"
+        )
     if weight.shape[0] == 0:
         raise ValueError("weight has no classes (V = 0)")
     if bias is not None and tuple(bias.shape) != (weight.shape[0],):
         raise ValueError(f"bias must have shape ({weight.shape[0]},), got {tuple(bias.shape)}")
     if tuple(target.shape) != (hidden.shape[0],):
-        raise ValueError(f"target must have shape ({hidden.shape[0]},), one class index per row, "
-                         f"got {tuple(target.shape)}")
+        raise ValueError(
+            f"target must have shape ({hidden.shape[0]},), one class index per row, got {tuple(target.shape)}"
+        )
 
 
 def _target(hidden, weight, target, class_weight, ignore_index, work_dtype):
@@ -153,14 +155,29 @@ def linear_cross_entropy_with_grad(
         if b is not None:
             logits += b
         # The gradient overwrites the chunk's logits: one V-wide buffer per chunk, nothing more.
-        ce_rows[rows], zl_rows[rows] = _fused_rows(logits, logits, index[rows], tgt.kept[rows], w_t[rows], None,
-                                                   cw, label_smoothing, z_loss, ce_div, z_div, None)
+        ce_rows[rows], zl_rows[rows] = _fused_rows(
+            logits,
+            logits,
+            index[rows],
+            tgt.kept[rows],
+            w_t[rows],
+            None,
+            cw,
+            label_smoothing,
+            z_loss,
+            ce_div,
+            z_div,
+            None,
+        )
         grad_h[rows] = logits @ W
         grad_W += logits.T @ h[rows]
         if grad_b is not None:
             grad_b += np.sum(logits, axis=0)
     loss = _reduce(ce_rows, zl_rows, z_loss, reduction, tgt, ce_div, z_div, np)
-    cast = (lambda a: None if a is None else a.astype(dtype, copy=False))
+
+    def cast(a):
+        return None if a is None else a.astype(dtype, copy=False)
+
     return cast(np.asarray(loss)) if reduction == "none" else dtype.type(loss), cast(grad_h), cast(grad_W), cast(grad_b)
 
 
@@ -174,6 +191,7 @@ def _reduce(ce_rows, zl_rows, z_loss, reduction, tgt, ce_div, z_div, xp):
 
 
 # --- torch -------------------------------------------------------------------------------------
+
 
 def _torch_rows(z, index, kept, w_t, cw, w_total, n_classes, eps, zc, ce_div, z_div, row_scale=None):
     """Per-row CE and z parts of a chunk of logits z (overwritten with ∂L/∂z, so no other V-wide buffer).
@@ -229,8 +247,18 @@ def _torch_chunks(h, W, b, tgt, cw, eps, zc, divisors, want_grad, row_scale=None
         rows = slice(start, min(start + chunk, n_rows))
         logits = h[rows] @ W.T if b is None else torch.addmm(b, h[rows], W.T)
         ce_rows[rows], zl_rows[rows] = _torch_rows(
-            logits, tgt.index[rows], tgt.kept[rows], w_t[rows], cw, w_total, n_classes, eps, zc, *divisors,
-            row_scale=None if row_scale is None else row_scale[rows])
+            logits,
+            tgt.index[rows],
+            tgt.kept[rows],
+            w_t[rows],
+            cw,
+            w_total,
+            n_classes,
+            eps,
+            zc,
+            *divisors,
+            row_scale=None if row_scale is None else row_scale[rows],
+        )
         if not want_grad:
             continue
         grad_h[rows] = logits @ W
@@ -276,8 +304,9 @@ def _torch_function():
             else:
                 h, W, b, cw = ctx.saved_tensors
                 tgt, eps, zc, chunk = ctx.args
-                _, _, *grads = _torch_chunks(h, W, b, tgt, cw, eps, zc, (1.0, 1.0), True,
-                                             row_scale=grad_out.to(h.dtype), chunk=chunk)
+                _, _, *grads = _torch_chunks(
+                    h, W, b, tgt, cw, eps, zc, (1.0, 1.0), True, row_scale=grad_out.to(h.dtype), chunk=chunk
+                )
             grads = [None if g is None else g.to(dt) for g, dt in zip(grads, ctx.dtypes)]
             return (*grads, None, None, None, None, None, None)
 
@@ -324,9 +353,18 @@ def linear_cross_entropy(
     0.0
     """
     if not is_torch_array(hidden):
-        return linear_cross_entropy_with_grad(hidden, weight, target, bias, class_weight=class_weight,
-                                              ignore_index=ignore_index, label_smoothing=label_smoothing,
-                                              z_loss=z_loss, reduction=reduction, chunk_size=chunk_size)[0]
+        return linear_cross_entropy_with_grad(
+            hidden,
+            weight,
+            target,
+            bias,
+            class_weight=class_weight,
+            ignore_index=ignore_index,
+            label_smoothing=label_smoothing,
+            z_loss=z_loss,
+            reduction=reduction,
+            chunk_size=chunk_size,
+        )[0]
     global _FUNCTION
     import torch
 

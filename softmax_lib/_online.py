@@ -103,7 +103,9 @@ def online_normalizer(
     return _fold(_split(z, axis, chunk_size), axis)
 
 
-def online_logsumexp(z: ArrayLike, axis: int = -1, chunk_size: int = 4096, keepdims: bool = False) -> NDArray[np.floating]:
+def online_logsumexp(
+    z: ArrayLike, axis: int = -1, chunk_size: int = 4096, keepdims: bool = False
+) -> NDArray[np.floating]:
     """log Σ_k exp(z_k) = s(m) + log d from the one-pass online normalizer."""
     m, d = online_normalizer(z, axis, chunk_size)
     with np.errstate(divide="ignore"):  # log 0 = −inf for an all −inf row
@@ -166,12 +168,16 @@ def streaming_softmax(
     if callable(chunks):
         source = chunks
     elif isinstance(chunks, Iterator):
-        raise TypeError("chunks is a one-shot iterator; streaming_softmax reads the chunks twice: "
-                        "pass a sequence or a callable that returns a new iterable")
+        raise TypeError(
+            "chunks is a one-shot iterator; streaming_softmax reads the chunks twice: "
+            "pass a sequence or a callable that returns a new iterable"
+        )
     elif isinstance(chunks, Iterable):
         source = lambda: chunks  # noqa: E731
     else:
-        raise TypeError(f"chunks must be an iterable of arrays or a callable returning one, got {type(chunks).__name__}")
+        raise TypeError(
+            f"chunks must be an iterable of arrays or a callable returning one, got {type(chunks).__name__}"
+        )
     return _two_pass_chunks(source, axis)
 
 
@@ -180,5 +186,5 @@ def _two_pass_chunks(source: Callable[[], Iterable[ArrayLike]], axis: int) -> It
     for chunk, ax in _checked_chunks(source(), axis):
         cm, cd = _chunk_state(chunk, ax)
         m, d = (cm, cd) if m is None else merge_normalizers(m, d, cm, cd)
-    for chunk, ax in _checked_chunks(source(), axis):
+    for chunk, _ in _checked_chunks(source(), axis):
         yield _normalized(chunk, m, d)

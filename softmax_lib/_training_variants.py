@@ -196,7 +196,9 @@ def hierarchical_softmax_loss(
     n_classes = u.shape[0] + 1
     target = np.asarray(target)
     if not np.issubdtype(target.dtype, np.integer) or target.shape != h.shape[:1]:
-        raise ValueError(f"target must be integer class indices of shape ({h.shape[0]},), got {target.dtype} {target.shape}")
+        raise ValueError(
+            f"target must be integer class indices of shape ({h.shape[0]},), got {target.dtype} {target.shape}"
+        )
     if target.size and (target.min() < 0 or target.max() >= n_classes):
         raise IndexError(f"target class index out of range for {n_classes} classes")
     all_nodes, all_signs = balanced_path_table(n_classes) if tree is None else tree
@@ -217,7 +219,9 @@ def hierarchical_softmax_loss(
 def _sparsemax_target(z: np.ndarray, target: ArrayLike) -> np.ndarray:
     target = np.asarray(target)
     if not np.issubdtype(target.dtype, np.integer) or target.shape != z.shape[:-1]:
-        raise ValueError(f"target must be integer class indices of shape {z.shape[:-1]}, got {target.dtype} {target.shape}")
+        raise ValueError(
+            f"target must be integer class indices of shape {z.shape[:-1]}, got {target.dtype} {target.shape}"
+        )
     if target.size and (target.min() < 0 or target.max() >= z.shape[-1]):
         raise IndexError(f"target class index out of range for {z.shape[-1]} classes")
     return target

@@ -162,9 +162,21 @@ class Audit:
     def __init__(self) -> None:
         self.claims: list[Claim] = []
 
-    def record(self, article: str, quote: str, gloss: str, evidence: str, stated: str, computed: str, *,
-               formula: str = "", severity: str | None = None, finding: str | None = None,
-               correction: str = "", echo: bool = True) -> Claim:
+    def record(
+        self,
+        article: str,
+        quote: str,
+        gloss: str,
+        evidence: str,
+        stated: str,
+        computed: str,
+        *,
+        formula: str = "",
+        severity: str | None = None,
+        finding: str | None = None,
+        correction: str = "",
+        echo: bool = True,
+    ) -> Claim:
         """Keep a claim after asserting that the executed check gives the verdict stated for it.
 
         Parameters
@@ -195,8 +207,10 @@ class Audit:
             raise ValueError(f"{quote}: a correction goes with every verdict but {CORRECT!r}, and only with those")
         needs_severity = stated in (WRONG, ILL_FORMED)
         if needs_severity != (severity is not None) or (severity is not None and severity not in SEVERITIES):
-            raise ValueError(f"{quote}: severity must be one of {SEVERITIES} for a claim that is {WRONG!r} or "
-                             f"{ILL_FORMED!r}, and None otherwise; got {severity!r}")
+            raise ValueError(
+                f"{quote}: severity must be one of {SEVERITIES} for a claim that is {WRONG!r} or "
+                f"{ILL_FORMED!r}, and None otherwise; got {severity!r}"
+            )
         if finding is not None and not needs_severity:
             raise ValueError(f"{quote}: only a claim that is {WRONG!r} or {ILL_FORMED!r} belongs to a finding")
         if needs_severity:
@@ -225,8 +239,18 @@ class Audit:
             print(f"[{NO_VERDICT}] {quote}  ({gloss})\n    reason: {reason}")
         return claim
 
-    def number(self, article: str, quote: str, gloss: str, printed: str, exact: Real | Decimal | str,
-               stated: str, *, finding: str | None = None, echo: bool = True) -> Claim:
+    def number(
+        self,
+        article: str,
+        quote: str,
+        gloss: str,
+        printed: str,
+        exact: Real | Decimal | str,
+        stated: str,
+        *,
+        finding: str | None = None,
+        echo: bool = True,
+    ) -> Claim:
         """A printed number against its exact value (pass many digits, e.g. a 30-digit string).
 
         A wrong number's severity is TRUNCATION when it is the exact value cut off, else WRONG_NUMBER;
@@ -243,17 +267,48 @@ class Audit:
             severity = TRUNCATION if is_truncation(printed, exact) else WRONG_NUMBER
             if severity == TRUNCATION:
                 correction += f" ({printed} is truncated, not rounded)"
-        return self.record(article, quote, gloss, f"{printed} vs exact {significant(value)}", stated, verdict,
-                           severity=severity, finding=finding, correction=correction, echo=echo)
+        return self.record(
+            article,
+            quote,
+            gloss,
+            f"{printed} vs exact {significant(value)}",
+            stated,
+            verdict,
+            severity=severity,
+            finding=finding,
+            correction=correction,
+            echo=echo,
+        )
 
-    def vector(self, article: str, quote: str, gloss: str, printed: list[str], exact: list, stated: str, *,
-               severity: str | None = None, finding: str | None = None, echo: bool = True) -> Claim:
+    def vector(
+        self,
+        article: str,
+        quote: str,
+        gloss: str,
+        printed: list[str],
+        exact: list,
+        stated: str,
+        *,
+        severity: str | None = None,
+        finding: str | None = None,
+        echo: bool = True,
+    ) -> Claim:
         """A printed vector: its verdict is that of its worst entry."""
         verdicts = [printed_number_verdict(p, e) for p, e in zip(printed, exact, strict=True)]
         verdict = max(verdicts, key=[CORRECT, ROUNDED, WRONG].index)
         correction = "" if verdict == CORRECT else significant([float(_exact(e)) for e in exact])
-        return self.record(article, quote, gloss, f"entry by entry: {', '.join(verdicts)}", stated, verdict,
-                           severity=severity, finding=finding, correction=correction, echo=echo)
+        return self.record(
+            article,
+            quote,
+            gloss,
+            f"entry by entry: {', '.join(verdicts)}",
+            stated,
+            verdict,
+            severity=severity,
+            finding=finding,
+            correction=correction,
+            echo=echo,
+        )
 
     def articles(self) -> list[str]:
         """The articles, in the order of their first claim."""
@@ -304,9 +359,11 @@ class Audit:
         )
         # Fixed layout at the page's width, so that every column shows without scrolling sideways.
         widths = "".join(f'<col style="width: {w}%">' for w in (6, 32, 11, 29, 22))
-        return (f'<table class="table" style="table-layout: fixed; width: 100%; font-size: 85%; '
-                f'overflow-wrap: anywhere"><colgroup>{widths}</colgroup><thead><tr>{head}</tr></thead>'
-                f"<tbody>{rows}</tbody></table>")
+        return (
+            f'<table class="table" style="table-layout: fixed; width: 100%; font-size: 85%; '
+            f'overflow-wrap: anywhere"><colgroup>{widths}</colgroup><thead><tr>{head}</tr></thead>'
+            f"<tbody>{rows}</tbody></table>"
+        )
 
     def errata_html(self, article: str, title: str, code: str = "") -> str:
         """An admonition for the readers of one article: each finding, where it occurs (the formula
@@ -318,14 +375,19 @@ class Audit:
                 items.setdefault(claim.finding, []).append(claim)
         entries = "".join(
             f"<li><strong>{escape(claims[0].severity)}</strong>: "
-            + "; ".join(f"{_math(c.formula) if c.formula else '“' + escape(c.quote) + '”'} "
-                        f"({_with_math(c.gloss)}) → {_with_math(c.correction)}" for c in claims)
+            + "; ".join(
+                f"{_math(c.formula) if c.formula else '“' + escape(c.quote) + '”'} "
+                f"({_with_math(c.gloss)}) → {_with_math(c.correction)}"
+                for c in claims
+            )
             + "</li>"
             for claims in items.values()
         )
         listing = f"<pre>{escape(code)}</pre>" if code else ""
-        return (f'<div class="admonition attention"><p class="admonition-title">{escape(title)}</p>'
-                f"<ul>{entries}</ul>{listing}</div>")
+        return (
+            f'<div class="admonition attention"><p class="admonition-title">{escape(title)}</p>'
+            f"<ul>{entries}</ul>{listing}</div>"
+        )
 
 
 def _math(tex: str) -> str:

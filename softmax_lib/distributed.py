@@ -54,8 +54,12 @@ class _Shard:
         self.weight = weight
         w_local = torch.ones(n_local, dtype=dtype, device=device) if weight is None else weight
         # One all-reduce: the target's class weight (from the owning shard), the class count and Σ w.
-        packed = torch.cat([torch.where(self.owned, w_local[self.local_index], 0.0).to(dtype),
-                            torch.tensor([n_local, float(w_local.sum())], dtype=dtype, device=device)])
+        packed = torch.cat(
+            [
+                torch.where(self.owned, w_local[self.local_index], 0.0).to(dtype),
+                torch.tensor([n_local, float(w_local.sum())], dtype=dtype, device=device),
+            ]
+        )
         dist.all_reduce(packed, op=dist.ReduceOp.SUM, group=group)
         self.w_t, self.n_classes, self.w_total = packed[:-2], int(packed[-2].item()), packed[-1]
         self.w_local = w_local
@@ -141,8 +145,21 @@ class _VocabParallelCrossEntropy(torch.autograd.Function):
 
 class _VocabParallelLinearCrossEntropy(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, hidden, weight_shard, bias_shard, target, vocab_start, class_weight, ignore_index, eps, zc,
-                reduction, group, chunk):
+    def forward(
+        ctx,
+        hidden,
+        weight_shard,
+        bias_shard,
+        target,
+        vocab_start,
+        class_weight,
+        ignore_index,
+        eps,
+        zc,
+        reduction,
+        group,
+        chunk,
+    ):
         work = _work_dtype(hidden.dtype)
         h, W = hidden.to(work), weight_shard.to(work)
         b = None if bias_shard is None else bias_shard.to(work)
@@ -156,7 +173,6 @@ class _VocabParallelLinearCrossEntropy(torch.autograd.Function):
         grad_W = torch.zeros_like(W)
         grad_b = None if b is None else torch.zeros_like(b)
         per_row = reduction == "none"
-        grads_z = [] if per_row else None
         for start in range(0, n_rows, chunk):
             rows = slice(start, min(start + chunk, n_rows))
             z = h[rows] @ W.T
@@ -214,8 +230,9 @@ def _check(target, n_local, vocab_start, reduction, eps, zc, weight, like):
     if not dist.is_available() or not dist.is_initialized():
         raise RuntimeError("torch.distributed is not initialised: call torch.distributed.init_process_group first")
     if target.dtype.is_floating_point or target.ndim != 1:
-        raise ValueError(f"target must be a 1-D tensor of class indices, got {target.dtype} "
-                         f"of shape {tuple(target.shape)}")
+        raise ValueError(
+            f"target must be a 1-D tensor of class indices, got {target.dtype} of shape {tuple(target.shape)}"
+        )
     if vocab_start < 0:
         raise ValueError(f"vocab_start must be ≥ 0, got {vocab_start}")
     return check_options(weight, eps, zc, n_local, like)
@@ -255,10 +272,19 @@ def vocab_parallel_cross_entropy(
     target = torch.as_tensor(target, device=logits_shard.device)
     if logits_shard.ndim != 2 or target.shape[:1] != logits_shard.shape[:1]:
         raise ValueError(f"logits_shard must be (N, V_r) with N = len(target), got {tuple(logits_shard.shape)}")
-    w = _check(target, logits_shard.shape[1], vocab_start, reduction, label_smoothing, z_loss, weight,
-               logits_shard.new_empty(0, dtype=_work_dtype(logits_shard.dtype)))
-    return _VocabParallelCrossEntropy.apply(logits_shard, target, vocab_start, w, ignore_index, label_smoothing,
-                                            z_loss, reduction, group)
+    w = _check(
+        target,
+        logits_shard.shape[1],
+        vocab_start,
+        reduction,
+        label_smoothing,
+        z_loss,
+        weight,
+        logits_shard.new_empty(0, dtype=_work_dtype(logits_shard.dtype)),
+    )
+    return _VocabParallelCrossEntropy.apply(
+        logits_shard, target, vocab_start, w, ignore_index, label_smoothing, z_loss, reduction, group
+    )
 
 
 def vocab_parallel_linear_cross_entropy(
@@ -287,16 +313,37 @@ def vocab_parallel_linear_cross_entropy(
 
     target = torch.as_tensor(target, device=hidden.device)
     if hidden.ndim != 2 or weight_shard.ndim != 2 or weight_shard.shape[1] != hidden.shape[1]:
-        raise ValueError(f"hidden must be (N, D) and weight_shard (V_r, D), got {tuple(hidden.shape)}, "
-                         f"{tuple(weight_shard.shape)}")
+        raise ValueError(
+            f"hidden must be (N, D) and weight_shard (V_r, D), got {tuple(hidden.shape)}, {tuple(weight_shard.shape)}"
+        )
     if target.shape[:1] != hidden.shape[:1]:
         raise ValueError(f"target must have shape ({hidden.shape[0]},), got {tuple(target.shape)}")
     if bias_shard is not None and tuple(bias_shard.shape) != (weight_shard.shape[0],):
         raise ValueError(f"bias_shard must have shape ({weight_shard.shape[0]},), got {tuple(bias_shard.shape)}")
-    cw = _check(target, weight_shard.shape[0], vocab_start, reduction, label_smoothing, z_loss, class_weight,
-                hidden.new_empty(0, dtype=_work_dtype(hidden.dtype)))
+    cw = _check(
+        target,
+        weight_shard.shape[0],
+        vocab_start,
+        reduction,
+        label_smoothing,
+        z_loss,
+        class_weight,
+        hidden.new_empty(0, dtype=_work_dtype(hidden.dtype)),
+    )
     chunk = chunk_size or default_chunk_size(hidden.shape[0], weight_shard.shape[0], hidden.shape[1])
     if chunk < 1:
         raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
-    return _VocabParallelLinearCrossEntropy.apply(hidden, weight_shard, bias_shard, target, vocab_start, cw,
-                                                  ignore_index, label_smoothing, z_loss, reduction, group, chunk)
+    return _VocabParallelLinearCrossEntropy.apply(
+        hidden,
+        weight_shard,
+        bias_shard,
+        target,
+        vocab_start,
+        cw,
+        ignore_index,
+        label_smoothing,
+        z_loss,
+        reduction,
+        group,
+        chunk,
+    )

@@ -14,7 +14,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from . import checks
 from ._extras import require_extra
@@ -38,8 +39,14 @@ def format_table(rows: list[tuple[str, str, checks.CheckResult]]) -> str:
     """One line per comparison: check, dtype, device, max error, tolerance, pass."""
     header = ("check", "dtype", "device", "max error", "tolerance", "pass")
     lines = [
-        (result.name, dtype, device, f"{result.max_error:.2e}", f"{result.tolerance:.2e}",
-         "yes" if result.passed else "FAIL")
+        (
+            result.name,
+            dtype,
+            device,
+            f"{result.max_error:.2e}",
+            f"{result.tolerance:.2e}",
+            "yes" if result.passed else "FAIL",
+        )
         for dtype, device, result in rows
     ]
     widths = [max(len(str(line[i])) for line in [header, *lines]) for i in range(len(header))]
@@ -49,10 +56,20 @@ def format_table(rows: list[tuple[str, str, checks.CheckResult]]) -> str:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m softmax_lib.verify", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--device", choices=("cpu", "cuda"), default=None,
-                        help="where softmax_lib and torch run (default: softmax_lib.checks.torch_device())")
-    parser.add_argument("--dtype", nargs="+", action="extend", choices=checks.DTYPES, default=None,
-                        help="dtypes to check in, in one list or repeated (default: all that the device supports)")
+    parser.add_argument(
+        "--device",
+        choices=("cpu", "cuda"),
+        default=None,
+        help="where softmax_lib and torch run (default: softmax_lib.checks.torch_device())",
+    )
+    parser.add_argument(
+        "--dtype",
+        nargs="+",
+        action="extend",
+        choices=checks.DTYPES,
+        default=None,
+        help="dtypes to check in, in one list or repeated (default: all that the device supports)",
+    )
     args = parser.parse_args(argv)
     if args.dtype:
         args.dtype = list(dict.fromkeys(args.dtype))  # --dtype float64 --dtype float32 runs both, once each
@@ -107,8 +124,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(format_table(rows))
     failed = sum(not result.passed for *_, result in rows)
-    print(f"\n{len(rows)} comparisons on {args.device}: "
-          + (f"{failed} FAILED" if failed else "all passed"))
+    print(f"\n{len(rows)} comparisons on {args.device}: " + (f"{failed} FAILED" if failed else "all passed"))
     return 1 if failed else 0
 
 

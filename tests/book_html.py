@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from functools import lru_cache
+from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -131,8 +131,19 @@ _LOADING_ATTRIBUTES = {
     "input": ("src",),
 }
 # <link rel=...> values that make the browser fetch the target (not e.g. rel="next" or "canonical").
-_FETCHING_RELS = {"stylesheet", "preload", "modulepreload", "prefetch", "icon", "shortcut",
-                  "apple-touch-icon", "manifest", "preconnect", "dns-prefetch", "mask-icon"}
+_FETCHING_RELS = {
+    "stylesheet",
+    "preload",
+    "modulepreload",
+    "prefetch",
+    "icon",
+    "shortcut",
+    "apple-touch-icon",
+    "manifest",
+    "preconnect",
+    "dns-prefetch",
+    "mask-icon",
+}
 
 
 def _link_loads(attributes: dict) -> bool:
@@ -151,7 +162,7 @@ def is_external(url: str) -> bool:
     return bool(re.match(r"^([a-z][a-z0-9+.-]*:)?//", url.strip(), re.I))
 
 
-@lru_cache(maxsize=None)
+@cache
 def parse_page(page: str) -> _PageParser:
     parser = _PageParser()
     parser.feed((HTML / page).read_text(encoding="utf-8"))

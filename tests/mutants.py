@@ -66,9 +66,11 @@ def _library_call_graph() -> dict[str, set[str]]:
     for path in sorted((ROOT / "softmax_lib").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.FunctionDef):
-                called = {sub.func.id if isinstance(sub.func, ast.Name) else sub.func.attr
-                          for sub in ast.walk(node) if isinstance(sub, ast.Call)
-                          and isinstance(sub.func, (ast.Name, ast.Attribute))}
+                called = {
+                    sub.func.id if isinstance(sub.func, ast.Name) else sub.func.attr
+                    for sub in ast.walk(node)
+                    if isinstance(sub, ast.Call) and isinstance(sub.func, (ast.Name, ast.Attribute))
+                }
                 graph.setdefault(node.name, set()).update(called)
     return graph
 
@@ -87,8 +89,11 @@ def chapters_calling(*functions: str) -> tuple[str, ...]:
     """The chapters (book/*.ipynb) whose code exercises any of `functions`, smallest notebook first."""
     graph = _library_call_graph()
     notebooks = sorted((ROOT / "book").glob("*.ipynb"), key=lambda path: path.stat().st_size)
-    return tuple(f"book/{path.name}" for path in notebooks
-                 if _exercised(set(CALL.findall(_code_of(path))), graph) & set(functions))
+    return tuple(
+        f"book/{path.name}"
+        for path in notebooks
+        if _exercised(set(CALL.findall(_code_of(path))), graph) & set(functions)
+    )
 
 
 SOFTMAX_CHAPTERS = chapters_calling("softmax")
@@ -594,8 +599,9 @@ def chapter_report() -> str:
         path = f"book/{notebook.name}"
         asserts = [line.strip() for line in _code_of(notebook).splitlines() if line.strip().startswith("assert ")]
         planted = [mutant.name for mutant in MUTANTS if path in mutant.chapters]
-        lines.append(f"## {path}: {len(asserts)} asserts; planted errors that must trip it: "
-                     + (", ".join(planted) or "none"))
+        lines.append(
+            f"## {path}: {len(asserts)} asserts; planted errors that must trip it: " + (", ".join(planted) or "none")
+        )
         lines += [f"    {line[:110]}" for line in asserts]
     return "\n".join(lines)
 

@@ -31,9 +31,9 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m|#x1B\[[0-9;]*m")
 
 @dataclass
 class ChangedCell:
-    chapter: str   # notebook file name, e.g. 'jacobian.ipynb'
-    cell: int      # nbval's "Cell N": N counts code cells only, from 0
-    kind: str      # 'numbers changed', 'text changed', 'raised an error' or 'failed'
+    chapter: str  # notebook file name, e.g. 'jacobian.ipynb'
+    cell: int  # nbval's "Cell N": N counts code cells only, from 0
+    kind: str  # 'numbers changed', 'text changed', 'raised an error' or 'failed'
 
 
 def classify(message: str) -> str:
@@ -98,8 +98,9 @@ def report(cells: list[ChangedCell]) -> str:
     for chapter, chapter_cells in by_chapter(cells).items():
         lines.append(f"\nbook/{chapter}")
         for cell in chapter_cells:
-            lines.append(f"  Cell {cell.cell} (code cell {cell.cell + 1}): {cell.kind:16}"
-                         f"  {first_line(chapter, cell.cell)[:70]}")
+            lines.append(
+                f"  Cell {cell.cell} (code cell {cell.cell + 1}): {cell.kind:16}  {first_line(chapter, cell.cell)[:70]}"
+            )
     lines.append("\nFull diffs: python3 -m pytest book/CHAPTER.ipynb -vv (README: reading an nbval failure).")
     return "\n".join(lines)
 
@@ -119,16 +120,28 @@ def main(argv: list[str]) -> int:
         try:
             __import__(module)
         except ImportError:
-            print(f"error: {sys.executable} has no {module}; install it (pip install pytest nbval ipykernel)",
-                  file=sys.stderr)
+            print(
+                f"error: {sys.executable} has no {module}; install it (pip install pytest nbval ipykernel)",
+                file=sys.stderr,
+            )
             return 2
     print(f"Python {sys.version.split()[0]} ({sys.executable}): {_versions()}", flush=True)
     REPORT.parent.mkdir(exist_ok=True)
     # softmax_lib from this checkout, whatever else is installed.
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     # -vv: the report holds each cell's full diff, from which classify() tells numbers from text.
-    command = [sys.executable, "-m", "pytest", *(argv or ["book"]), "-vv", "-p", "no:xdist", "--tb=no", "--no-header",
-               f"--junitxml={REPORT}"]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        *(argv or ["book"]),
+        "-vv",
+        "-p",
+        "no:xdist",
+        "--tb=no",
+        "--no-header",
+        f"--junitxml={REPORT}",
+    ]
     status = subprocess.run(command, cwd=ROOT, env=env).returncode
     if not REPORT.is_file():
         return status or 2

@@ -20,8 +20,7 @@ def _cells(kind):
 
 def test_every_public_function_has_an_example_on_the_reference_page():
     examples = "\n".join(_cells("code"))
-    missing = [name for name in softmax_lib.__all__
-               if not re.search(rf"softmax_lib\.{re.escape(name)}\(", examples)]
+    missing = [name for name in softmax_lib.__all__ if not re.search(rf"softmax_lib\.{re.escape(name)}\(", examples)]
     assert not missing, f"add an example of each to {PAGE.name}: {missing}"
 
 

@@ -75,8 +75,13 @@ def test_bad_exact_value_is_rejected():
 
 @pytest.mark.parametrize(
     "as_written, repaired, verdict",
-    [(True, True, CORRECT), (False, True, ILL_FORMED), (None, True, ILL_FORMED), (False, False, WRONG),
-     (None, False, WRONG)],
+    [
+        (True, True, CORRECT),
+        (False, True, ILL_FORMED),
+        (None, True, ILL_FORMED),
+        (False, False, WRONG),
+        (None, False, WRONG),
+    ],
 )
 def test_formula_verdict(as_written, repaired, verdict):
     assert formula_verdict(as_written, repaired) == verdict
@@ -109,16 +114,16 @@ def test_record_asserts_the_stated_verdict():
 )
 def test_record_rejects_inconsistent_claims(stated, correction, severity, finding):
     with pytest.raises(ValueError, match="q"):
-        Audit().record("a", "q", "g", "e", stated, stated, correction=correction, severity=severity,
-                       finding=finding, echo=False)
+        Audit().record(
+            "a", "q", "g", "e", stated, stated, correction=correction, severity=severity, finding=finding, echo=False
+        )
 
 
 def test_a_finding_has_one_severity():
     audit = Audit()
     audit.record("a", "q1", "g", "e", WRONG, WRONG, correction="c", severity=TRUNCATION, finding="f", echo=False)
     with pytest.raises(ValueError, match="finding 'f'"):
-        audit.record("a", "q2", "g", "e", WRONG, WRONG, correction="c", severity=WRONG_NUMBER, finding="f",
-                     echo=False)
+        audit.record("a", "q2", "g", "e", WRONG, WRONG, correction="c", severity=WRONG_NUMBER, finding="f", echo=False)
 
 
 def test_number_and_vector_claims_and_their_severity():
@@ -130,8 +135,17 @@ def test_number_and_vector_claims_and_their_severity():
     assert (off.severity, off.correction) == (WRONG_NUMBER, "0.0900306; to 4 decimals 0.0900")
     rounded = audit.number("a", "0.117", "p", "0.117", P_153[2], ROUNDED, echo=False)
     assert (rounded.severity, rounded.finding, rounded.correction) == (None, None, "0.117310")
-    vector = audit.vector("a", "[0.015, 0.117]", "p", ["0.015", "0.117"], [P_153[0], P_153[2]], WRONG,
-                          severity=TRUNCATION, finding="cut", echo=False)
+    vector = audit.vector(
+        "a",
+        "[0.015, 0.117]",
+        "p",
+        ["0.015", "0.117"],
+        [P_153[0], P_153[2]],
+        WRONG,
+        severity=TRUNCATION,
+        finding="cut",
+        echo=False,
+    )
     assert vector.evidence == "entry by entry: wrong, correct but rounded"
     with pytest.raises(AssertionError):
         audit.number("a", "0.867", "p", "0.867", P_153[1], WRONG, echo=False)
@@ -162,9 +176,18 @@ def test_unjudged_needs_a_reason():
 
 def test_table_and_errata_typeset_math_and_escape_text():
     audit = Audit()
-    audit.record("000_x.txt", "a<b", "the $p - y$ rule", "ran", WRONG, WRONG,
-                 formula=r"S_i = \frac{e^{V_i}}{\sum_j e^{V_j}}", correction=r"$\partial L/\partial W = (p - y)x^\top$",
-                 severity=FORMULA_ERROR, echo=False)
+    audit.record(
+        "000_x.txt",
+        "a<b",
+        "the $p - y$ rule",
+        "ran",
+        WRONG,
+        WRONG,
+        formula=r"S_i = \frac{e^{V_i}}{\sum_j e^{V_j}}",
+        correction=r"$\partial L/\partial W = (p - y)x^\top$",
+        severity=FORMULA_ERROR,
+        echo=False,
+    )
     audit.record("000_x.txt", "fine", "g", "ran", CORRECT, CORRECT, echo=False)
     table = audit.table_html()
     math = '<span class="math notranslate nohighlight">'

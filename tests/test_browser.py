@@ -3,8 +3,8 @@
 The book is served from _build/html over HTTP on 127.0.0.1 and every page is checked for what a
 reader would notice: console errors and failed or external requests, math that MathJax did not
 typeset (or typeset as an error), images that did not load or that lack a numbered caption, and
-internal links or equation references that point at a missing page or anchor. A full-page screenshot of each page lands in
-_build/screenshots/ for people to look at.
+internal links or equation references that point at a missing page or anchor. A full-page
+screenshot of each page lands in _build/screenshots/ for people to look at.
 
 Each page is also read at a laptop width (1300 px) and a phone width (390 px): no element may be
 wider than the text column, and no code block or equation may be cut or scroll sideways (a data
@@ -30,14 +30,20 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
-
-from book_html import (BUILD_COMMAND, HTML, IN_CI, SCREENSHOTS, html_pages, parse_page,
-                       redirect_target)
+from book_html import BUILD_COMMAND, HTML, IN_CI, SCREENSHOTS, html_pages, parse_page, redirect_target
 
 pytestmark = pytest.mark.browser
 PAGES = html_pages()
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 MATHJAX_TIMEOUT_MS = 20_000
 LAPTOP = {"width": 1300, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -47,8 +53,12 @@ def _find_chromium() -> str | None:
     if os.environ.get("CHROMIUM"):
         candidates = [os.environ["CHROMIUM"]]
     else:
-        candidates = ["/usr/bin/chromium", shutil.which("chromium"),
-                      shutil.which("chromium-browser"), shutil.which("google-chrome")]
+        candidates = [
+            "/usr/bin/chromium",
+            shutil.which("chromium"),
+            shutil.which("chromium-browser"),
+            shutil.which("google-chrome"),
+        ]
     return next((c for c in candidates if c and Path(c).is_file()), None)
 
 
@@ -121,13 +131,23 @@ def page_report(browser, site_url):
 
     context.route("**/*", route)
     page = context.new_page()
-    page.on("console", lambda message: message.type == "error"
-            and report["console"].append(f"{message.text} at {message.location.get('url')}"))
+    page.on(
+        "console",
+        lambda message: (
+            message.type == "error" and report["console"].append(f"{message.text} at {message.location.get('url')}")
+        ),
+    )
     page.on("pageerror", lambda error: report["console"].append(f"uncaught: {error}"))
-    page.on("requestfailed", lambda request: request.url.startswith(site_url)
-            and report["failed"].append(f"{request.url}: {request.failure}"))
-    page.on("response", lambda response: response.status >= 400
-            and report["failed"].append(f"{response.url}: HTTP {response.status}"))
+    page.on(
+        "requestfailed",
+        lambda request: (
+            request.url.startswith(site_url) and report["failed"].append(f"{request.url}: {request.failure}")
+        ),
+    )
+    page.on(
+        "response",
+        lambda response: response.status >= 400 and report["failed"].append(f"{response.url}: HTTP {response.status}"),
+    )
     yield page, report
     context.close()
 
@@ -219,11 +239,13 @@ _LAYOUT = """() => {
     // cells are not checked one by one. Text, code and equations must not.
     if (el.scrollWidth > el.clientWidth + 1 && css.overflowX !== "visible" && el.querySelector("table")
         && rect.right <= right && rect.left >= left) { reported.add(el); continue; }
-    if (rect.right > right || rect.left < left || (el.matches("pre, div.math, mjx-container, .highlight, .cell_output, .output")
+    if (rect.right > right || rect.left < left
+        || (el.matches("pre, div.math, mjx-container, .highlight, .cell_output, .output")
         && el.scrollWidth > el.clientWidth + 1)) reported.add(el);
-    if (rect.right > right || rect.left < left)
-      problems.push(`wider than the column by ${Math.round(Math.max(rect.right - right, left - rect.left))} px: ${describe(el)}`);
-    else if (el.matches("pre, div.math, mjx-container, .highlight, .cell_output, .output")
+    if (rect.right > right || rect.left < left) {
+      const excess = Math.round(Math.max(rect.right - right, left - rect.left));
+      problems.push(`wider than the column by ${excess} px: ${describe(el)}`);
+    } else if (el.matches("pre, div.math, mjx-container, .highlight, .cell_output, .output")
              && el.scrollWidth > el.clientWidth + 1 && css.overflowX !== "visible")
       problems.push(`cut or scrolls sideways (${el.scrollWidth} px in ${el.clientWidth} px): ${describe(el)}`);
     else if (el.matches("mjx-container[display='true']") && el.scrollWidth > el.clientWidth + 1)
@@ -243,7 +265,7 @@ _AXE = """async () => {
 }"""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _axe_script() -> str:
     try:
         return (importlib.resources.files("axe_playwright_python") / "axe.min.js").read_text(encoding="utf-8")
@@ -255,7 +277,7 @@ def _raw_tex(text: str) -> bool:
     return any(mark in text for mark in ("\\", "$", "{", "}"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _anchors(page: str) -> frozenset[str]:
     return frozenset(parse_page(page).anchors)
 
@@ -266,7 +288,7 @@ def _broken_internal_links(hrefs: list[str], site_url: str) -> list[str]:
         if not href.startswith(site_url):
             continue
         parts = urlsplit(href)
-        relative = unquote(parts.path)[len(urlsplit(site_url).path):]
+        relative = unquote(parts.path)[len(urlsplit(site_url).path) :]
         if relative == "" or relative.endswith("/"):
             relative += "index.html"
         target = HTML / relative
@@ -304,14 +326,16 @@ def test_page_in_browser(page_path, page_report, site_url):
     if math["raw"]:
         problems.append(f"raw TeX left in the text: {math['raw'][:3]}")
     if (math["display"], math["inline"]) != (source.display_math, source.inline_math):
-        problems.append(f"typeset display/inline math {math['display']}/{math['inline']}, "
-                        f"source has {source.display_math}/{source.inline_math}")
+        problems.append(
+            f"typeset display/inline math {math['display']}/{math['inline']}, "
+            f"source has {source.display_math}/{source.inline_math}"
+        )
 
     images = page.evaluate(_LOAD_IMAGES)
-    problems += [f"image did not load: {image['src']}" for image in images
-                 if not image["complete"] or image["width"] == 0]
-    problems += [f"figure without a numbered caption: {src}"
-                 for src in page.evaluate(_UNCAPTIONED_FIGURES)]
+    problems += [
+        f"image did not load: {image['src']}" for image in images if not image["complete"] or image["width"] == 0
+    ]
+    problems += [f"figure without a numbered caption: {src}" for src in page.evaluate(_UNCAPTIONED_FIGURES)]
 
     hrefs = page.eval_on_selector_all("a[href]", "links => links.map(a => a.href)")
     problems += _broken_internal_links(hrefs, site_url)
@@ -336,8 +360,7 @@ def test_page_in_browser(page_path, page_report, site_url):
 def test_page_fits_a_phone(page_path, browser, site_url):
     """At 390 px the text column is the screen: code wraps, wide equations are scaled to fit."""
     context = browser.new_context(viewport=PHONE, service_workers="block")
-    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(site_url)
-                  else route.abort())
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(site_url) else route.abort())
     page = context.new_page()
     try:
         page.goto(site_url + page_path, wait_until="load", timeout=30_000)

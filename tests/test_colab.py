@@ -27,8 +27,19 @@ import colab_setup  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 REPOSITORY_URL = "git+https://github.com/softmax-derived/softmax-book"
-COLAB_BASE = ("numpy", "scipy", "matplotlib", "sympy", "mpmath", "scikit-learn", "threadpoolctl",
-              "ipykernel", "ipython", "nbclient", "nbformat")
+COLAB_BASE = (
+    "numpy",
+    "scipy",
+    "matplotlib",
+    "sympy",
+    "mpmath",
+    "scikit-learn",
+    "threadpoolctl",
+    "ipykernel",
+    "ipython",
+    "nbclient",
+    "nbformat",
+)
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 
 EXECUTE = """
@@ -72,8 +83,11 @@ def test_every_chapter_starts_its_code_with_the_setup_cell():
     for path in sorted((ROOT / "book").glob("*.ipynb")):
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
         first = next(cell for cell in cells if cell["cell_type"] == "code")
-        if not (colab_setup.is_setup_cell(first) and "".join(first["source"]) == colab_setup.SOURCE
-                and colab_setup.TAG in first["metadata"].get("tags", [])):
+        if not (
+            colab_setup.is_setup_cell(first)
+            and "".join(first["source"]) == colab_setup.SOURCE
+            and colab_setup.TAG in first["metadata"].get("tags", [])
+        ):
             missing.append(path.name)
     assert not missing, f"no setup cell first (run python _ext/colab_setup.py): {missing}"
 
@@ -81,8 +95,13 @@ def test_every_chapter_starts_its_code_with_the_setup_cell():
 @pytest.mark.slow
 def test_every_chapter_runs_in_a_fresh_colab_like_environment(tmp_path):
     repository = tmp_path / "repository"
-    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                           capture_output=True, text=True, check=True).stdout.split("\0")
+    files = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
     for name in filter(None, files):
         if (ROOT / name).is_file():
             (repository / name).parent.mkdir(parents=True, exist_ok=True)
@@ -92,16 +111,26 @@ def test_every_chapter_runs_in_a_fresh_colab_like_environment(tmp_path):
     pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
     pins = _pins()
     subprocess.run(pip + [f"torch=={pins['torch']}", "--index-url", TORCH_CPU_INDEX], check=True)
-    subprocess.run(pip + [f"{name}=={pins[name]}" if name in pins else name for name in COLAB_BASE],
-                   check=True)
+    subprocess.run(pip + [f"{name}=={pins[name]}" if name in pins else name for name in COLAB_BASE], check=True)
 
-    alone = tmp_path / "colab"   # the notebook's folder: nothing of the repository beside it
+    alone = tmp_path / "colab"  # the notebook's folder: nothing of the repository beside it
     alone.mkdir()
     failures = []
     for notebook in sorted((ROOT / "book").glob("*.ipynb")):
-        result = subprocess.run([str(venv / "bin" / "python"), "-c", EXECUTE, str(notebook), str(alone),
-                                 REPOSITORY_URL, repository.as_uri()],
-                                cwd=alone, capture_output=True, text=True)
+        result = subprocess.run(
+            [
+                str(venv / "bin" / "python"),
+                "-c",
+                EXECUTE,
+                str(notebook),
+                str(alone),
+                REPOSITORY_URL,
+                repository.as_uri(),
+            ],
+            cwd=alone,
+            capture_output=True,
+            text=True,
+        )
         if result.returncode != 0:
             failures.append(f"{notebook.name}: {result.stderr[-1500:]}")
     assert not failures, "\n\n".join(failures)

@@ -39,13 +39,22 @@ from softmax_lib.checks import (
 
 NUMPY_FLOATS = [np.float16, np.float32, np.float64]
 TORCH_FLOATS = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
-TORCH_INTEGERS = [torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8, torch.uint16, torch.uint32,
-                  torch.uint64]
+TORCH_INTEGERS = [
+    torch.int8,
+    torch.int16,
+    torch.int32,
+    torch.int64,
+    torch.uint8,
+    torch.uint16,
+    torch.uint32,
+    torch.uint64,
+]
 # How a row of logits is drawn: its special values are what the fast paths once got wrong.
 ROW_KINDS = ["moderate", "wide", "nan", "+inf", "+inf and 800", "-inf mask", "all -inf", "ties", "huge", "subnormal"]
 
 
 # --- inputs ------------------------------------------------------------------------------------
+
 
 def make_rows(kinds: list[str], n_classes: int, dtype, seed: int) -> np.ndarray:
     """One row of K logits per kind, in float64, exactly representable in `dtype`'s range."""
@@ -96,8 +105,12 @@ def layouts(z: np.ndarray) -> dict[str, np.ndarray]:
     """The same values in C order, Fortran order, transposed in memory and as a strided view."""
     strided = np.zeros(tuple(2 * n for n in z.shape), z.dtype)[tuple(slice(None, None, 2) for _ in z.shape)]
     strided[...] = z
-    return {"C": np.ascontiguousarray(z), "Fortran": np.asfortranarray(z), "transposed": np.ascontiguousarray(z.T).T,
-            "strided": strided}
+    return {
+        "C": np.ascontiguousarray(z),
+        "Fortran": np.asfortranarray(z),
+        "transposed": np.ascontiguousarray(z.T).T,
+        "strided": strided,
+    }
 
 
 @contextmanager
@@ -112,6 +125,7 @@ def blocked_everywhere():
 
 
 # --- comparisons -------------------------------------------------------------------------------
+
 
 def as_numpy(x) -> np.ndarray:
     return x.detach().to("cpu", torch.float64).numpy() if isinstance(x, torch.Tensor) else np.asarray(x, np.float64)
@@ -204,8 +218,14 @@ def assert_close(name: str, actual, expected, dtype, n_classes: int, kind: str, 
     if scale is None:
         result = compare(name, actual[finite], expected[finite], 2 * units * u)
     else:
-        result = compare(name, actual[finite], expected[finite], 2 * units * u, measure="scaled",
-                         scale=np.broadcast_to(scale, expected.shape)[finite])
+        result = compare(
+            name,
+            actual[finite],
+            expected[finite],
+            2 * units * u,
+            measure="scaled",
+            scale=np.broadcast_to(scale, expected.shape)[finite],
+        )
     assert result.passed, str(result)
 
 
@@ -234,8 +254,13 @@ def test_numpy_paths_and_layouts_agree_bit_for_bit(case):
             with blocked_everywhere():
                 assert_bitwise(f"{func.__name__}, {layout}, blocked path", func(zl, axis), expected)
         # the class axis moved last gives the same numbers
-        assert_bitwise(f"{func.__name__}, axis last", np.moveaxis(func(np.moveaxis(z, axis, -1)), -1, axis)
-                       if func is not sl.logsumexp else func(np.moveaxis(z, axis, -1)), expected)
+        assert_bitwise(
+            f"{func.__name__}, axis last",
+            np.moveaxis(func(np.moveaxis(z, axis, -1)), -1, axis)
+            if func is not sl.logsumexp
+            else func(np.moveaxis(z, axis, -1)),
+            expected,
+        )
 
 
 @given(case=logits_cases(TORCH_FLOATS))
@@ -247,12 +272,14 @@ def test_torch_backend_and_torch_agree_with_numpy(case):
         ours = func(zt, axis)
         assert ours.dtype == dtype and ours.device == zt.device
         kind = func.__name__
-        assert_close(f"{func.__name__} vs torch.{torch_func.__name__}", ours, torch_func(zt, axis), dtype, n_classes,
-                     kind)
+        assert_close(
+            f"{func.__name__} vs torch.{torch_func.__name__}", ours, torch_func(zt, axis), dtype, n_classes, kind
+        )
         if dtype != torch.bfloat16:  # NumPy has no bfloat16
             numpy_dtype = getattr(np, str(dtype).removeprefix("torch."))
-            assert_close(f"{func.__name__}, torch vs NumPy", ours, func(z64.astype(numpy_dtype), axis), dtype,
-                         n_classes, kind)
+            assert_close(
+                f"{func.__name__}, torch vs NumPy", ours, func(z64.astype(numpy_dtype), axis), dtype, n_classes, kind
+            )
 
 
 @given(case=logits_cases([np.float32, np.float64]))
@@ -269,22 +296,55 @@ def test_derivatives_and_online_paths_agree(case):
         for layout, zl in layouts(z).items():
             again = sl.softmax_jacobian(zl, axis) if name == "softmax_jacobian" else sl.softmax_vjp(zl, v, axis)
             assert_bitwise(f"{name}, {layout}", again, ours_np)
-        assert_close(f"{name}, torch vs NumPy", ours_torch, ours_np, dtype, n_classes,
-                     "jacobian" if name == "softmax_jacobian" else "vjp", z, axis)
+        assert_close(
+            f"{name}, torch vs NumPy",
+            ours_torch,
+            ours_np,
+            dtype,
+            n_classes,
+            "jacobian" if name == "softmax_jacobian" else "vjp",
+            z,
+            axis,
+        )
     # The online normalizer sums in another order: equal within rounding, same special values.
     for chunk_size in (1, 2, 4096):
-        assert_close(f"online_softmax, chunks of {chunk_size}", sl.online_softmax(z, axis, chunk_size),
-                     sl.softmax(z, axis), dtype, n_classes, "online softmax")
-        assert_close(f"online_logsumexp, chunks of {chunk_size}", sl.online_logsumexp(z, axis, chunk_size),
-                     sl.logsumexp(z, axis), dtype, n_classes, "online logsumexp")
+        assert_close(
+            f"online_softmax, chunks of {chunk_size}",
+            sl.online_softmax(z, axis, chunk_size),
+            sl.softmax(z, axis),
+            dtype,
+            n_classes,
+            "online softmax",
+        )
+        assert_close(
+            f"online_logsumexp, chunks of {chunk_size}",
+            sl.online_logsumexp(z, axis, chunk_size),
+            sl.logsumexp(z, axis),
+            dtype,
+            n_classes,
+            "online logsumexp",
+        )
     chunks = list(np.array_split(z, min(3, n_classes), axis=axis))
-    assert_close("streaming_logsumexp", sl.streaming_logsumexp(chunks, axis), sl.logsumexp(z, axis), dtype, n_classes,
-                 "online logsumexp")
-    assert_close("streaming_softmax", np.concatenate(list(sl.streaming_softmax(chunks, axis)), axis=axis),
-                 sl.softmax(z, axis), dtype, n_classes, "online softmax")
+    assert_close(
+        "streaming_logsumexp",
+        sl.streaming_logsumexp(chunks, axis),
+        sl.logsumexp(z, axis),
+        dtype,
+        n_classes,
+        "online logsumexp",
+    )
+    assert_close(
+        "streaming_softmax",
+        np.concatenate(list(sl.streaming_softmax(chunks, axis)), axis=axis),
+        sl.softmax(z, axis),
+        dtype,
+        n_classes,
+        "online softmax",
+    )
 
 
 # --- the loss and its gradient -----------------------------------------------------------------
+
 
 def index_target(z: np.ndarray, axis: int, seed: int) -> np.ndarray:
     batch_shape = z.shape[:axis] + z.shape[axis + 1 :]
@@ -311,8 +371,12 @@ def torch_loss(zt: torch.Tensor, target: torch.Tensor, axis: int) -> torch.Tenso
     return loss.reshape(tuple(zt.shape[:axis]) + tuple(zt.shape[axis + 1 :]))
 
 
-@given(case=logits_cases([np.float16, np.float32, np.float64]), target_kind=st.sampled_from(["index", "probability"]),
-       seed=st.integers(0, 2**32 - 1), data=st.data())
+@given(
+    case=logits_cases([np.float16, np.float32, np.float64]),
+    target_kind=st.sampled_from(["index", "probability"]),
+    seed=st.integers(0, 2**32 - 1),
+    data=st.data(),
+)
 def test_loss_paths_and_backends_agree(case, target_kind, seed, data):
     z64, dtype, axis = case
     z = z64.astype(dtype)
@@ -334,13 +398,18 @@ def test_loss_paths_and_backends_agree(case, target_kind, seed, data):
     grad = sl.cross_entropy_grad(z, target, axis, reduction="none")
     for layout, zl in layouts(z).items():
         with blocked_everywhere():
-            assert_close(f"cross_entropy, {layout}, blocked", sl.cross_entropy(zl, target, axis, reduction="none"),
-                         loss, dtype, n_classes, "loss")
+            assert_close(
+                f"cross_entropy, {layout}, blocked",
+                sl.cross_entropy(zl, target, axis, reduction="none"),
+                loss,
+                dtype,
+                n_classes,
+                "loss",
+            )
         fused_loss, fused_grad = sl.cross_entropy_with_grad(zl, target, axis, reduction="none")
         assert fused_loss.dtype == fused_grad.dtype == z.dtype
         assert_close(f"cross_entropy_with_grad loss, {layout}", fused_loss, loss, dtype, n_classes, "loss")
-        assert_close(f"cross_entropy_with_grad gradient, {layout}", fused_grad, grad, dtype, n_classes, "grad", z,
-                     axis)
+        assert_close(f"cross_entropy_with_grad gradient, {layout}", fused_grad, grad, dtype, n_classes, "grad", z, axis)
 
     torch_dtype = getattr(torch, np.dtype(dtype).name)
     zt = torch.as_tensor(z).to(torch_dtype)
@@ -349,8 +418,16 @@ def test_loss_paths_and_backends_agree(case, target_kind, seed, data):
     assert y_t.dtype == torch_dtype
     if same_target:
         assert_close("cross_entropy, torch vs NumPy", ours_t, loss, dtype, n_classes, "loss")
-        assert_close("cross_entropy_grad, torch vs NumPy", sl.cross_entropy_grad(zt, target_t, axis, reduction="none"),
-                     grad, dtype, n_classes, "grad", z, axis)
+        assert_close(
+            "cross_entropy_grad, torch vs NumPy",
+            sl.cross_entropy_grad(zt, target_t, axis, reduction="none"),
+            grad,
+            dtype,
+            n_classes,
+            "grad",
+            z,
+            axis,
+        )
     reference = torch_loss(zt, target_t.to(torch_dtype) if target_kind == "probability" else target_t, axis)
     if target_kind == "probability":
         # The documented difference (README): torch's probability-target loss is NaN for a masked
@@ -364,6 +441,7 @@ def test_loss_paths_and_backends_agree(case, target_kind, seed, data):
 
 # --- variants ------------------------------------------------------------------------------------
 
+
 @given(case=logits_cases(NUMPY_FLOATS), seed=st.integers(0, 2**32 - 1))
 def test_variants_agree_across_layouts_and_backends(case, seed):
     z64, dtype, axis = case
@@ -375,8 +453,14 @@ def test_variants_agree_across_layouts_and_backends(case, seed):
     for layout, zl in layouts(z).items():
         assert_bitwise(f"sparsemax, {layout}", sl.sparsemax(zl, axis), p)
     assert_close("sparsemax, torch vs NumPy", sl.sparsemax(zt, axis), p, dtype, n_classes, "sparsemax")
-    assert_close("sparsemax_jacobian, torch vs NumPy", sl.sparsemax_jacobian(zt, axis), sl.sparsemax_jacobian(z, axis),
-                 dtype, n_classes, "sparsemax jacobian")
+    assert_close(
+        "sparsemax_jacobian, torch vs NumPy",
+        sl.sparsemax_jacobian(zt, axis),
+        sl.sparsemax_jacobian(z, axis),
+        dtype,
+        n_classes,
+        "sparsemax jacobian",
+    )
     # Rows of sparsemax are distributions (or all NaN), whatever the input.
     rows = np.moveaxis(p.astype(np.float64), axis, -1)
     defined = ~np.isnan(rows).any(axis=-1)
@@ -386,18 +470,32 @@ def test_variants_agree_across_layouts_and_backends(case, seed):
 
     gumbels = np.random.default_rng(seed).gumbel(size=z.shape).astype(dtype)
     assert np.array_equal(as_numpy(sl.gumbel_max(zt, torch.as_tensor(gumbels), axis)), sl.gumbel_max(z, gumbels, axis))
-    assert_close("gumbel_softmax, torch vs NumPy", sl.gumbel_softmax(zt, torch.as_tensor(gumbels), 0.5, axis),
-                 sl.gumbel_softmax(z, gumbels, 0.5, axis), dtype, n_classes, "softmax")
+    assert_close(
+        "gumbel_softmax, torch vs NumPy",
+        sl.gumbel_softmax(zt, torch.as_tensor(gumbels), 0.5, axis),
+        sl.gumbel_softmax(z, gumbels, 0.5, axis),
+        dtype,
+        n_classes,
+        "softmax",
+    )
 
     scores = np.moveaxis(z, axis, -1)
     if scores.shape[-1] >= 1:
         classes = np.random.default_rng(seed).integers(0, scores.shape[-1] + 1, size=scores.shape[:-1])
         log_p = sl.hierarchical_softmax_log_prob(scores, classes)
-        assert_close("hierarchical_softmax_log_prob, torch vs NumPy",
-                     sl.hierarchical_softmax_log_prob(torch.as_tensor(scores), torch.as_tensor(classes)), log_p,
-                     dtype, scores.shape[-1], "hierarchical")
-        assert_bitwise("hierarchical_softmax_log_prob, Fortran order",
-                       sl.hierarchical_softmax_log_prob(np.asfortranarray(scores), classes), log_p)
+        assert_close(
+            "hierarchical_softmax_log_prob, torch vs NumPy",
+            sl.hierarchical_softmax_log_prob(torch.as_tensor(scores), torch.as_tensor(classes)),
+            log_p,
+            dtype,
+            scores.shape[-1],
+            "hierarchical",
+        )
+        assert_bitwise(
+            "hierarchical_softmax_log_prob, Fortran order",
+            sl.hierarchical_softmax_log_prob(np.asfortranarray(scores), classes),
+            log_p,
+        )
 
 
 @pytest.mark.parametrize("n_classes", [1023, 1024])
@@ -416,8 +514,11 @@ def test_either_side_of_the_blocked_threshold(rng, n_classes, dtype):
             assert_bitwise(f"{func.__name__}, axis {axis}", func(small, axis), expected)
             assert_bitwise(f"{func.__name__}, axis {axis}, Fortran", func(fortran, axis), expected)
             transposed = func(small.T, 1 - axis)
-            assert_bitwise(f"{func.__name__}, axis {axis}, transposed",
-                           transposed if func is sl.logsumexp else transposed.T, expected)
+            assert_bitwise(
+                f"{func.__name__}, axis {axis}, transposed",
+                transposed if func is sl.logsumexp else transposed.T,
+                expected,
+            )
     # The same columns in an array twice as wide, which goes to the blocked kernels: the same bits.
     wide = np.concatenate([small, small], axis=1)
     assert wide.size >= softmax_lib._softmax.BLOCKED_MIN_SIZE
@@ -427,6 +528,7 @@ def test_either_side_of_the_blocked_threshold(rng, n_classes, dtype):
 
 
 # --- the reproducers the differential test grew from ---------------------------------------------
+
 
 @pytest.mark.filterwarnings("error")
 def test_sparsemax_is_shift_invariant_and_keeps_precision():
@@ -447,13 +549,23 @@ def test_variants_take_torch_tensors(dtype):
     # These once failed on tensors with unrelated messages; they keep the tensor's type, dtype and device.
     z = torch.tensor([[0.3, -1.2, 0.1, 0.25], [2.0, 0.0, 0.0, -1.0]], dtype=dtype)
     g = torch.tensor([[0.1, 0.2, -0.3, 0.0], [0.0, 0.0, 0.0, 5.0]], dtype=dtype)
-    for out in (sl.sparsemax(z), sl.sparsemax_jacobian(z), sl.gumbel_softmax(z, g, 0.5),
-                sl.hierarchical_softmax_log_prob(z[:, :3], torch.tensor([0, 3]))):
+    for out in (
+        sl.sparsemax(z),
+        sl.sparsemax_jacobian(z),
+        sl.gumbel_softmax(z, g, 0.5),
+        sl.hierarchical_softmax_log_prob(z[:, :3], torch.tensor([0, 3])),
+    ):
         assert isinstance(out, torch.Tensor) and out.dtype == dtype and out.device == z.device
     assert torch.equal(sl.gumbel_max(z, g), torch.argmax(z + g, dim=-1))
     scores = z[:, :3].to(torch.float32 if dtype == torch.bfloat16 else dtype).numpy()  # NumPy has no bfloat16
-    assert_close("hierarchical_softmax_log_prob", sl.hierarchical_softmax_log_prob(z[:, :3], torch.tensor([0, 3])),
-                 sl.hierarchical_softmax_log_prob(scores, np.array([0, 3])), dtype, 3, "hierarchical")
+    assert_close(
+        "hierarchical_softmax_log_prob",
+        sl.hierarchical_softmax_log_prob(z[:, :3], torch.tensor([0, 3])),
+        sl.hierarchical_softmax_log_prob(scores, np.array([0, 3])),
+        dtype,
+        3,
+        "hierarchical",
+    )
 
 
 def test_variants_refuse_mixed_libraries_by_name():

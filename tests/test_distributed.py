@@ -14,10 +14,20 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from softmax_lib.checks import EXP_UNITS, compare, linear_options_bounds, logsumexp_log_units
-from softmax_lib.checks import shifted_logsumexp_bound_units, torch_loss_with_options, unit_roundoff
-from softmax_lib.distributed import merge_shard_normalizers, vocab_parallel_cross_entropy
-from softmax_lib.distributed import vocab_parallel_linear_cross_entropy
+from softmax_lib.checks import (
+    EXP_UNITS,
+    compare,
+    linear_options_bounds,
+    logsumexp_log_units,
+    shifted_logsumexp_bound_units,
+    torch_loss_with_options,
+    unit_roundoff,
+)
+from softmax_lib.distributed import (
+    merge_shard_normalizers,
+    vocab_parallel_cross_entropy,
+    vocab_parallel_linear_cross_entropy,
+)
 
 N, D, V = 8, 3, 11
 OPTIONS = list(itertools.product([False, True], [False, True], [0.0, 0.2], [0.0, 0.1], ["none", "sum", "mean"]))
@@ -59,11 +69,20 @@ def worker(rank, world_size, init_file):
             bias = b if with_bias else torch.zeros(V, dtype=torch.float64)
             loss_ref, z, gz_ref, gh_ref, gW_ref, gb_ref = reference(h, W, bias, target, w, eps, zc, reduction, grad_out)
             go = grad_out if reduction == "none" else grad_out[0]
-            bound = linear_options_bounds(h.numpy(), W.numpy(), bias.numpy(), target.numpy(), reduction, go.numpy(),
-                                          class_weight=None if w is None else w.numpy(), label_smoothing=eps,
-                                          z_loss=zc, extra_units=world_size)
+            bound = linear_options_bounds(
+                h.numpy(),
+                W.numpy(),
+                bias.numpy(),
+                target.numpy(),
+                reduction,
+                go.numpy(),
+                class_weight=None if w is None else w.numpy(),
+                label_smoothing=eps,
+                z_loss=zc,
+                extra_units=world_size,
+            )
 
-            def check(name, ours, expected, key):
+            def check(name, ours, expected, key, bound=bound):
                 return compare(name, ours, expected, tol, measure="scaled", scale=bound[key])
 
             kw = dict(vocab_start=lo, ignore_index=-100, label_smoothing=eps, z_loss=zc, reduction=reduction)
@@ -73,18 +92,21 @@ def worker(rank, world_size, init_file):
             hs, Ws = h.clone().requires_grad_(), W[lo:hi].clone().requires_grad_()
             bs = bias[lo:hi].clone().requires_grad_() if with_bias else None
             shard_weight = None if w is None else w[lo:hi]
-            loss2 = vocab_parallel_linear_cross_entropy(hs, Ws, target, bs, class_weight=shard_weight,
-                                                        chunk_size=5, **kw)
+            loss2 = vocab_parallel_linear_cross_entropy(
+                hs, Ws, target, bs, class_weight=shard_weight, chunk_size=5, **kw
+            )
             (loss2 * go).sum().backward()
-            checks = [check("loss", loss.detach(), loss_ref, "loss"),
-                      compare("grad z", zs.grad, gz_ref[:, lo:hi], tol, measure="scaled",
-                              scale=bound["logits"][:, lo:hi]),
-                      check("linear loss", loss2.detach(), loss_ref, "loss"),
-                      check("grad h", hs.grad, gh_ref, "hidden"),
-                      compare("grad W", Ws.grad, gW_ref[lo:hi], tol, measure="scaled", scale=bound["weight"][lo:hi])]
+            checks = [
+                check("loss", loss.detach(), loss_ref, "loss"),
+                compare("grad z", zs.grad, gz_ref[:, lo:hi], tol, measure="scaled", scale=bound["logits"][:, lo:hi]),
+                check("linear loss", loss2.detach(), loss_ref, "loss"),
+                check("grad h", hs.grad, gh_ref, "hidden"),
+                compare("grad W", Ws.grad, gW_ref[lo:hi], tol, measure="scaled", scale=bound["weight"][lo:hi]),
+            ]
             if with_bias:
-                checks.append(compare("grad b", bs.grad, gb_ref[lo:hi], tol, measure="scaled",
-                                      scale=bound["bias"][lo:hi]))
+                checks.append(
+                    compare("grad b", bs.grad, gb_ref[lo:hi], tol, measure="scaled", scale=bound["bias"][lo:hi])
+                )
             failures += [f"{(weighted, with_bias, eps, zc, reduction)} {c}" for c in checks if not c.passed]
         assert not failures, f"rank {rank} of {world_size}: " + "; ".join(failures)
     finally:

@@ -28,12 +28,15 @@ def vjp_with_matching_v(z, axis=-1):
 def logits_functions():
     """Each function whose first argument is logits, called with a valid index target."""
     return [
-        pytest.param(lambda logits, axis=-1: func(logits, np.zeros(0, dtype=np.int64), axis=axis), id=func.__name__)
+        pytest.param(
+            lambda logits, axis=-1, func=func: func(logits, np.zeros(0, dtype=np.int64), axis=axis), id=func.__name__
+        )
         for func in TARGET_FUNCTIONS
     ]
 
 
 # --- z: dtype, dimensions, class axis ---------------------------------------------------------
+
 
 @pytest.mark.parametrize("func", SOFTMAX_FAMILY + [vjp_with_matching_v], ids=lambda f: f.__name__)
 @pytest.mark.parametrize(
@@ -53,8 +56,11 @@ def test_non_real_z_is_named(func, bad, dtype_text):
 @pytest.mark.parametrize("func", SOFTMAX_FAMILY + [vjp_with_matching_v], ids=lambda f: f.__name__)
 def test_scalar_z_has_no_class_axis(func):
     # 0-d input is refused (torch's softmax returns 1 for it): the message says how to add the axis.
-    with pytest.raises(np.exceptions.AxisError, match=r"^axis -1 is out of range for z with 0 dimension\(s\) "
-                       r"\(a 0-d array has no class axis: pass z\[None\]\)$"):
+    with pytest.raises(
+        np.exceptions.AxisError,
+        match=r"^axis -1 is out of range for z with 0 dimension\(s\) "
+        r"\(a 0-d array has no class axis: pass z\[None\]\)$",
+    ):
         func(np.float64(1.0))
 
 
@@ -91,7 +97,10 @@ def test_empty_batch_is_not_an_error():
 
 # --- v -----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("bad, dtype_text", [(np.zeros(3, dtype=complex), "complex128"), (np.array(["a", "b", "c"]), "<U1")])
+
+@pytest.mark.parametrize(
+    "bad, dtype_text", [(np.zeros(3, dtype=complex), "complex128"), (np.array(["a", "b", "c"]), "<U1")]
+)
 def test_non_real_v_is_named(bad, dtype_text):
     with pytest.raises(TypeError, match=rf"^v must be a real numeric array, got dtype {re.escape(dtype_text)}$"):
         sl.softmax_vjp(np.zeros(3), bad)
@@ -103,6 +112,7 @@ def test_v_shape_message_gives_both_shapes():
 
 
 # --- logits ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("func", logits_functions())
 def test_non_real_logits_are_named(func):
@@ -121,6 +131,7 @@ def test_logits_axis_errors_name_logits(func):
 
 
 # --- target ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("func", TARGET_FUNCTIONS, ids=lambda f: f.__name__)
 @pytest.mark.parametrize("bad", [-1, 3, 7])
@@ -170,7 +181,9 @@ def test_probability_target_must_be_finite_and_non_negative(func, bad):
 def test_row_sum_message_gives_tolerance_and_worst_row(dtype, tol_text):
     target = np.array([[0.2, 0.3, 0.5], [0.5, 0.5, 0.25], [0.1, 0.1, 0.7]], dtype=dtype)
     # the worst row is reported, not the first bad one
-    with pytest.raises(ValueError, match=rf"^probability target rows must sum to 1 \(within {tol_text}\); one sums to .*1\.25"):
+    with pytest.raises(
+        ValueError, match=rf"^probability target rows must sum to 1 \(within {tol_text}\); one sums to .*1\.25"
+    ):
         sl.target_distribution(np.zeros((3, 3)), target)
 
 
@@ -201,10 +214,13 @@ def test_row_sum_tolerance_is_k_epsilon_of_the_targets_dtype(dtype):
 
 # --- reduction ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("func", [sl.cross_entropy, sl.cross_entropy_grad], ids=lambda f: f.__name__)
 @pytest.mark.parametrize("bad", ["Mean", "elementwise_mean", None])
 def test_reduction_message_lists_choices(func, bad):
-    with pytest.raises(ValueError, match=rf"^reduction must be one of \('mean', 'sum', 'none'\), got {re.escape(repr(bad))}$"):
+    with pytest.raises(
+        ValueError, match=rf"^reduction must be one of \('mean', 'sum', 'none'\), got {re.escape(repr(bad))}$"
+    ):
         func(np.zeros((2, 3)), np.array([0, 1]), reduction=bad)
 
 
@@ -217,10 +233,17 @@ def test_reduction_is_checked_before_the_target(func):
 
 # --- targets of every integer dtype, mixed libraries, empty batches, masked arrays ----------------
 
+
 @pytest.mark.parametrize(
     "dtype_name, n_classes, index",
-    [("uint8", 300, 50), ("int8", 200, 50), ("int16", 40000, 50), ("uint16", 300, 299), ("uint32", 300, 7),
-     ("uint64", 300, 7)],
+    [
+        ("uint8", 300, 50),
+        ("int8", 200, 50),
+        ("int16", 40000, 50),
+        ("uint16", 300, 299),
+        ("uint32", 300, 7),
+        ("uint64", 300, 7),
+    ],
 )
 def test_torch_indices_are_compared_in_a_wide_type(dtype_name, n_classes, index):
     # n_classes beyond the target dtype's range once raised "out of range", and torch's uint16/32/64
@@ -243,8 +266,11 @@ def test_uint64_index_beyond_int64_is_out_of_range_with_its_value():
 def test_numpy_logits_with_a_torch_target_name_both():
     import torch
 
-    with pytest.raises(TypeError, match=r"^arrays from different libraries \(logits is a numpy ndarray, "
-                                        r"target is a torch Tensor\): pass all of them as NumPy arrays"):
+    with pytest.raises(
+        TypeError,
+        match=r"^arrays from different libraries \(logits is a numpy ndarray, "
+        r"target is a torch Tensor\): pass all of them as NumPy arrays",
+    ):
         sl.cross_entropy(np.zeros((1, 3)), torch.tensor([1]))
     with pytest.raises(TypeError, match=r"z is a torch Tensor, v is a numpy ndarray"):
         sl.softmax_vjp(torch.zeros(3), np.zeros(3))
@@ -260,17 +286,27 @@ def test_empty_list_target_is_an_empty_batch(func):
 def test_masked_array_is_refused_not_silently_unmasked(func):
     # logsumexp of [1, (2), 3] was 5.14: neither the masked answer (3.13) nor the unmasked one (3.41).
     z = np.ma.masked_array([1.0, 2.0, 3.0], mask=[0, 1, 0])
-    with pytest.raises(TypeError, match=r"^z is a numpy masked array; softmax_lib would ignore its mask.*"
-                                        r"np\.ma\.filled\(z, -np\.inf\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"^z is a numpy masked array; softmax_lib would ignore its mask.*"
+        r"np\.ma\.filled\(z, -np\.inf\)",
+    ):
         func(z)
     assert sl.logsumexp(np.ma.filled(z, -np.inf)) == pytest.approx(np.logaddexp(1.0, 3.0), rel=1e-15)
 
 
-FAST_PATHS = [sl.blocked_softmax, sl.blocked_logsumexp, sl.online_softmax, sl.online_logsumexp,
-              lambda z: list(sl.streaming_softmax([z]))]
+FAST_PATHS = [
+    sl.blocked_softmax,
+    sl.blocked_logsumexp,
+    sl.online_softmax,
+    sl.online_logsumexp,
+    lambda z: list(sl.streaming_softmax([z])),
+]
 
 
-@pytest.mark.parametrize("func", FAST_PATHS, ids=[f.__name__.replace("<lambda>", "streaming_softmax") for f in FAST_PATHS])
+@pytest.mark.parametrize(
+    "func", FAST_PATHS, ids=[f.__name__.replace("<lambda>", "streaming_softmax") for f in FAST_PATHS]
+)
 def test_masked_array_is_refused_by_the_fast_paths(func):
     with pytest.raises(TypeError, match=r"is a numpy masked array; softmax_lib would ignore its mask"):
         func(np.ma.masked_array([1.0, 2.0, 3.0], mask=[0, 1, 0]))

@@ -55,8 +55,12 @@ def softmax_scale(z, axis=-1, extra=0.0, dtype=np.float64):
 def log_softmax_scale(z, axis=-1, extra=0.0):
     """log p_i within (|log p_i| + |z_i − m| + L)·u, L = logsumexp_log_units(K)."""
     z = np.asarray(z, dtype=np.float64)
-    return (np.abs(log_softmax64(z, axis)) + np.abs(z - z.max(axis=axis, keepdims=True))
-            + logsumexp_log_units(z.shape[axis]) + extra)
+    return (
+        np.abs(log_softmax64(z, axis))
+        + np.abs(z - z.max(axis=axis, keepdims=True))
+        + logsumexp_log_units(z.shape[axis])
+        + extra
+    )
 
 
 def finite_spread(z, axis=-1):
@@ -98,6 +102,7 @@ def logsumexp_scale(z, axis=-1, extra=0.0, keepdims=False):
 
 # --- blocked kernels ----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("threads", [1, 2])
 def test_blocked_equals_two_pass(rng, dtype, threads):
@@ -128,10 +133,16 @@ def test_blocked_any_axis_matches_torch(rng, axis):
     z_t = to_torch(z)
     tol = 2 * U64  # both sides in float64, each within its bound
     assert_close("blocked_softmax", sl.blocked_softmax(z, axis), torch.softmax(z_t, axis), tol, softmax_scale(z, axis))
-    assert_close("blocked_log_softmax", sl.blocked_log_softmax(z, axis), torch.log_softmax(z_t, axis), tol,
-                 log_softmax_scale(z, axis))
-    assert_close("blocked_logsumexp", sl.blocked_logsumexp(z, axis), torch.logsumexp(z_t, axis), tol,
-                 logsumexp_scale(z, axis))
+    assert_close(
+        "blocked_log_softmax",
+        sl.blocked_log_softmax(z, axis),
+        torch.log_softmax(z_t, axis),
+        tol,
+        log_softmax_scale(z, axis),
+    )
+    assert_close(
+        "blocked_logsumexp", sl.blocked_logsumexp(z, axis), torch.logsumexp(z_t, axis), tol, logsumexp_scale(z, axis)
+    )
 
 
 def test_blocked_out_buffer_is_used(rng):
@@ -165,21 +176,31 @@ def test_blocked_against_mpmath_float64(rng):
     assert np.all(rel[ref > np.finfo(np.float64).tiny] <= bound[ref > np.finfo(np.float64).tiny])
     # one side in float64, against 50 digits: u times each entry's bound
     assert_close("blocked_logsumexp vs mpmath", sl.blocked_logsumexp(z), logsumexp_mp(z), U64, logsumexp_scale(z))
-    assert_close("blocked_log_softmax vs mpmath", sl.blocked_log_softmax(z), log_softmax_mp(z), U64,
-                 log_softmax_scale(z))
+    assert_close(
+        "blocked_log_softmax vs mpmath", sl.blocked_log_softmax(z), log_softmax_mp(z), U64, log_softmax_scale(z)
+    )
 
 
-NON_FINITE_ROWS = np.array([
-    [-np.inf, 0.0, 1.0, 2.0], [-np.inf, -np.inf, -np.inf, -np.inf], [0.0, np.inf, 1.0, 800.0],
-    [np.nan, 0.0, 1.0, 2.0], [np.inf, 1.0, 2.0, 0.0], [1e308, -1e308, 0.0, 5.0],
-])
+NON_FINITE_ROWS = np.array(
+    [
+        [-np.inf, 0.0, 1.0, 2.0],
+        [-np.inf, -np.inf, -np.inf, -np.inf],
+        [0.0, np.inf, 1.0, 800.0],
+        [np.nan, 0.0, 1.0, 2.0],
+        [np.inf, 1.0, 2.0, 0.0],
+        [1e308, -1e308, 0.0, 5.0],
+    ]
+)
 
 
 @pytest.mark.filterwarnings("error")  # no RuntimeWarning either: the NaN or overflow is the answer
 def test_blocked_non_finite_rows_match_two_pass():
     z = NON_FINITE_ROWS
-    for blocked, two_pass in [(sl.blocked_softmax, sl.softmax), (sl.blocked_log_softmax, sl.log_softmax),
-                              (sl.blocked_logsumexp, sl.logsumexp)]:
+    for blocked, two_pass in [
+        (sl.blocked_softmax, sl.softmax),
+        (sl.blocked_log_softmax, sl.log_softmax),
+        (sl.blocked_logsumexp, sl.logsumexp),
+    ]:
         np.testing.assert_array_equal(blocked(z), two_pass(z))
     assert np.isnan(sl.softmax(z[2:5])).all() and np.isnan(sl.log_softmax(z[2:5])).all()
     assert list(sl.logsumexp(z[1:5])) == [-np.inf, np.inf, pytest.approx(np.nan, nan_ok=True), np.inf]
@@ -229,6 +250,7 @@ def test_blocked_bad_inputs():
 
 # --- online normalizer --------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("chunk_size", [1, 3, 64, 10_000])
 @pytest.mark.parametrize("axis", [0, -1])
 def test_online_equals_two_pass(rng, chunk_size, axis):
@@ -237,20 +259,40 @@ def test_online_equals_two_pass(rng, chunk_size, axis):
     m, d = sl.online_normalizer(z, axis, chunk_size)
     assert np.array_equal(m, np.max(z, axis=axis, keepdims=True))  # the running max is exact
     # the online side within its bound plus the rescalings', the two-pass side within its bound
-    assert_close("online_logsumexp", sl.online_logsumexp(z, axis, chunk_size), sl.logsumexp(z, axis), U64,
-                 2 * logsumexp_scale(z, axis) + extra)
-    assert_close("online_softmax", sl.online_softmax(z, axis, chunk_size), sl.softmax(z, axis), U64,
-                 softmax_scale(z, axis) + softmax_scale(z, axis, extra))
+    assert_close(
+        "online_logsumexp",
+        sl.online_logsumexp(z, axis, chunk_size),
+        sl.logsumexp(z, axis),
+        U64,
+        2 * logsumexp_scale(z, axis) + extra,
+    )
+    assert_close(
+        "online_softmax",
+        sl.online_softmax(z, axis, chunk_size),
+        sl.softmax(z, axis),
+        U64,
+        softmax_scale(z, axis) + softmax_scale(z, axis, extra),
+    )
 
 
 def test_online_against_mpmath_with_growing_max():
     # Increasing logits force a rescaling at every step: the worst case for the running sum.
     z = np.linspace(-300.0, 300.0, 2001)[None, :]
     extra = online_units(z, -1, 1)
-    assert_close("online_logsumexp vs mpmath", sl.online_logsumexp(z, chunk_size=1), logsumexp_mp(z), U64,
-                 logsumexp_scale(z, extra=extra))
-    assert_close("online_softmax vs mpmath", sl.online_softmax(z, chunk_size=1), softmax_mp(z), U64,
-                 softmax_scale(z, extra=extra))
+    assert_close(
+        "online_logsumexp vs mpmath",
+        sl.online_logsumexp(z, chunk_size=1),
+        logsumexp_mp(z),
+        U64,
+        logsumexp_scale(z, extra=extra),
+    )
+    assert_close(
+        "online_softmax vs mpmath",
+        sl.online_softmax(z, chunk_size=1),
+        softmax_mp(z),
+        U64,
+        softmax_scale(z, extra=extra),
+    )
 
 
 def test_merge_is_associative_and_commutative(rng):
@@ -279,8 +321,13 @@ def test_streaming_matches_two_pass_and_torch(rng):
     tol = 2 * unit_roundoff(np.float32)
     extra = online_units(z, -1, 999)
     z_t = to_torch(z)
-    assert_close("streaming_logsumexp", sl.streaming_logsumexp(chunks), torch.logsumexp(z_t, -1), tol,
-                 logsumexp_scale(z, extra=extra))
+    assert_close(
+        "streaming_logsumexp",
+        sl.streaming_logsumexp(chunks),
+        torch.logsumexp(z_t, -1),
+        tol,
+        logsumexp_scale(z, extra=extra),
+    )
     p = np.concatenate(list(sl.streaming_softmax(chunks)), axis=1)
     assert p.dtype == np.float32
     p_scale = softmax_scale(z, extra=extra, dtype=np.float32)
@@ -323,6 +370,7 @@ def test_online_bad_inputs(rng):
 
 # --- fused loss and gradient --------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("target_kind", ["index", "probability"])
 @pytest.mark.parametrize("axis", [-1, 0])
@@ -337,10 +385,16 @@ def test_fused_equals_separate_and_torch(rng, reduction, target_kind, axis):
     # two float64 computations, each within its bound
     l_scale, l_units = loss_scale(logits, axis, reduction)
     g_scale, g_units = grad_scale(logits, target, axis, reduction)
-    assert_close("loss vs cross_entropy", loss, sl.cross_entropy(logits, target, axis, reduction), 2 * l_units * U64,
-                 l_scale)
-    assert_close("grad vs cross_entropy_grad", grad, sl.cross_entropy_grad(logits, target, axis, reduction),
-                 2 * g_units * U64, g_scale)
+    assert_close(
+        "loss vs cross_entropy", loss, sl.cross_entropy(logits, target, axis, reduction), 2 * l_units * U64, l_scale
+    )
+    assert_close(
+        "grad vs cross_entropy_grad",
+        grad,
+        sl.cross_entropy_grad(logits, target, axis, reduction),
+        2 * g_units * U64,
+        g_scale,
+    )
     loss_t, grad_t = torch_cross_entropy_with_grad(logits, target, axis, reduction)
     assert_close("loss vs torch", loss, loss_t, 2 * l_units * U64, l_scale)
     assert_close("grad vs torch", grad, grad_t, 2 * g_units * U64, g_scale)
@@ -362,10 +416,12 @@ def test_fused_threaded_equals_separate_functions(rng, dtype):
     u = unit_roundoff(dtype)
     g_scale, g_units = grad_scale(logits.astype(np.float64), target, reduction="sum")
     l_scale, l_units = loss_scale(logits.astype(np.float64), reduction="sum")
-    assert_close("threaded fused grad", grad, sl.cross_entropy_grad(logits, target, reduction="sum"),
-                 2 * g_units * u, g_scale)
-    assert_close("threaded fused loss", loss, sl.cross_entropy(logits, target, reduction="sum"), 2 * l_units * u,
-                 l_scale)
+    assert_close(
+        "threaded fused grad", grad, sl.cross_entropy_grad(logits, target, reduction="sum"), 2 * g_units * u, g_scale
+    )
+    assert_close(
+        "threaded fused loss", loss, sl.cross_entropy(logits, target, reduction="sum"), 2 * l_units * u, l_scale
+    )
     assert grad.dtype == dtype and loss.dtype == dtype
 
 
@@ -427,6 +483,7 @@ def test_fused_bad_inputs():
 
 
 # --- no Jacobian on paths that do not ask for one -----------------------------------------------
+
 
 def test_gradient_paths_never_allocate_a_jacobian(rng):
     import tracemalloc

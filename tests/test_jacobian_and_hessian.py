@@ -5,9 +5,9 @@ import pytest
 
 import softmax_lib as sl
 from softmax_lib.checks import (
+    EXP_UNITS,
     assert_passed,
     check_loss_hessian,
-    EXP_UNITS,
     compare,
     jacobian_units,
     logsumexp_log_units,
@@ -49,8 +49,18 @@ def test_loss_hessian_does_not_depend_on_the_target(rng):
     by_probability = torch_cross_entropy_hessian(logits, sl.softmax(rng.normal(size=5)))
     # both sides torch's (Σ y)·J: twice the torch Hessian bound, plus K − 1 for the target's sum Σ y = 1
     tol = (2 * torch_hessian_units(logits) + 4) * U
-    assert_passed([compare("index vs probability target", by_index, by_probability, tol, measure="scaled",
-                           scale=jacobian_scale(logits))])
+    assert_passed(
+        [
+            compare(
+                "index vs probability target",
+                by_index,
+                by_probability,
+                tol,
+                measure="scaled",
+                scale=jacobian_scale(logits),
+            )
+        ]
+    )
 
 
 def test_loss_hessian_scales_with_target_sum(rng):

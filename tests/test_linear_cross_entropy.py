@@ -13,8 +13,14 @@ import pytest
 import torch
 
 import softmax_lib as sl
-from softmax_lib.checks import compare, linear_options_bounds, side_tolerance, torch_device, torch_loss_with_options
-from softmax_lib.checks import unit_roundoff
+from softmax_lib.checks import (
+    compare,
+    linear_options_bounds,
+    side_tolerance,
+    torch_device,
+    torch_loss_with_options,
+    unit_roundoff,
+)
 
 RNG_SEED = 1314
 N, D, V = 9, 4, 7
@@ -60,8 +66,9 @@ def test_matches_torch(option, chunk_size):
     cw = cw if weighted else None
     grad_out = torch.tensor(np.random.default_rng(RNG_SEED).normal(size=N if reduction == "none" else ()))
     loss_ref, grads_ref = reference(h, W, b, target, cw, eps, zc, reduction, grad_out)
-    bound = linear_options_bounds(h, W, b, target, reduction, grad_out.numpy(), class_weight=cw, label_smoothing=eps,
-                                  z_loss=zc)
+    bound = linear_options_bounds(
+        h, W, b, target, reduction, grad_out.numpy(), class_weight=cw, label_smoothing=eps, z_loss=zc
+    )
     keys = ["hidden", "weight", "bias"]
     kw = dict(class_weight=cw, label_smoothing=eps, z_loss=zc, reduction=reduction, chunk_size=chunk_size)
     results = []
@@ -69,8 +76,10 @@ def test_matches_torch(option, chunk_size):
     loss, *grads = sl.linear_cross_entropy_with_grad(h, W, target, b, **kw)
     results.append(compare("numpy loss", loss, loss_ref.numpy(), TOL64, measure="scaled", scale=bound["loss"]))
     if reduction != "none":
-        results += [compare(f"numpy grad {key}", g * grad_out.item(), r, TOL64, measure="scaled", scale=bound[key])
-                    for key, g, r in zip(keys, grads, grads_ref)]
+        results += [
+            compare(f"numpy grad {key}", g * grad_out.item(), r, TOL64, measure="scaled", scale=bound[key])
+            for key, g, r in zip(keys, grads, grads_ref)
+        ]
     assert (grads[2] is None) == (b is None)
     # torch autograd through the Function.
     dev = torch_device()
@@ -82,8 +91,10 @@ def test_matches_torch(option, chunk_size):
     (out * grad_out.to(dev)).sum().backward()
     results.append(compare("torch loss", out.detach(), loss_ref, TOL64, measure="scaled", scale=bound["loss"]))
     got = [ht.grad, Wt.grad] + ([] if bt is None else [bt.grad])
-    results += [compare(f"torch grad {key}", g, r, TOL64, measure="scaled", scale=bound[key])
-                for key, g, r in zip(keys, got, grads_ref)]
+    results += [
+        compare(f"torch grad {key}", g, r, TOL64, measure="scaled", scale=bound[key])
+        for key, g, r in zip(keys, got, grads_ref)
+    ]
     assert all(r.passed for r in results), [str(r) for r in results]
 
 
@@ -94,8 +105,17 @@ def test_gradcheck_float64(reduction):
     tt = torch.tensor(target[:4])
 
     def loss(hh, WW, bb):
-        return sl.linear_cross_entropy(hh, WW, tt, bb, class_weight=torch.tensor(cw), label_smoothing=0.1,
-                                       z_loss=0.1, reduction=reduction, chunk_size=3)
+        return sl.linear_cross_entropy(
+            hh,
+            WW,
+            tt,
+            bb,
+            class_weight=torch.tensor(cw),
+            label_smoothing=0.1,
+            z_loss=0.1,
+            reduction=reduction,
+            chunk_size=3,
+        )
 
     assert torch.autograd.gradcheck(loss, args)
 
@@ -107,8 +127,9 @@ def test_gradcheck_would_fail_on_a_wrong_gradient():
     bound = linear_options_bounds(h, W, None, target, "mean", class_weight=cw)
     _, _, grad_W, _ = sl.linear_cross_entropy_with_grad(h, W, target, class_weight=cw, reduction="sum")
     kept = target != -100
-    assert not compare("sum-gradient / kept rows", grad_W / kept.sum(), grads_ref[1], TOL64, measure="scaled",
-                       scale=bound["weight"]).passed
+    assert not compare(
+        "sum-gradient / kept rows", grad_W / kept.sum(), grads_ref[1], TOL64, measure="scaled", scale=bound["weight"]
+    ).passed
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
@@ -121,8 +142,9 @@ def test_half_types(dtype):
     ht = torch.tensor(h, dtype=dtype, device=dev, requires_grad=True)
     Wt = torch.tensor(W, dtype=dtype, device=dev, requires_grad=True)
     cw_t = torch.tensor(cw, dtype=dtype, device=dev)
-    loss = sl.linear_cross_entropy(ht, Wt, torch.tensor(target, device=dev), class_weight=cw_t, label_smoothing=0.1,
-                                   chunk_size=4)
+    loss = sl.linear_cross_entropy(
+        ht, Wt, torch.tensor(target, device=dev), class_weight=cw_t, label_smoothing=0.1, chunk_size=4
+    )
     loss.backward()
     assert loss.dtype == ht.grad.dtype == Wt.grad.dtype == dtype
     h64, W64 = ht.detach().double().cpu().numpy(), Wt.detach().double().cpu().numpy()
@@ -134,12 +156,17 @@ def test_half_types(dtype):
         tol = side_tolerance(1.0, dtype, expected, bound[key]) + unit_roundoff(np.float64)
         return compare(name, ours, expected, tol, measure="scaled", scale=bound[key])
 
-    for result in (check("loss", loss.detach(), ref, "loss"), check("grad h", ht.grad, grads[0], "hidden"),
-                   check("grad W", Wt.grad, grads[1], "weight")):
+    for result in (
+        check("loss", loss.detach(), ref, "loss"),
+        check("grad h", ht.grad, grads[0], "hidden"),
+        check("grad W", Wt.grad, grads[1], "weight"),
+    ):
         assert result.passed, str(result)
     kept = int((target != -100).sum())
-    wrong = sl.linear_cross_entropy_with_grad(h64, W64, target, class_weight=cw64, label_smoothing=0.1,
-                                              reduction="sum")[2] / kept
+    wrong = (
+        sl.linear_cross_entropy_with_grad(h64, W64, target, class_weight=cw64, label_smoothing=0.1, reduction="sum")[2]
+        / kept
+    )
     assert not check("sum-gradient / kept rows", wrong, grads[1], "weight").passed
 
 
@@ -160,14 +187,17 @@ def test_never_stores_full_logits(monkeypatch):
     assert max(s[0] for s in seen) == 2 and sum(s[0] for s in seen) == N
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda h, W, t: sl.linear_cross_entropy(h, W[:, :2], t), "weight must have shape"),
-    (lambda h, W, t: sl.linear_cross_entropy(h, W, t[:3]), "target must have shape"),
-    (lambda h, W, t: sl.linear_cross_entropy(h, W, t, np.zeros(2)), "bias must have shape"),
-    (lambda h, W, t: sl.linear_cross_entropy(h, W, t, chunk_size=-1), "chunk_size"),
-    (lambda h, W, t: sl.linear_cross_entropy(h, W, np.zeros(N)), "integer class indices"),
-    (lambda h, W, t: sl.linear_cross_entropy(h[0], W, t), "hidden must be 2-D"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda h, W, t: sl.linear_cross_entropy(h, W[:, :2], t), "weight must have shape"),
+        (lambda h, W, t: sl.linear_cross_entropy(h, W, t[:3]), "target must have shape"),
+        (lambda h, W, t: sl.linear_cross_entropy(h, W, t, np.zeros(2)), "bias must have shape"),
+        (lambda h, W, t: sl.linear_cross_entropy(h, W, t, chunk_size=-1), "chunk_size"),
+        (lambda h, W, t: sl.linear_cross_entropy(h, W, np.zeros(N)), "integer class indices"),
+        (lambda h, W, t: sl.linear_cross_entropy(h[0], W, t), "hidden must be 2-D"),
+    ],
+)
 def test_bad_inputs(call, match):
     h, W, b, target, cw = make_case()
     with pytest.raises(ValueError, match=match):

@@ -19,14 +19,16 @@ from softmax_lib.checks import DTYPES, assert_passed, check_loss_options, torch_
 RNG_SEED = 1313
 N, K = 7, 5
 
-OPTIONS = list(itertools.product(
-    ["index", "probs"],          # target kind
-    [False, True],               # class weights
-    [False, True],               # an ignored row (index targets only)
-    [0.0, 0.3],                  # label smoothing
-    [0.0, 0.1],                  # z-loss
-    ["none", "sum", "mean"],
-))
+OPTIONS = list(
+    itertools.product(
+        ["index", "probs"],  # target kind
+        [False, True],  # class weights
+        [False, True],  # an ignored row (index targets only)
+        [0.0, 0.3],  # label smoothing
+        [0.0, 0.1],  # z-loss
+        ["none", "sum", "mean"],
+    )
+)
 OPTIONS = [o for o in OPTIONS if not (o[0] == "probs" and o[2])]
 
 
@@ -53,8 +55,9 @@ def test_matches_torch(option, backend):
     kind, weighted, ignored, smoothing, z_loss, reduction = option
     z, target, weight = make_case(kind, weighted, ignored)
     device = None if backend == "numpy" else torch_device()
-    assert_passed(check_loss_options(z, target, reduction, weight=weight, label_smoothing=smoothing, z_loss=z_loss,
-                                     device=device))
+    assert_passed(
+        check_loss_options(z, target, reduction, weight=weight, label_smoothing=smoothing, z_loss=z_loss, device=device)
+    )
 
 
 def test_class_axis_not_last():
@@ -65,8 +68,7 @@ def test_class_axis_not_last():
     target[0, 1] = -100
     weight = rng.uniform(0.5, 2.0, size=K)
     for reduction in ("mean", "none"):
-        assert_passed(check_loss_options(z, target, reduction, weight=weight, label_smoothing=0.2, z_loss=0.1,
-                                         axis=1))
+        assert_passed(check_loss_options(z, target, reduction, weight=weight, label_smoothing=0.2, z_loss=0.1, axis=1))
 
 
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16", "float16"])
@@ -74,8 +76,11 @@ def test_half_types_accumulate_in_float32(dtype):
     """Half inputs are computed in float32 and rounded once: the check's bound for them is
     options_*_units · u(float32) + u(dtype) (scale.py), against float64 on the same rounded inputs."""
     z, target, weight = make_case("index", True, True)
-    assert_passed(check_loss_options(z, target, "mean", weight=weight, label_smoothing=0.1, z_loss=0.01,
-                                     dtype=dtype, device=torch_device()))
+    assert_passed(
+        check_loss_options(
+            z, target, "mean", weight=weight, label_smoothing=0.1, z_loss=0.01, dtype=dtype, device=torch_device()
+        )
+    )
     dt = getattr(torch, dtype)
     zt = torch.tensor(z, dtype=dt, device=torch_device())
     loss, grad = sl.cross_entropy_with_grad(zt, torch.tensor(target, device=zt.device), label_smoothing=0.1)
@@ -84,10 +89,12 @@ def test_half_types_accumulate_in_float32(dtype):
 
 def _mean_over(divisor):
     """A cross_entropy whose "mean" is the sum of the rows divided by `divisor(target)`."""
+
     def wrong(z, target, axis=-1, reduction="mean", **options):
         if reduction != "mean":
             return sl.cross_entropy(z, target, axis, reduction, **options)
         return sl.cross_entropy(z, target, axis, "sum", **options) / divisor(target)
+
     return wrong
 
 
@@ -160,13 +167,16 @@ def test_ignore_index_semantics():
         sl.cross_entropy(z, target)
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    (dict(label_smoothing=1.5), ValueError, "label_smoothing"),
-    (dict(label_smoothing=-0.1), ValueError, "label_smoothing"),
-    (dict(z_loss=-1.0), ValueError, "z_loss"),
-    (dict(z_loss=float("nan")), ValueError, "z_loss"),
-    (dict(weight=np.ones(K + 1)), ValueError, "weight must have one entry per class"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(label_smoothing=1.5), ValueError, "label_smoothing"),
+        (dict(label_smoothing=-0.1), ValueError, "label_smoothing"),
+        (dict(z_loss=-1.0), ValueError, "z_loss"),
+        (dict(z_loss=float("nan")), ValueError, "z_loss"),
+        (dict(weight=np.ones(K + 1)), ValueError, "weight must have one entry per class"),
+    ],
+)
 def test_bad_options(kwargs, error, match):
     z, target, _ = make_case("index", False, False)
     for func in (sl.cross_entropy, sl.cross_entropy_grad, sl.cross_entropy_with_grad):

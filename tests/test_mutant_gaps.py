@@ -17,7 +17,6 @@ from softmax_lib.checks import (
     unit_roundoff,
 )
 
-
 # --- the shared checks: a weakened check would pass wrong results silently (mutants compare-abs-of-sum,
 # check-result-nan-passes, unit-roundoff-sqrt-eps) ---------------------------------------------------
 
@@ -112,7 +111,17 @@ def test_ties_at_the_max_each_add_their_one(dtype):
     expected = 5.0 + np.log(np.array([1 + 3 * rest, 2 + 2 * rest, 4.0]))
     u = unit_roundoff(dtype)
     exact_log_p = z - expected[:, None]
-    assert compare("logsumexp with ties", sl.logsumexp(z), expected,
-                   u * shifted_logsumexp_bound_units(expected, 4).max(), measure="relative").passed
-    assert compare("log_softmax with ties", sl.log_softmax(z), exact_log_p,
-                   u * shifted_log_softmax_bound_units(z, exact_log_p).max(), measure="relative").passed
+    assert compare(
+        "logsumexp with ties",
+        sl.logsumexp(z),
+        expected,
+        u * shifted_logsumexp_bound_units(expected, 4).max(),
+        measure="relative",
+    ).passed
+    assert compare(
+        "log_softmax with ties",
+        sl.log_softmax(z),
+        exact_log_p,
+        u * shifted_log_softmax_bound_units(z, exact_log_p).max(),
+        measure="relative",
+    ).passed

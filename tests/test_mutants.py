@@ -31,8 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mutants import MUTANTS, Mutant  # noqa: E402
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-IGNORED = shutil.ignore_patterns(".git", ".venv", "_build", "__pycache__", ".hypothesis", "*.egg-info",
-                                 ".pytest_cache", ".ipynb_checkpoints")
+IGNORED = shutil.ignore_patterns(
+    ".git", ".venv", "_build", "__pycache__", ".hypothesis", "*.egg-info", ".pytest_cache", ".ipynb_checkpoints"
+)
 PYTEST_TIMEOUT_S = 300
 # A failure of this kind means the replacement is not valid code, not that a test caught wrong math.
 BROKEN = r"\b(NameError|SyntaxError|ImportError|ModuleNotFoundError|UnboundLocalError)\b"
@@ -45,8 +46,11 @@ BASELINE_CHAPTERS = tuple(dict.fromkeys(path for m in MUTANTS for path in m.chap
 def copy_repository(destination: Path) -> Path:
     """The working tree's files (tracked, and untracked but not ignored when git is there) copied to destination."""
     try:
-        listed = subprocess.run(["git", "-C", str(REPOSITORY), "ls-files", "-z", "--cached", "--others",
-                                 "--exclude-standard"], capture_output=True, check=True).stdout
+        listed = subprocess.run(
+            ["git", "-C", str(REPOSITORY), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            capture_output=True,
+            check=True,
+        ).stdout
         files = [name for name in listed.decode().split("\0") if name and (REPOSITORY / name).is_file()]
     except (OSError, subprocess.CalledProcessError):
         shutil.copytree(REPOSITORY, destination, ignore=IGNORED)
@@ -73,8 +77,14 @@ def assert_copy_is_imported(copy: Path, mutated_file: str | None = None, mutated
         "import pathlib, softmax_lib, softmax_lib._softmax, softmax_lib._cross_entropy as ce\n"
         "print(pathlib.Path(softmax_lib.__file__).resolve().parent)"
     )
-    out = subprocess.run([sys.executable, "-c", probe], cwd=copy / "book", env=environment(copy),
-                         capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=copy / "book",
+        env=environment(copy),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     assert Path(out) == (copy / "softmax_lib").resolve(), f"softmax_lib imported from {out}, not from the copy {copy}"
     if mutated_file is not None:
         assert (Path(out).parent / mutated_file).read_text() == mutated_text
@@ -84,9 +94,12 @@ def run_pytest(copy: Path, paths: tuple[str, ...]) -> tuple[int, str, float]:
     """pytest -x -q on `paths` in the copy: (exit status, first failing test or the tail of the output, seconds)."""
     start = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-x", "-q", "-o", "console_output_style=classic",
-         *paths],
-        cwd=copy, env=environment(copy), capture_output=True, text=True, timeout=PYTEST_TIMEOUT_S,
+        [sys.executable, "-m", "pytest", "-x", "-q", "-o", "console_output_style=classic", *paths],
+        cwd=copy,
+        env=environment(copy),
+        capture_output=True,
+        text=True,
+        timeout=PYTEST_TIMEOUT_S,
     )
     failed = re.findall(r"^FAILED (.+?)((?: - .*)?)$", proc.stdout, flags=re.MULTILINE)
     if failed and re.search(BROKEN, failed[0][1]):
@@ -149,7 +162,8 @@ def report(outcomes: list[Outcome]) -> str:
         "| --- | --- | --- | --- |",
     ]
     for o in outcomes:
-        def verdict(status, detail, caught):
+
+        def verdict(status, detail, caught, o=o):
             if status is None:
                 return f"(no chapter: {detail})"
             if status == BROKEN_STATUS:
@@ -160,6 +174,7 @@ def report(outcomes: list[Outcome]) -> str:
                 return f"passes, as an equivalent mutant must: {detail}"
             word = "CAUGHT" if caught else "NOT caught"
             return f"{word}: {detail}"
+
         unit = verdict(o.unit_status, o.unit_detail, o.unit_caught)
         chapters = verdict(o.chapter_status, o.chapter_detail, o.chapters_caught)
         name = o.mutant.name + (" (equivalent)" if o.mutant.equivalent else "")
@@ -182,6 +197,7 @@ def run_all(mutants: list[Mutant], workers: int) -> tuple[list[Outcome], str]:
 
 
 # --- tests -------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda m: m.name)
 def test_pattern_matches_exactly_once(mutant):

@@ -13,7 +13,6 @@ import re
 import unicodedata
 
 import pytest
-
 from book_html import HTML, IN_CI, ROOT, source_of, toc_documents
 
 PDF = ROOT / "_build" / "pdf" / "book.pdf"
@@ -61,8 +60,9 @@ def _titles() -> list[str]:
         path = source_of(document)
         source = path.read_text(encoding="utf-8")
         if path.suffix == ".ipynb":
-            source = "\n".join("".join(cell["source"]) for cell in json.loads(source)["cells"]
-                               if cell["cell_type"] == "markdown")
+            source = "\n".join(
+                "".join(cell["source"]) for cell in json.loads(source)["cells"] if cell["cell_type"] == "markdown"
+            )
         match = re.search(r"^# (.+)$", source, re.M)
         if match and "$" not in match.group(1) and "`" not in match.group(1):
             titles.append(match.group(1).strip())
@@ -79,9 +79,12 @@ def _raw_tex_lines(text: str, code: str) -> list[str]:
     """Lines of the PDF's text with a TeX command that is not part of the book's code."""
     lines = [line for line in text.splitlines() if RAW_TEX.search(line)]
     # A line of prose may hold inline code between words: each TeX command must lie in code.
-    return [line for line in lines
-            if any(re.sub(r"\s+", "", piece) not in code for piece in re.findall(r"\\[A-Za-z]+\S*", line))
-            and re.sub(r"\s+", "", line) not in code]
+    return [
+        line
+        for line in lines
+        if any(re.sub(r"\s+", "", piece) not in code for piece in re.findall(r"\\[A-Za-z]+\S*", line))
+        and re.sub(r"\s+", "", line) not in code
+    ]
 
 
 def test_the_math_is_typeset(text):
@@ -92,7 +95,10 @@ def test_the_math_is_typeset(text):
 
 def test_an_untypeset_formula_would_be_found():
     # Equation (4.2) of the Jacobian chapter as MathJax would leave it if it did not run.
-    untypeset = "Throughout, softmax is\n\\begin{equation} p_i = \\operatorname{softmax}(z)_i = \\frac{e^{z_i}}{\\sum_k e^{z_k}}"
+    untypeset = (
+        "Throughout, softmax is\n"
+        "\\begin{equation} p_i = \\operatorname{softmax}(z)_i = \\frac{e^{z_i}}{\\sum_k e^{z_k}}"
+    )
     assert _raw_tex_lines(untypeset, _code_text())
 
 

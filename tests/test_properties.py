@@ -59,6 +59,7 @@ CPU = torch.device("cpu")
 
 # --- strategies --------------------------------------------------------------------------------
 
+
 def finite_floats(dtype, bound):
     width = np.finfo(dtype).bits
     return st.floats(-bound, bound, width=width, allow_nan=False, allow_infinity=False)
@@ -170,6 +171,7 @@ def assert_matches_with_specials(name, actual, expected, tolerance, **measure):
 
 # --- probabilities -----------------------------------------------------------------------------
 
+
 @given(logits_and_axis())
 def test_rows_sum_to_one_and_outputs_in_unit_interval(case):
     """Σ_k p_k = 1 within softmax_bound_units(K, log K)·u, and 0 ≤ p_k ≤ 1 exactly, with no overflow or invalid
@@ -185,8 +187,9 @@ def test_rows_sum_to_one_and_outputs_in_unit_interval(case):
     assert p.dtype == z.dtype and p.shape == z.shape
     assert np.all((p >= 0) & (p <= 1))
     tol = softmax_bound_units(k_of(z, axis), np.log(k_of(z, axis))) * unit_roundoff(z.dtype)
-    assert_passed(compare("Σ p", np.sum(p, axis=axis, dtype=np.float64), np.ones(p.sum(axis=axis).shape), tol,
-                          measure="relative"))
+    assert_passed(
+        compare("Σ p", np.sum(p, axis=axis, dtype=np.float64), np.ones(p.sum(axis=axis).shape), tol, measure="relative")
+    )
 
 
 @given(logits_and_axis())
@@ -211,12 +214,17 @@ def test_shift_invariance(case, shift):
     z, axis = case
     c = z.dtype.type(shift)
     size = float(np.max(np.abs(z))) + abs(float(c))
-    assert_passed(compare_probabilities("softmax", sl.softmax(z + c, axis), sl.softmax(z, axis), z, axis,
-                                        extra=2 * size))
-    assert_passed(compare_log_softmax("log_softmax", sl.log_softmax(z + c, axis), sl.log_softmax(z, axis), z, axis,
-                                      extra=size))
-    assert_passed(compare_logsumexp("logsumexp", sl.logsumexp(z + c, axis), sl.logsumexp(z, axis) + np.float64(c),
-                                    z, axis, extra=size))
+    assert_passed(
+        compare_probabilities("softmax", sl.softmax(z + c, axis), sl.softmax(z, axis), z, axis, extra=2 * size)
+    )
+    assert_passed(
+        compare_log_softmax("log_softmax", sl.log_softmax(z + c, axis), sl.log_softmax(z, axis), z, axis, extra=size)
+    )
+    assert_passed(
+        compare_logsumexp(
+            "logsumexp", sl.logsumexp(z + c, axis), sl.logsumexp(z, axis) + np.float64(c), z, axis, extra=size
+        )
+    )
 
 
 @given(
@@ -243,8 +251,11 @@ def test_softmax_is_exp_of_log_softmax(case):
     k = k_of(z, axis)
     extra = logsumexp_log_units(k) + EXP_UNITS + 2 / np.e + 2 * np.log(k)
     with np.errstate(under="ignore"):
-        assert_passed(compare_probabilities("exp(log_softmax)", np.exp(sl.log_softmax(z, axis)), sl.softmax(z, axis),
-                                            z, axis, sides=1, extra=extra))
+        assert_passed(
+            compare_probabilities(
+                "exp(log_softmax)", np.exp(sl.log_softmax(z, axis)), sl.softmax(z, axis), z, axis, sides=1, extra=extra
+            )
+        )
 
 
 @given(logits_and_axis())
@@ -277,6 +288,7 @@ def test_logsumexp_between_max_and_max_plus_log_k(case):
 
 
 # --- derivatives -------------------------------------------------------------------------------
+
 
 @given(logits_and_axis(), st.data())
 def test_vjp_equals_explicit_jacobian_product(case, data):
@@ -318,13 +330,29 @@ def test_jacobian_structure(case):
     np.testing.assert_array_equal(jac, np.swapaxes(jac, -1, -2))
     b, u = b1(z, axis), unit_roundoff(z.dtype)
     size = np.moveaxis(p_with_max(z, axis), axis, -1)  # p_j + max p, classes last
-    assert_passed(compare("column sums", np.sum(jac, axis=-2), 0.0 * jac[..., 0, :], (jacobian_units(b) + k) * u,
-                          measure="scaled", scale=2 * size))
+    assert_passed(
+        compare(
+            "column sums",
+            np.sum(jac, axis=-2),
+            0.0 * jac[..., 0, :],
+            (jacobian_units(b) + k) * u,
+            measure="scaled",
+            scale=2 * size,
+        )
+    )
     p = np.moveaxis(sl.softmax(z, axis), axis, -1)
     with np.errstate(under="ignore"):
         diag_scale = size * (1 + np.moveaxis(softmax64(z, axis), axis, -1))
-    assert_passed(compare("diagonal", np.diagonal(jac, axis1=-2, axis2=-1), p * (1 - p),
-                          (jacobian_units(b) + b + 2) * u, measure="scaled", scale=diag_scale))
+    assert_passed(
+        compare(
+            "diagonal",
+            np.diagonal(jac, axis1=-2, axis2=-1),
+            p * (1 - p),
+            (jacobian_units(b) + b + 2) * u,
+            measure="scaled",
+            scale=diag_scale,
+        )
+    )
     assert np.all(jac[..., ~np.eye(k, dtype=bool)] <= 0)
 
 
@@ -352,8 +380,16 @@ def test_gradient_is_p_minus_y(case, data):
     scale = (p_with_max(z, axis) + y.astype(np.float64)) / n_div
     assert_passed(compare("grad vs p − y", grad, expected, 2 * (b + 2) * u, measure="scaled", scale=scale))
     sum_units = softmax_bound_units(k, np.log(k)) + 4 + k - 1
-    assert_passed(compare("Σ_k grad", np.sum(grad, axis=axis, dtype=np.float64), np.zeros(grad.sum(axis=axis).shape),
-                          sum_units * u, measure="scaled", scale=1 / n_div))
+    assert_passed(
+        compare(
+            "Σ_k grad",
+            np.sum(grad, axis=axis, dtype=np.float64),
+            np.zeros(grad.sum(axis=axis).shape),
+            sum_units * u,
+            measure="scaled",
+            scale=1 / n_div,
+        )
+    )
     z_t = to_torch(np.moveaxis(z.astype(np.float64), axis, 1) if z.ndim > 1 else z.astype(np.float64)[None], CPU)
     z_t.requires_grad_(True)
     if use_index:
@@ -398,15 +434,25 @@ def test_gradient_matches_central_differences(case, data):
     y = sl.target_distribution(z, target, axis)
     g_scale = float(np.max(softmax64(z, axis) + y)) / n_div
     f_scale = float(np.sum(loss_scale(rows(z, axis))))
-    fd_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX / n_div, f_scale, loss_units(k) + z.size,
-                                        float(np.max(np.abs(z))))
+    fd_error = central_difference_error(
+        THIRD_DERIVATIVE_SOFTMAX / n_div, f_scale, loss_units(k) + z.size, float(np.max(np.abs(z)))
+    )
     b = softmax_bound_units(k, float(np.max(np.ptp(z, axis=axis))))
     u = unit_roundoff(np.float64)
-    assert_passed(compare("grad vs central differences", sl.cross_entropy_grad(z, target, axis, reduction), fd,
-                          (b + 2) * u + fd_error / g_scale, measure="scaled", scale=g_scale))
+    assert_passed(
+        compare(
+            "grad vs central differences",
+            sl.cross_entropy_grad(z, target, axis, reduction),
+            fd,
+            (b + 2) * u + fd_error / g_scale,
+            measure="scaled",
+            scale=g_scale,
+        )
+    )
 
 
 # --- cross-entropy -----------------------------------------------------------------------------
+
 
 @given(logits_and_axis(bound=float(np.finfo(np.float32).max) / 4), st.data())
 def test_cross_entropy_zero_only_for_perfect_one_hot_prediction(case, data):
@@ -448,6 +494,7 @@ def test_cross_entropy_positive_for_soft_target(case, data):
 
 # --- NaN and ±inf ------------------------------------------------------------------------------
 
+
 def nan_free_rows_unchanged(name, with_nan, clean, bad_rows):
     """`with_nan` (shape (rows, ...)) is NaN in every entry of `bad_rows` and equals `clean` elsewhere."""
     assert np.all(np.isnan(with_nan[bad_rows])), f"{name}: a row with a NaN input is not all NaN"
@@ -481,9 +528,11 @@ def test_nan_poisons_its_row_only(case, data):
         for name, func in outputs.items():
             nan_free_rows_unchanged(name, func(z_nan_rows), func(z_rows), bad)
         z_t = to_torch(z_nan_rows, CPU)
-        for name, ref in [("softmax", torch.softmax(z_t, -1)), ("logsumexp", torch.logsumexp(z_t, -1)),
-                          ("cross_entropy", torch.nn.functional.cross_entropy(z_t, to_torch(target, CPU),
-                                                                              reduction="none"))]:
+        for name, ref in [
+            ("softmax", torch.softmax(z_t, -1)),
+            ("logsumexp", torch.logsumexp(z_t, -1)),
+            ("cross_entropy", torch.nn.functional.cross_entropy(z_t, to_torch(target, CPU), reduction="none")),
+        ]:
             np.testing.assert_array_equal(np.isnan(outputs[name](z_nan_rows)), np.isnan(ref.numpy()), err_msg=name)
 
 
@@ -507,19 +556,37 @@ def test_infinities_handled_as_torch(case, data):
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         assert_matches_with_specials("softmax", sl.softmax(z_rows), torch.softmax(z_t, -1).numpy(), 2 * b * u)
         log_p = torch.log_softmax(z_t, -1).numpy()
-        assert_matches_with_specials("log_softmax", sl.log_softmax(z_rows), log_p, 4 * u, measure="scaled",
-                                     scale=np.abs(log_p.astype(np.float64)) + big_l / 2)
+        assert_matches_with_specials(
+            "log_softmax",
+            sl.log_softmax(z_rows),
+            log_p,
+            4 * u,
+            measure="scaled",
+            scale=np.abs(log_p.astype(np.float64)) + big_l / 2,
+        )
         lse = torch.logsumexp(z_t, -1).numpy()
-        assert_matches_with_specials("logsumexp", sl.logsumexp(z_rows), lse, 2 * u, measure="scaled",
-                                     scale=np.abs(lse.astype(np.float64)) + big_l)
+        assert_matches_with_specials(
+            "logsumexp",
+            sl.logsumexp(z_rows),
+            lse,
+            2 * u,
+            measure="scaled",
+            scale=np.abs(lse.astype(np.float64)) + big_l,
+        )
 
         v = data.draw(hnp.arrays(z.dtype, z_rows.shape, elements=finite_floats(z.dtype, 10.0)))
         leaf = z_t.clone().requires_grad_(True)
         torch.softmax(leaf, -1).backward(to_torch(v, CPU))
         v64 = np.abs(v.astype(np.float64))
         vjp_scale = p_with_max(z_rows, -1) * (v64 + np.sum(softmax64(z_rows, -1) * v64, axis=-1, keepdims=True))
-        assert_matches_with_specials("softmax_vjp", sl.softmax_vjp(z_rows, v), leaf.grad.numpy(),
-                                     2 * (2 * b + k + 2) * u, measure="scaled", scale=vjp_scale)
+        assert_matches_with_specials(
+            "softmax_vjp",
+            sl.softmax_vjp(z_rows, v),
+            leaf.grad.numpy(),
+            2 * (2 * b + k + 2) * u,
+            measure="scaled",
+            scale=vjp_scale,
+        )
 
         for kind in ("index", "probability"):
             target = data.draw(index_target(z_rows, -1) if kind == "index" else probability_target(z_rows, -1))
@@ -528,8 +595,14 @@ def test_infinities_handled_as_torch(case, data):
             loss.sum().backward()
             grad = sl.cross_entropy_grad(z_rows, target, reduction="none")
             y = sl.target_distribution(z_rows, target).astype(np.float64)
-            assert_matches_with_specials(f"cross_entropy_grad ({kind})", grad, leaf.grad.numpy(), 2 * (b + 2) * u,
-                                         measure="scaled", scale=p_with_max(z_rows, -1) + y)
+            assert_matches_with_specials(
+                f"cross_entropy_grad ({kind})",
+                grad,
+                leaf.grad.numpy(),
+                2 * (b + 2) * u,
+                measure="scaled",
+                scale=p_with_max(z_rows, -1) + y,
+            )
             if kind == "probability":
                 # torch's cross_entropy gives 0·(−inf) = NaN for a masked class with y_k = 0;
                 # the reference takes 0·log 0 = 0, as softmax_lib does
@@ -537,8 +610,14 @@ def test_infinities_handled_as_torch(case, data):
                 log_p = torch.log_softmax(z_t, -1)
                 reference = -(target_t * torch.where(target_t > 0, log_p, 0.0)).sum(-1)
                 ours = sl.cross_entropy(z_rows, target, reduction="none")
-                assert_matches_with_specials("cross_entropy (probability)", ours, reference.numpy(),
-                                             2 * loss_units(k) * u, measure="scaled", scale=loss_scale(z_rows))
+                assert_matches_with_specials(
+                    "cross_entropy (probability)",
+                    ours,
+                    reference.numpy(),
+                    2 * loss_units(k) * u,
+                    measure="scaled",
+                    scale=loss_scale(z_rows),
+                )
 
 
 @given(logits_and_axis(bound=30.0, max_dims=2), st.data())
@@ -556,9 +635,14 @@ def test_index_target_with_masked_class_matches_torch(case, data):
     with np.errstate(invalid="ignore"):
         ours = sl.cross_entropy(z_rows, target, reduction="none")
     # both sides in the dtype, each within loss_units(K) of the row's finite max|z − m| + log K + 1
-    assert_matches_with_specials("cross_entropy (index, masked class)", ours, ref,
-                                 2 * loss_units(z_rows.shape[-1]) * unit_roundoff(z.dtype), measure="scaled",
-                                 scale=loss_scale(z_rows))
+    assert_matches_with_specials(
+        "cross_entropy (index, masked class)",
+        ours,
+        ref,
+        2 * loss_units(z_rows.shape[-1]) * unit_roundoff(z.dtype),
+        measure="scaled",
+        scale=loss_scale(z_rows),
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

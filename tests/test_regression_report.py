@@ -35,24 +35,30 @@ def _case(classname, name, failure=None):
     if failure is None:
         return f'<testcase classname="{classname}" name="{name}" time="0.1" />'
     escaped = failure.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return (f'<testcase classname="{classname}" name="{name}" time="0.1">'
-            f'<failure message="Notebook cell execution failed">{escaped}</failure></testcase>')
+    return (
+        f'<testcase classname="{classname}" name="{name}" time="0.1">'
+        f'<failure message="Notebook cell execution failed">{escaped}</failure></testcase>'
+    )
 
 
-JUNIT = ('<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest">'
-         + _case("book.jacobian.ipynb", "Cell 0")
-         + _case("book.jacobian.ipynb", "Cell 4", DIGIT_CHANGED)
-         + _case("book.numerics.ipynb", "Cell 3", RAISED)
-         + _case("book.jacobian.ipynb", "Cell 2", WORDING_CHANGED)
-         + _case("tests.test_softmax_lib", "test_softmax", "AssertionError")
-         + "</testsuite></testsuites>")
+JUNIT = (
+    '<?xml version="1.0" encoding="utf-8"?><testsuites><testsuite name="pytest">'
+    + _case("book.jacobian.ipynb", "Cell 0")
+    + _case("book.jacobian.ipynb", "Cell 4", DIGIT_CHANGED)
+    + _case("book.numerics.ipynb", "Cell 3", RAISED)
+    + _case("book.jacobian.ipynb", "Cell 2", WORDING_CHANGED)
+    + _case("tests.test_softmax_lib", "test_softmax", "AssertionError")
+    + "</testsuite></testsuites>"
+)
 
 
 def test_failed_cells_are_read_and_grouped_by_chapter_in_cell_order():
     cells = changed_cells(JUNIT)
     assert by_chapter(cells) == {
-        "jacobian.ipynb": [ChangedCell("jacobian.ipynb", 2, "text changed"),
-                           ChangedCell("jacobian.ipynb", 4, "numbers changed")],
+        "jacobian.ipynb": [
+            ChangedCell("jacobian.ipynb", 2, "text changed"),
+            ChangedCell("jacobian.ipynb", 4, "numbers changed"),
+        ],
         "numerics.ipynb": [ChangedCell("numerics.ipynb", 3, "raised an error")],
     }
 

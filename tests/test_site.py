@@ -8,13 +8,20 @@ to the public repository.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import yaml
-
-from book_html import (BUILD_COMMAND, HTML, ROOT, css_urls, html_pages, is_external,
-                       parse_page, redirect_target, source_of, toc_documents)
+from book_html import (
+    BUILD_COMMAND,
+    HTML,
+    ROOT,
+    css_urls,
+    html_pages,
+    is_external,
+    parse_page,
+    redirect_target,
+    source_of,
+    toc_documents,
+)
 
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 PAGES = html_pages()
@@ -40,15 +47,14 @@ def test_redirect_stubs_point_at_pages():
 
 @pytest.mark.parametrize("page", PAGES)
 def test_page_fetches_nothing_from_the_network(page):
-    external = [(tag, attribute, url) for tag, attribute, url in parse_page(page).resources
-                if is_external(url)]
+    external = [(tag, attribute, url) for tag, attribute, url in parse_page(page).resources if is_external(url)]
     assert not external, f"{page} loads from the network when shown: {external}"
 
 
 def test_page_resources_exist():
     missing = []
     for page in PAGES:
-        for tag, attribute, url in parse_page(page).resources:
+        for tag, _attribute, url in parse_page(page).resources:
             if is_external(url) or url.startswith(("data:", "#")):
                 continue
             target = (HTML / page).parent / url.split("#")[0].split("?")[0]
@@ -60,10 +66,12 @@ def test_page_resources_exist():
 def test_stylesheets_fetch_nothing_from_the_network():
     stylesheets = sorted(HTML.joinpath("_static").rglob("*.css"))
     assert stylesheets, "no stylesheets in _build/html/_static"
-    external = [(css.relative_to(HTML).as_posix(), url)
-                for css in stylesheets
-                for url in css_urls(css.read_text(encoding="utf-8", errors="replace"))
-                if is_external(url)]
+    external = [
+        (css.relative_to(HTML).as_posix(), url)
+        for css in stylesheets
+        for url in css_urls(css.read_text(encoding="utf-8", errors="replace"))
+        if is_external(url)
+    ]
     assert not external, f"stylesheets fetch from the network (fonts?): {external}"
 
 
@@ -71,8 +79,7 @@ def test_mathjax_is_served_locally():
     assert (HTML / "_static" / "mathjax" / "tex-chtml.js").is_file(), (
         "_build/html/_static/mathjax/tex-chtml.js is missing: is sphinx-mathjax-offline enabled?"
     )
-    pages_with_math = [page for page in PAGES
-                       if parse_page(page).display_math + parse_page(page).inline_math]
+    pages_with_math = [page for page in PAGES if parse_page(page).display_math + parse_page(page).inline_math]
     assert pages_with_math, "no page has math: the math count of the parser is broken"
     for page in pages_with_math:
         scripts = [url for tag, _, url in parse_page(page).resources if tag == "script"]
@@ -96,8 +103,8 @@ def test_notebook_page_offers_download_and_launch(document):
     owner_and_name = repository.removeprefix("https://github.com/")
     branch = CONFIG["repository"]["branch"]
     launch = CONFIG["launch_buttons"]
-    binder = f'{launch["binderhub_url"]}/v2/gh/{owner_and_name}/{branch}?urlpath=lab/tree/{document}.ipynb'
-    colab = f'{launch["colab_url"]}/github/{owner_and_name}/blob/{branch}/{document}.ipynb'
+    binder = f"{launch['binderhub_url']}/v2/gh/{owner_and_name}/{branch}?urlpath=lab/tree/{document}.ipynb"
+    colab = f"{launch['colab_url']}/github/{owner_and_name}/blob/{branch}/{document}.ipynb"
     for link in (binder, colab, repository):
         assert f'href="{link}"' in html, f"{document}.html lacks the link {link}"
 

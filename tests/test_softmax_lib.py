@@ -11,7 +11,9 @@ import torch
 
 import softmax_lib as sl
 from softmax_lib.checks import (
+    THIRD_DERIVATIVE_SOFTMAX,
     assert_passed,
+    central_difference_error,
     central_difference_jacobian,
     check_against_float64,
     check_cross_entropy,
@@ -19,8 +21,6 @@ from softmax_lib.checks import (
     check_output_layer_gradients,
     check_softmax_jacobian,
     check_softmax_vjp,
-    THIRD_DERIVATIVE_SOFTMAX,
-    central_difference_error,
     checked_array,
     compare,
     jacobian_units,
@@ -52,8 +52,11 @@ def softmax_scale(z64, axis=-1, dtype="float64"):
 
 def log_softmax_scale(z64, axis=-1):
     """log p_i within (|log p_i| + |z_i − m| + L)·u, L = logsumexp_log_units(K)."""
-    return (np.abs(log_softmax64(z64, axis)) + np.abs(z64 - z64.max(axis=axis, keepdims=True))
-            + logsumexp_log_units(z64.shape[axis]))
+    return (
+        np.abs(log_softmax64(z64, axis))
+        + np.abs(z64 - z64.max(axis=axis, keepdims=True))
+        + logsumexp_log_units(z64.shape[axis])
+    )
 
 
 def logsumexp_scale(z64, axis=-1):
@@ -102,12 +105,36 @@ def test_softmax_log_softmax_logsumexp_match_torch(rng, axis, backend, dtype):
     z, z_t = on(backend, data, dtype), torch_on(backend, data, dtype)
     z64 = numpy64(z)
     tol = 2 * unit_roundoff(dtype)  # both sides in the dtype
-    assert_passed(compare("softmax", sl.softmax(z, axis), torch.softmax(z_t, axis), tol, measure="scaled",
-                          scale=softmax_scale(z64, axis, dtype)))
-    assert_passed(compare("log_softmax", sl.log_softmax(z, axis), torch.log_softmax(z_t, axis), tol, measure="scaled",
-                          scale=log_softmax_scale(z64, axis)))
-    assert_passed(compare("logsumexp", sl.logsumexp(z, axis), torch.logsumexp(z_t, axis), tol, measure="scaled",
-                          scale=logsumexp_scale(z64, axis)))
+    assert_passed(
+        compare(
+            "softmax",
+            sl.softmax(z, axis),
+            torch.softmax(z_t, axis),
+            tol,
+            measure="scaled",
+            scale=softmax_scale(z64, axis, dtype),
+        )
+    )
+    assert_passed(
+        compare(
+            "log_softmax",
+            sl.log_softmax(z, axis),
+            torch.log_softmax(z_t, axis),
+            tol,
+            measure="scaled",
+            scale=log_softmax_scale(z64, axis),
+        )
+    )
+    assert_passed(
+        compare(
+            "logsumexp",
+            sl.logsumexp(z, axis),
+            torch.logsumexp(z_t, axis),
+            tol,
+            measure="scaled",
+            scale=logsumexp_scale(z64, axis),
+        )
+    )
     keep = sl.logsumexp(z, axis, keepdims=True)
     assert tuple(keep.shape) == tuple(1 if d == axis % 3 else n for d, n in enumerate(data.shape))
 
@@ -195,8 +222,16 @@ def test_softmax_jacobian_layout(rng, backend):
     size = float(np.max(np.diag(p_row) + np.outer(p_row, p_row)))
     b = softmax_bound_units(4, float(np.ptp(row)))
     fd_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX, 1.0, b, float(np.max(np.abs(row))))
-    assert_passed(compare("slice vs finite differences", jac[0, 1], fd, jacobian_units(b) * U64 + fd_error / size,
-                          measure="scaled", scale=size))
+    assert_passed(
+        compare(
+            "slice vs finite differences",
+            jac[0, 1],
+            fd,
+            jacobian_units(b) * U64 + fd_error / size,
+            measure="scaled",
+            scale=size,
+        )
+    )
 
 
 def test_softmax_jacobian_is_not_diagonal(rng, backend):
@@ -237,13 +272,29 @@ def test_log_softmax_and_logsumexp_derivatives(rng):
     b = softmax_bound_units(5, float(np.ptp(z)))
     x_scale = float(np.max(np.abs(z)))
     lse_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX, float(logsumexp_scale(z)), 1.0, x_scale)
-    assert_passed(compare("∂logsumexp/∂z = softmax", sl.softmax(z), central_difference_jacobian(sl.logsumexp, z),
-                          b * U64 + lse_error / p.max(), measure="scaled", scale=p.max()))
+    assert_passed(
+        compare(
+            "∂logsumexp/∂z = softmax",
+            sl.softmax(z),
+            central_difference_jacobian(sl.logsumexp, z),
+            b * U64 + lse_error / p.max(),
+            measure="scaled",
+            scale=p.max(),
+        )
+    )
     expected = np.eye(5) - sl.softmax(z)[None, :]
     log_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX, float(np.max(log_softmax_scale(z))), 1.0, x_scale)
     size = 1 + p.max()
-    assert_passed(compare("∂log_softmax/∂z = I − 1pᵀ", expected, central_difference_jacobian(sl.log_softmax, z),
-                          (b + 1) * U64 + log_error / size, measure="scaled", scale=size))
+    assert_passed(
+        compare(
+            "∂log_softmax/∂z = I − 1pᵀ",
+            expected,
+            central_difference_jacobian(sl.log_softmax, z),
+            (b + 1) * U64 + log_error / size,
+            measure="scaled",
+            scale=size,
+        )
+    )
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
@@ -277,8 +328,16 @@ def test_cross_entropy_single_row(backend):
     loss, grad = torch_cross_entropy_with_grad(logits, np.array(1))
     z = on(backend, logits)
     # torch's float64 loss here is ~5u from the 50-digit value, softmax_lib's exact: allow both bounds
-    assert_passed(compare("loss vs torch", sl.cross_entropy(z, 1), loss, 2 * loss_units(3) * U64, measure="scaled",
-                          scale=loss_scale(logits)))
+    assert_passed(
+        compare(
+            "loss vs torch",
+            sl.cross_entropy(z, 1),
+            loss,
+            2 * loss_units(3) * U64,
+            measure="scaled",
+            scale=loss_scale(logits),
+        )
+    )
     np.testing.assert_allclose(numpy64(sl.cross_entropy_grad(z, 1)), grad, atol=1e-16)
     loss_t, grad_t = torch_cross_entropy_with_grad(torch_on(backend, logits), torch_on(backend, np.array(1)))
     np.testing.assert_allclose(numpy64(loss_t), loss, rtol=1e-15)
@@ -400,15 +459,41 @@ def test_mpmath_references_agree_with_softmax_lib(rng):
     z = rng.normal(scale=5.0, size=(3, 4))
     target = np.array([0, 3, 1])
     # one side in float64 against 50 digits: u, each entry's bound in the scale
-    assert_passed(compare("softmax", sl.softmax(z, 0), reference.softmax_mp(z, 0), U64, measure="scaled",
-                          scale=softmax_scale(z, 0)))
-    assert_passed(compare("log_softmax", sl.log_softmax(z), reference.log_softmax_mp(z), U64, measure="scaled",
-                          scale=log_softmax_scale(z)))
-    assert_passed(compare("logsumexp", sl.logsumexp(z, 0), reference.logsumexp_mp(z, 0), U64, measure="scaled",
-                          scale=logsumexp_scale(z, 0)))
-    assert_passed(compare("cross_entropy", sl.cross_entropy(z, target, reduction="none"),
-                          reference.cross_entropy_mp(z, target), loss_units(4) * U64, measure="scaled",
-                          scale=loss_scale(z)))
+    assert_passed(
+        compare(
+            "softmax", sl.softmax(z, 0), reference.softmax_mp(z, 0), U64, measure="scaled", scale=softmax_scale(z, 0)
+        )
+    )
+    assert_passed(
+        compare(
+            "log_softmax",
+            sl.log_softmax(z),
+            reference.log_softmax_mp(z),
+            U64,
+            measure="scaled",
+            scale=log_softmax_scale(z),
+        )
+    )
+    assert_passed(
+        compare(
+            "logsumexp",
+            sl.logsumexp(z, 0),
+            reference.logsumexp_mp(z, 0),
+            U64,
+            measure="scaled",
+            scale=logsumexp_scale(z, 0),
+        )
+    )
+    assert_passed(
+        compare(
+            "cross_entropy",
+            sl.cross_entropy(z, target, reduction="none"),
+            reference.cross_entropy_mp(z, target),
+            loss_units(4) * U64,
+            measure="scaled",
+            scale=loss_scale(z),
+        )
+    )
     # where float64 softmax underflows, the reference still has the exact (tiny) value
     assert reference.softmax_mp(np.array([0.0, -800.0]))[1] == 0.0
     assert reference.log_softmax_mp(np.array([0.0, -800.0]))[1] == -800.0

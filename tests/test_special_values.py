@@ -22,8 +22,16 @@ import softmax_lib as sl
 import softmax_lib._softmax
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-COLUMNS = ["input row", "softmax", "log_softmax", "logsumexp", "loss, target 1", "gradient, target 1",
-           "loss, target `[0, 0.5, 0.5]`", "sparsemax"]
+COLUMNS = [
+    "input row",
+    "softmax",
+    "log_softmax",
+    "logsumexp",
+    "loss, target 1",
+    "gradient, target 1",
+    "loss, target `[0, 0.5, 0.5]`",
+    "sparsemax",
+]
 PROBABILITY_TARGET = [0.0, 0.5, 0.5]
 # A finite row in the same batch: it must come out as if computed alone.
 OTHER_ROW = [0.5, -1.0, 2.0]
@@ -32,7 +40,7 @@ OTHER_ROW = [0.5, -1.0, 2.0]
 def table_rows() -> list[dict[str, str]]:
     """The body rows of the table under "**Special values.**", as {column header: cell text}."""
     text = README.read_text(encoding="utf-8")
-    section = text[text.index("**Special values.**"):]
+    section = text[text.index("**Special values.**") :]
     lines = [line for line in section.splitlines()[:40] if line.startswith("|")]
     header = [cell.strip() for cell in lines[0].strip("|").split("|")]
     assert header == COLUMNS, f"README's special-values table has columns {header}; this test checks {COLUMNS}"

@@ -15,8 +15,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 
 CONFIG = """\
@@ -33,11 +31,18 @@ sphinx:
 NOTEBOOK = {
     "cells": [
         {"cell_type": "markdown", "metadata": {}, "source": ["# A page"]},
-        {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
-         "source": ["import softmax_lib\n", "print('library value', softmax_lib.VALUE)"]},
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "metadata": {},
+            "outputs": [],
+            "source": ["import softmax_lib\n", "print('library value', softmax_lib.VALUE)"],
+        },
     ],
-    "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-                 "language_info": {"name": "python"}},
+    "metadata": {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    },
     "nbformat": 4,
     "nbformat_minor": 5,
 }
@@ -47,8 +52,9 @@ def _build(book: Path) -> str:
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     # Only the temporary book on the path, so the kernel imports its stand-in softmax_lib.
     env = {**os.environ, "PYTHONPATH": str(book)}
-    result = subprocess.run([str(jupyter_book), "build", str(book), "-W", "-n"], env=env,
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [str(jupyter_book), "build", str(book), "-W", "-n"], env=env, capture_output=True, text=True, timeout=600
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return result.stdout
 

@@ -24,6 +24,7 @@ RNG_SEED = 2026
 
 # --- Huffman trees ----------------------------------------------------------------------------
 
+
 def test_huffman_paths_are_a_complete_prefix_free_code_with_optimal_length(rng):
     frequencies = 1.0 / np.arange(1, 201)  # Zipf
     f = frequencies / frequencies.sum()
@@ -34,7 +35,7 @@ def test_huffman_paths_are_a_complete_prefix_free_code_with_optimal_length(rng):
         for b in codes:
             assert a == b or a != b[: len(a)], "a code is a prefix of another"
     depths = np.array([len(nodes) for nodes, _ in paths])
-    assert np.sum(2.0 ** -depths) == 1.0  # Kraft equality: a full binary tree
+    assert np.sum(2.0**-depths) == 1.0  # Kraft equality: a full binary tree
     entropy = -np.sum(f * np.log2(f))
     assert entropy <= np.sum(f * depths) < entropy + 1
     assert depths[0] < depths[-1]  # the frequent class has the short path
@@ -67,6 +68,7 @@ def test_balanced_path_table_bad_n_classes(bad):
 
 # --- hierarchical softmax along the path --------------------------------------------------------
 
+
 @pytest.mark.parametrize("tree", ["balanced", "huffman"])
 def test_hierarchical_loss_matches_torch(rng, tree):
     n_classes = 37
@@ -87,8 +89,9 @@ def test_hierarchical_loss_is_a_distribution_over_classes(rng, tree):
     loss_scale, *_ = hierarchical_path_scales(hidden, node_vectors, classes, tree)
     depth = 6 if tree is None else tree[0].shape[1]
     units = hierarchical_path_units(3, depth) * loss_scale.max() + EXP_UNITS + summation_units(n_classes)
-    assert_passed(compare("Σ_c p(c) = 1", np.sum(np.exp(-losses)), 1.0, units * unit_roundoff(np.float64),
-                          measure="relative"))
+    assert_passed(
+        compare("Σ_c p(c) = 1", np.sum(np.exp(-losses)), 1.0, units * unit_roundoff(np.float64), measure="relative")
+    )
 
 
 def test_hierarchical_loss_agrees_with_the_node_score_form(rng):
@@ -98,9 +101,16 @@ def test_hierarchical_loss_agrees_with_the_node_score_form(rng):
     reference = -sl.hierarchical_softmax_log_prob(hidden @ node_vectors.T, target)
     # Both sides score the path with D products and sum L log-sigmoids: one bound each.
     loss_scale, *_ = hierarchical_path_scales(hidden, node_vectors, target)
-    assert_passed(compare("path loss vs all-node-scores form", losses, reference,
-                          2 * hierarchical_path_units(4, 5) * unit_roundoff(np.float64), measure="scaled",
-                          scale=loss_scale))
+    assert_passed(
+        compare(
+            "path loss vs all-node-scores form",
+            losses,
+            reference,
+            2 * hierarchical_path_units(4, 5) * unit_roundoff(np.float64),
+            measure="scaled",
+            scale=loss_scale,
+        )
+    )
 
 
 def test_hierarchical_loss_reads_only_the_path(rng):
@@ -128,10 +138,13 @@ def test_hierarchical_loss_bad_input(hidden, vectors, target, error):
 
 def test_hierarchical_loss_paths_must_fit():
     with pytest.raises(ValueError, match="tree has 3 classes"):
-        sl.hierarchical_softmax_loss(np.ones((1, 2)), np.ones((4, 2)), [0], sl.path_table(sl.hierarchical_softmax_paths(3)))
+        sl.hierarchical_softmax_loss(
+            np.ones((1, 2)), np.ones((4, 2)), [0], sl.path_table(sl.hierarchical_softmax_paths(3))
+        )
 
 
 # --- sparsemax loss and backward -----------------------------------------------------------------
+
 
 @pytest.mark.parametrize("n_classes", [2, 5, 30])
 def test_sparsemax_loss_and_gradient_match_torch(rng, n_classes):
@@ -158,9 +171,16 @@ def test_sparsemax_loss_is_shift_invariant(rng):
     # One bound per side, relative to r² with r = 1 + max|z|, the larger of the two; rounding z + 3 moves the
     # loss by at most ‖p − e_k‖₁·u·r ≤ 2u·r.
     r = 1 + np.maximum(np.max(np.abs(z), axis=1), np.max(np.abs(z + 3.0), axis=1))
-    assert_passed(compare("L(z + c) = L(z)", sl.sparsemax_loss(z + 3.0, target), sl.sparsemax_loss(z, target),
-                          (2 * sparsemax_loss_units(7) + 2) * unit_roundoff(np.float64), measure="scaled",
-                          scale=r**2))
+    assert_passed(
+        compare(
+            "L(z + c) = L(z)",
+            sl.sparsemax_loss(z + 3.0, target),
+            sl.sparsemax_loss(z, target),
+            (2 * sparsemax_loss_units(7) + 2) * unit_roundoff(np.float64),
+            measure="scaled",
+            scale=r**2,
+        )
+    )
 
 
 @pytest.mark.parametrize("n_classes", [2, 8, 40])
@@ -191,17 +211,21 @@ def test_float32_matches_float64(rng):
     # more for the rounded u_m or h in a gradient; the float64 side's error is negligible against it.
     u32, units = unit_roundoff(np.float32), hierarchical_path_units(8 + 2, 5)
     scales = hierarchical_path_scales(hidden, node_vectors, target)
-    for ours, reference, scale, extra in zip((low[0], low[1], low[3]), (high[0], high[1], high[3]), scales,
-                                             (0, 2, 2)):
-        assert_passed(compare("hierarchical float32 vs float64", ours, reference, (units + extra) * u32,
-                              measure="scaled", scale=scale))
+    for ours, reference, scale, extra in zip((low[0], low[1], low[3]), (high[0], high[1], high[3]), scales, (0, 2, 2)):
+        assert_passed(
+            compare(
+                "hierarchical float32 vs float64", ours, reference, (units + extra) * u32, measure="scaled", scale=scale
+            )
+        )
     z = rng.normal(size=(5, 9))
     k = rng.integers(0, 9, 5)
     # float32 side's bound, relative to r² (loss) or r (gradient p − e_k), r = 1 + max|z|, plus the inputs'
     # rounding: it moves the loss by ≤ ‖p − e_k‖₁·u·r ≤ 2u·r and p by ≤ 2u·r (p_i = z_i − τ, τ a mean over S).
     r = 1 + np.max(np.abs(z), axis=1, keepdims=True)
-    for fn, units, scale in ((sl.sparsemax_loss, sparsemax_loss_units(9) + 2, r[:, 0] ** 2),
-                             (sl.sparsemax_loss_grad, 9 + 5 + 2, r)):
+    for fn, units, scale in (
+        (sl.sparsemax_loss, sparsemax_loss_units(9) + 2, r[:, 0] ** 2),
+        (sl.sparsemax_loss_grad, 9 + 5 + 2, r),
+    ):
         out = fn(z.astype(np.float32), k)
         assert out.dtype == np.float32
         assert_passed(compare(fn.__name__, out, fn(z, k), units * u32, measure="scaled", scale=scale))

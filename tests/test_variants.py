@@ -45,6 +45,7 @@ def hierarchical_units(n_classes):
 
 # --- sigmoid ----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_sigmoid_and_log_sigmoid_match_torch(rng, dtype):
     x = np.concatenate([rng.normal(scale=5.0, size=50), [-1e4, -80.0, 0.0, 80.0, 1e4]]).astype(dtype)
@@ -58,8 +59,11 @@ def test_sigmoid_and_log_sigmoid_match_torch(rng, dtype):
     tol = 2 * SIGMOID_UNITS * unit_roundoff(dtype)
     ref64 = ref.cpu().double().numpy()
     assert_passed(compare("sigmoid", ours, ref, tol, measure="scaled", scale=np.maximum(ref64, smallest_normal(dtype))))
-    assert_passed(compare("log_sigmoid", log_ours, log_ref, tol, measure="scaled",
-                          scale=np.abs(log_ref.cpu().double().numpy()) + 1))
+    assert_passed(
+        compare(
+            "log_sigmoid", log_ours, log_ref, tol, measure="scaled", scale=np.abs(log_ref.cpu().double().numpy()) + 1
+        )
+    )
 
 
 def test_sigmoid_is_two_class_softmax(rng):
@@ -68,11 +72,20 @@ def test_sigmoid_is_two_class_softmax(rng):
     # right: softmax's |z_1 − m| + K + 4 + log K; each entry's bound in the scale
     p = softmax64(z)[:, 0]
     units = np.abs(z[:, 0] - z[:, 1]) + SIGMOID_UNITS + shifted_softmax_bound_units(z)[:, 0]
-    assert_passed(compare("σ(z1 − z2) = softmax(z)_1", sl.sigmoid(z[:, 0] - z[:, 1]), sl.softmax(z)[:, 0], U64,
-                          measure="scaled", scale=p * units))
+    assert_passed(
+        compare(
+            "σ(z1 − z2) = softmax(z)_1",
+            sl.sigmoid(z[:, 0] - z[:, 1]),
+            sl.softmax(z)[:, 0],
+            U64,
+            measure="scaled",
+            scale=p * units,
+        )
+    )
 
 
 # --- sparsemax --------------------------------------------------------------------------------
+
 
 def sparsemax_units(n_classes):
     """K + 3: sparsemax's absolute error in u. z' = z − m rounded (u, |z'| ≤ 1 on the support S), τ = (Σ_S z' − 1)/|S|
@@ -102,8 +115,15 @@ def test_sparsemax_matches_torch_and_is_a_sparse_distribution(rng, axis):
     assert_passed(compare("sparsemax vs torch", p, ref, (sparsemax_units(k) + torch_units) * U64 / np.max(ref)))
     assert np.all(p >= 0)
     # K entries each within sparsemax_units(K)·u, and the sum K − 1
-    assert_passed(compare("rows sum to 1", p.sum(axis=axis), np.ones(p.sum(axis=axis).shape),
-                          (k * sparsemax_units(k) + k - 1) * U64, measure="relative"))
+    assert_passed(
+        compare(
+            "rows sum to 1",
+            p.sum(axis=axis),
+            np.ones(p.sum(axis=axis).shape),
+            (k * sparsemax_units(k) + k - 1) * U64,
+            measure="relative",
+        )
+    )
     assert np.any(p == 0), "scale-2 logits should give exact zeros"
 
 
@@ -154,6 +174,7 @@ def test_sparsemax_bad_input(bad, error):
 
 # --- Gumbel -----------------------------------------------------------------------------------
 
+
 def test_gumbel_max_frequencies_match_softmax(rng):
     z = np.array([1.0, 0.0, -1.0, 2.0])
     n = 200_000
@@ -186,6 +207,7 @@ def test_sample_gumbel_wants_a_generator():
 
 # --- hierarchical softmax ---------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("n_classes", [2, 3, 5, 8, 13, 64])
 def test_hierarchical_paths_are_a_balanced_prefix_free_tree(n_classes):
     paths = sl.hierarchical_softmax_paths(n_classes)
@@ -213,17 +235,32 @@ def test_hierarchical_probabilities_sum_to_one_and_match_log_prob(rng, n_classes
     # left within r units of |log p| + d; right log(exp(log p̂)): r as well, exp's EXP_UNITS absolute, log's
     # EXP_UNITS·|log p|
     log_p = sl.hierarchical_softmax_log_prob(s, target)
-    assert_passed(compare("log p", log_p, np.log(p[np.arange(7), target]), (2 * r + 2 * EXP_UNITS) * U64,
-                          measure="scaled", scale=np.abs(log_p) + d))
+    assert_passed(
+        compare(
+            "log p",
+            log_p,
+            np.log(p[np.arange(7), target]),
+            (2 * r + 2 * EXP_UNITS) * U64,
+            measure="scaled",
+            scale=np.abs(log_p) + d,
+        )
+    )
 
 
 def test_hierarchical_two_classes_is_logistic_regression(rng):
     s = rng.normal(size=(5, 1))
     # p = exp(log σ): relative SIGMOID_UNITS·(|log σ| + 1) + EXP_UNITS; σ: SIGMOID_UNITS. Scaled by σ(|log σ| + 1)
     sigma = sl.sigmoid(s[:, 0])
-    assert_passed(compare("K = 2", sl.hierarchical_softmax_probabilities(s)[:, 0], sigma,
-                          (2 * SIGMOID_UNITS + EXP_UNITS) * U64, measure="scaled",
-                          scale=sigma * (np.abs(np.log(sigma)) + 1)))
+    assert_passed(
+        compare(
+            "K = 2",
+            sl.hierarchical_softmax_probabilities(s)[:, 0],
+            sigma,
+            (2 * SIGMOID_UNITS + EXP_UNITS) * U64,
+            measure="scaled",
+            scale=sigma * (np.abs(np.log(sigma)) + 1),
+        )
+    )
 
 
 @pytest.mark.parametrize("n_classes", [2, 7, 16])
@@ -241,8 +278,9 @@ def test_hierarchical_single_row(rng):
     fd = central_difference_jacobian(lambda x: -sl.hierarchical_softmax_log_prob(x, np.int64(3)), s)
     d = depth_of(5)
     f_scale = float(abs(sl.hierarchical_softmax_log_prob(s, np.int64(3)))) + d
-    fd_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX, f_scale, hierarchical_units(5),
-                                        float(np.max(np.abs(s))))
+    fd_error = central_difference_error(
+        THIRD_DERIVATIVE_SOFTMAX, f_scale, hierarchical_units(5), float(np.max(np.abs(s)))
+    )
     assert_passed(compare("single row", grad, fd, (SIGMOID_UNITS * U64 + fd_error) / np.max(np.abs(fd))))
 
 
@@ -270,6 +308,7 @@ def test_hierarchical_paths_bad_n_classes(n_classes):
 
 # --- output layer -----------------------------------------------------------------------------
 
+
 def test_output_layer_gradient_matches_torch(rng):
     weights, bias = rng.normal(size=(5, 4)), rng.normal(size=5)
     activations, target = rng.normal(size=(8, 4)), rng.integers(0, 5, size=8)
@@ -296,11 +335,23 @@ def test_output_layer_gradient_matches_finite_differences(rng):
     reach = max(1.0, float(np.max(np.abs(activations))), float(np.max(np.sum(np.abs(weights), axis=0))))
     loss_scale = float(np.mean(np.ptp(z, axis=1) + np.log(k) + 1))
     for name, ours, loss, at in (("W", grad_w, loss_w, weights), ("b", grad_b, loss_b, bias)):
-        fd_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX * reach**3, loss_scale,
-                                            loss_units(k) + n_rows + 2 * float(np.max(c_z)), float(np.max(np.abs(at))))
+        fd_error = central_difference_error(
+            THIRD_DERIVATIVE_SOFTMAX * reach**3,
+            loss_scale,
+            loss_units(k) + n_rows + 2 * float(np.max(c_z)),
+            float(np.max(np.abs(at))),
+        )
         size = float(np.max(scales[name]))
-        assert_passed(compare(f"∂C/∂{name}", ours, central_difference_jacobian(loss, at), U64 + fd_error / size,
-                              measure="scaled", scale=size))
+        assert_passed(
+            compare(
+                f"∂C/∂{name}",
+                ours,
+                central_difference_jacobian(loss, at),
+                U64 + fd_error / size,
+                measure="scaled",
+                scale=size,
+            )
+        )
 
 
 def test_gumbel_max_broadcasts_one_logit_vector_over_many_draws(rng):

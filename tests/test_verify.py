@@ -26,9 +26,16 @@ def test_cpu_run_passes_and_prints_the_table():
     rows = table_rows(result.stdout)
     for dtype in DTYPES:
         assert any(f"  {dtype}  " in row for row in rows), dtype
-    for check in ("softmax_jacobian vs torch autograd", "softmax_vjp vs torch autograd", "index target",
-                  "probability target", "loss Hessian", "∂L/∂W of a linear output layer", "vs central differences",
-                  "50-digit reference"):
+    for check in (
+        "softmax_jacobian vs torch autograd",
+        "softmax_vjp vs torch autograd",
+        "index target",
+        "probability target",
+        "loss Hessian",
+        "∂L/∂W of a linear output layer",
+        "vs central differences",
+        "50-digit reference",
+    ):
         assert any(check in row for row in rows), check
     assert all(row.split()[-1] == "yes" and "  cpu  " in row for row in rows)
     assert result.stdout.rstrip().endswith("all passed")
@@ -58,8 +65,13 @@ def test_a_bad_device_variable_is_a_one_line_usage_error():
     import os
 
     env = {**os.environ, "SOFTMAX_LIB_DEVICE": "bogus"}
-    result = subprocess.run([sys.executable, "-m", "softmax_lib.verify", "--dtype", "float64"],
-                            capture_output=True, text=True, timeout=300, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "softmax_lib.verify", "--dtype", "float64"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "SOFTMAX_LIB_DEVICE must be cpu, cuda or auto, got 'bogus'" in result.stderr.splitlines()[-1]
@@ -86,8 +98,9 @@ def test_planted_failure_exits_non_zero():
     assert result.returncode == 1, result.stdout + result.stderr
     failed = [row for row in table_rows(result.stdout) if row.split()[-1] == "FAIL"]
     # exactly the comparisons that use softmax_jacobian fail, in both dtypes
-    assert failed and all(row.startswith(("softmax_jacobian vs", "softmax_vjp vs explicit", "loss Hessian"))
-                          for row in failed)
+    assert failed and all(
+        row.startswith(("softmax_jacobian vs", "softmax_vjp vs explicit", "loss Hessian")) for row in failed
+    )
     assert {row.split()[-5] for row in failed} == {"float64", "float32"}
     assert "FAILED" in result.stdout.splitlines()[-1]
 

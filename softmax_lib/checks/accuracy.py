@@ -13,7 +13,15 @@ from .tolerance import unit_roundoff
 
 __all__ = ["STRESS_FAMILIES", "stress_logits", "relative_error_units"]
 
-STRESS_FAMILIES = ("normal", "large spread", "all equal", "one dominant", "huge +1e4", "near overflow", "tiny probabilities")
+STRESS_FAMILIES = (
+    "normal",
+    "large spread",
+    "all equal",
+    "one dominant",
+    "huge +1e4",
+    "near overflow",
+    "tiny probabilities",
+)
 
 
 def stress_logits(family: str, dtype: np.dtype | type, n_classes: int, n_rows: int, seed: int = 0) -> np.ndarray:

@@ -36,8 +36,14 @@ from .tolerance import (
 )
 
 __all__ = [
-    "output_layer_grad", "check_softmax_jacobian", "check_softmax_vjp", "check_cross_entropy", "check_loss_hessian",
-    "check_output_layer_gradients", "check_against_float64", "check_exact_uniform",
+    "output_layer_grad",
+    "check_softmax_jacobian",
+    "check_softmax_vjp",
+    "check_cross_entropy",
+    "check_loss_hessian",
+    "check_output_layer_gradients",
+    "check_against_float64",
+    "check_exact_uniform",
 ]
 
 
@@ -79,17 +85,36 @@ def check_softmax_jacobian(z: ArrayLike, dtype: Any = "float64", device: Any = N
     v64 = np.arange(k, dtype=np.float64)
     vjp_scale = p * (np.abs(v64) + np.sum(p * np.abs(v64)))
     return [
-        compare("softmax_jacobian vs torch autograd", ours, oracles.torch_softmax_jacobian(x),
-                2 * jacobian_units(b) * u, measure="scaled", scale=scale),
-        compare("softmax_jacobian vs central differences", ours, central_difference_jacobian(softmax64, z64),
-                jacobian_units(b) * u + fd_error / scale.max(), measure="scaled", scale=scale.max()),
-        compare("softmax_vjp vs explicit Jᵀv", softmax_vjp(x, v), ours.T @ v,
-                (2 * b + k + 2 + jacobian_units(b) + k) * u, measure="scaled", scale=vjp_scale),
+        compare(
+            "softmax_jacobian vs torch autograd",
+            ours,
+            oracles.torch_softmax_jacobian(x),
+            2 * jacobian_units(b) * u,
+            measure="scaled",
+            scale=scale,
+        ),
+        compare(
+            "softmax_jacobian vs central differences",
+            ours,
+            central_difference_jacobian(softmax64, z64),
+            jacobian_units(b) * u + fd_error / scale.max(),
+            measure="scaled",
+            scale=scale.max(),
+        ),
+        compare(
+            "softmax_vjp vs explicit Jᵀv",
+            softmax_vjp(x, v),
+            ours.T @ v,
+            (2 * b + k + 2 + jacobian_units(b) + k) * u,
+            measure="scaled",
+            scale=vjp_scale,
+        ),
     ]
 
 
-def check_softmax_vjp(z: ArrayLike, v: ArrayLike, axis: int = -1, dtype: Any = "float64",
-                      device: Any = None) -> list[CheckResult]:
+def check_softmax_vjp(
+    z: ArrayLike, v: ArrayLike, axis: int = -1, dtype: Any = "float64", device: Any = None
+) -> list[CheckResult]:
     """softmax_vjp(z, v) = p ⊙ (v − ⟨p, v⟩) against torch autograd (backward of softmax with gradient v)
     and against Jᵀv with J from central differences, per row along `axis`.
 
@@ -106,10 +131,12 @@ def check_softmax_vjp(z: ArrayLike, v: ArrayLike, axis: int = -1, dtype: Any = "
     torch.softmax(z_t, dim=axis).backward(to_torch(v_x, z_t.device))
     rows64, v_rows = _rows_last(z64, axis), _rows_last(v64, axis)
     k = rows64.shape[-1]
-    explicit = np.stack([
-        central_difference_jacobian(softmax64, row).T @ v_row
-        for row, v_row in zip(rows64.reshape(-1, k), v_rows.reshape(-1, k))
-    ])
+    explicit = np.stack(
+        [
+            central_difference_jacobian(softmax64, row).T @ v_row
+            for row, v_row in zip(rows64.reshape(-1, k), v_rows.reshape(-1, k))
+        ]
+    )
     explicit = np.moveaxis(explicit.reshape(rows64.shape), -1, axis)
     u = unit_roundoff(dtype)
     b = softmax_bound_units(k, _spread(z64, axis))
@@ -120,8 +147,14 @@ def check_softmax_vjp(z: ArrayLike, v: ArrayLike, axis: int = -1, dtype: Any = "
     fd_error *= float(np.max(np.sum(np.abs(v_rows), axis=-1)))
     return [
         compare("softmax_vjp vs torch autograd", ours, z_t.grad, 2 * units * u, measure="scaled", scale=scale),
-        compare("softmax_vjp vs central-difference Jᵀv", ours, explicit, units * u + fd_error / scale.max(),
-                measure="scaled", scale=scale.max()),
+        compare(
+            "softmax_vjp vs central-difference Jᵀv",
+            ours,
+            explicit,
+            units * u + fd_error / scale.max(),
+            measure="scaled",
+            scale=scale.max(),
+        ),
     ]
 
 
@@ -146,8 +179,12 @@ def _loss_scale(z64: np.ndarray, axis: int, reduction: str) -> tuple[Any, float]
 
 
 def check_cross_entropy(
-    logits: ArrayLike, target: ArrayLike, axis: int = -1, reduction: str = "mean",
-    dtype: Any = "float64", device: Any = None,
+    logits: ArrayLike,
+    target: ArrayLike,
+    axis: int = -1,
+    reduction: str = "mean",
+    dtype: Any = "float64",
+    device: Any = None,
 ) -> list[CheckResult]:
     """cross_entropy and cross_entropy_grad against torch, and the gradient against central differences.
 
@@ -173,22 +210,41 @@ def check_cross_entropy(
     loss_tol = 2 * (loss_units(k) + reduction_units) * u
     total = lambda z: np.sum(oracles.cross_entropy64(z, target64, axis, reduction))  # noqa: E731
     f_scale = float(np.sum(loss_scale))
-    fd_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX / n_div, f_scale, loss_units(k) + logits64.size,
-                                        float(np.max(np.abs(logits64))))
+    fd_error = central_difference_error(
+        THIRD_DERIVATIVE_SOFTMAX / n_div, f_scale, loss_units(k) + logits64.size, float(np.max(np.abs(logits64)))
+    )
     label = f"{'index' if np.issubdtype(target64.dtype, np.integer) else 'probability'} target, {reduction}"
     return [
-        compare(f"cross_entropy vs torch ({label})", cross_entropy(logits_x, target_x, axis, reduction), loss_ref,
-                loss_tol, measure="scaled", scale=loss_scale),
-        compare(f"cross_entropy_grad vs torch autograd ({label})", grad, grad_ref, 2 * (b + 2) * u,
-                measure="scaled", scale=grad_scale),
-        compare(f"cross_entropy_grad vs central differences ({label})", grad,
-                central_difference_jacobian(total, logits64), (b + 2) * u + fd_error / grad_scale.max(),
-                measure="scaled", scale=grad_scale.max()),
+        compare(
+            f"cross_entropy vs torch ({label})",
+            cross_entropy(logits_x, target_x, axis, reduction),
+            loss_ref,
+            loss_tol,
+            measure="scaled",
+            scale=loss_scale,
+        ),
+        compare(
+            f"cross_entropy_grad vs torch autograd ({label})",
+            grad,
+            grad_ref,
+            2 * (b + 2) * u,
+            measure="scaled",
+            scale=grad_scale,
+        ),
+        compare(
+            f"cross_entropy_grad vs central differences ({label})",
+            grad,
+            central_difference_jacobian(total, logits64),
+            (b + 2) * u + fd_error / grad_scale.max(),
+            measure="scaled",
+            scale=grad_scale.max(),
+        ),
     ]
 
 
-def check_loss_hessian(logits: ArrayLike, target: ArrayLike, dtype: Any = "float64",
-                       device: Any = None) -> list[CheckResult]:
+def check_loss_hessian(
+    logits: ArrayLike, target: ArrayLike, dtype: Any = "float64", device: Any = None
+) -> list[CheckResult]:
     """The Hessian of the cross-entropy in the logits, ∂²L/∂z² = diag(p) − p pᵀ (= softmax_jacobian(z)),
     whatever the target (∂L/∂z = p − y and y does not depend on z): against
     torch.autograd.functional.hessian and against central differences of the float64 p − y.
@@ -214,12 +270,22 @@ def check_loss_hessian(logits: ArrayLike, target: ArrayLike, dtype: Any = "float
     fd_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX, 1.0, b + 1, float(np.max(np.abs(z64))))
     label = "index" if np.issubdtype(target64.dtype, np.integer) else "probability"
     return [
-        compare(f"loss Hessian vs torch autograd ({label} target)", ours,
-                oracles.torch_cross_entropy_hessian(x, target_x), (jacobian_units(b) + jacobian_units(b_torch)) * u,
-                measure="scaled", scale=scale),
-        compare(f"loss Hessian vs central differences of the gradient ({label} target)", ours,
-                central_difference_jacobian(lambda z: oracles.cross_entropy_grad64(z, target64, reduction="sum"), z64),
-                jacobian_units(b) * u + fd_error / scale.max(), measure="scaled", scale=scale.max()),
+        compare(
+            f"loss Hessian vs torch autograd ({label} target)",
+            ours,
+            oracles.torch_cross_entropy_hessian(x, target_x),
+            (jacobian_units(b) + jacobian_units(b_torch)) * u,
+            measure="scaled",
+            scale=scale,
+        ),
+        compare(
+            f"loss Hessian vs central differences of the gradient ({label} target)",
+            ours,
+            central_difference_jacobian(lambda z: oracles.cross_entropy_grad64(z, target64, reduction="sum"), z64),
+            jacobian_units(b) * u + fd_error / scale.max(),
+            measure="scaled",
+            scale=scale.max(),
+        ),
     ]
 
 
@@ -250,8 +316,9 @@ def check_output_layer_gradients(
     """
     import torch
 
-    (x, x64), (w, w64), (b_x, b64) = (checked_array(np.asarray(a, dtype=np.float64), dtype, device)
-                                      for a in (inputs, weight, bias))
+    (x, x64), (w, w64), (b_x, b64) = (
+        checked_array(np.asarray(a, dtype=np.float64), dtype, device) for a in (inputs, weight, bias)
+    )
     target_x, target64 = checked_array(target, dtype, device)
     target64 = float64_target(target64)
     grad_w, grad_b = output_layer_grad(w, b_x, x, target_x)
@@ -281,17 +348,34 @@ def check_output_layer_gradients(
     # M₃ along one coordinate: the softmax's 1/8 times the cube of how far the logits move per unit step
     reach = max(1.0, float(np.max(np.abs(x64))), float(np.max(np.sum(np.abs(w64), axis=0))))
     loss_scale, _ = _loss_scale(z64, -1, "mean")
-    fd_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX * reach**3, loss_scale,
-                                        loss_units(k) + n_rows + 2 * float(np.max(c_z)),
-                                        max(float(np.max(np.abs(a))) for a in at.values()))
+    fd_error = central_difference_error(
+        THIRD_DERIVATIVE_SOFTMAX * reach**3,
+        loss_scale,
+        loss_units(k) + n_rows + 2 * float(np.max(c_z)),
+        max(float(np.max(np.abs(a))) for a in at.values()),
+    )
     results = []
     for name in ("W", "b", "x"):
-        results.append(compare(f"∂L/∂{name} of a linear output layer vs torch autograd", ours[name],
-                               leaves[name].grad, 2 * u, measure="scaled", scale=scales[name]))
-        results.append(compare(f"∂L/∂{name} of a linear output layer vs central differences", ours[name],
-                               central_difference_jacobian(loss64[name], at[name]),
-                               u + fd_error / scales[name].max(), measure="scaled",
-                               scale=scales[name].max()))
+        results.append(
+            compare(
+                f"∂L/∂{name} of a linear output layer vs torch autograd",
+                ours[name],
+                leaves[name].grad,
+                2 * u,
+                measure="scaled",
+                scale=scales[name],
+            )
+        )
+        results.append(
+            compare(
+                f"∂L/∂{name} of a linear output layer vs central differences",
+                ours[name],
+                central_difference_jacobian(loss64[name], at[name]),
+                u + fd_error / scales[name].max(),
+                measure="scaled",
+                scale=scales[name].max(),
+            )
+        )
     return results
 
 
@@ -326,14 +410,21 @@ def check_against_float64(logits: ArrayLike, target: ArrayLike, dtype: Any, devi
     }
     z_grad = z_t.detach().clone().requires_grad_(True)
     torch.nn.functional.cross_entropy(z_grad, to_torch(target_x, z_t.device), reduction="sum").backward()
-    ours = {"softmax": softmax(x), "log_softmax": log_softmax(x),
-            "cross_entropy_grad": cross_entropy_grad(x, target_x, reduction="sum")}
-    theirs = {"softmax": torch.softmax(z_t, -1), "log_softmax": torch.log_softmax(z_t, -1),
-              "cross_entropy_grad": z_grad.grad}
+    ours = {
+        "softmax": softmax(x),
+        "log_softmax": log_softmax(x),
+        "cross_entropy_grad": cross_entropy_grad(x, target_x, reduction="sum"),
+    }
+    theirs = {
+        "softmax": torch.softmax(z_t, -1),
+        "log_softmax": torch.log_softmax(z_t, -1),
+        "cross_entropy_grad": z_grad.grad,
+    }
     u = unit_roundoff(dtype)
     return [
-        compare(f"{who} {name} vs 50-digit reference", values[name], exact[name], u, measure="scaled",
-                scale=scales[name])
+        compare(
+            f"{who} {name} vs 50-digit reference", values[name], exact[name], u, measure="scaled", scale=scales[name]
+        )
         for who, values in (("softmax_lib", ours), ("torch", theirs))
         for name in exact
     ]
@@ -345,5 +436,12 @@ def check_exact_uniform(n_classes: int, dtype: Any, device: Any = None) -> list[
     if n_classes & (n_classes - 1):
         raise ValueError(f"n_classes must be a power of 2, got {n_classes}")
     x, _ = checked_array(np.full((3, n_classes), 2.5), dtype, device)
-    return [compare(f"softmax of {n_classes} equal logits is exactly 1/{n_classes}", softmax(x),
-                    np.full((3, n_classes), 1 / n_classes), 0.0, measure="relative")]
+    return [
+        compare(
+            f"softmax of {n_classes} equal logits is exactly 1/{n_classes}",
+            softmax(x),
+            np.full((3, n_classes), 1 / n_classes),
+            0.0,
+            measure="relative",
+        )
+    ]

@@ -10,9 +10,10 @@ is marked with the reason, given by the mistake's `excused` rules; every other c
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 from array_api_compat import array_namespace
@@ -20,9 +21,9 @@ from array_api_compat import array_namespace
 from .. import _cross_entropy, _softmax
 from . import cases, scale
 from .registry import CASES
+from .tolerance import DTYPES, machine_epsilon
 
 _output_layer_grad = cases.output_layer_grad  # the correct one, kept before any is planted
-from .tolerance import DTYPES, machine_epsilon
 
 __all__ = ["Mistake", "MISTAKES", "Cell", "mistake_table", "format_mistake_table"]
 
@@ -157,29 +158,57 @@ _NO_UNDERFLOW = "no p underflows on these logits: log(softmax) is as accurate as
 MISTAKES = (
     Mistake("uniform output 1/K", "softmax", _uniform, (("exact uniform", "*", _SAME_ANSWER),)),
     Mistake("temperature off by 30 %", "softmax", _hot, (("exact uniform", "*", _SAME_ANSWER),)),
-    Mistake("no max-shift", "softmax", _unshifted,
-            (("exact uniform", "*", "exp(2.5) does not overflow"),
-             ("against the 50-digit reference", "*", _SMALL_LOGITS))),
-    Mistake("float32 arithmetic where float64 is promised", "softmax", _single_precision,
-            (("", "float32", _FLOAT32), ("", "float16", _FLOAT32), ("", "bfloat16", _FLOAT32),
-             ("exact uniform", "*", "1/8 is exact in float32 too"))),
-    Mistake("one-ulp bias where the claim is exact", "softmax", _one_ulp_high,
-            (("50-digit reference", "*", _IN_BOUND),)),
-    Mistake("log(softmax) instead of log_softmax", "log_softmax", _log_of_softmax,
-            (("against the 50-digit reference", "*", _NO_UNDERFLOW),)),
+    Mistake(
+        "no max-shift",
+        "softmax",
+        _unshifted,
+        (("exact uniform", "*", "exp(2.5) does not overflow"), ("against the 50-digit reference", "*", _SMALL_LOGITS)),
+    ),
+    Mistake(
+        "float32 arithmetic where float64 is promised",
+        "softmax",
+        _single_precision,
+        (
+            ("", "float32", _FLOAT32),
+            ("", "float16", _FLOAT32),
+            ("", "bfloat16", _FLOAT32),
+            ("exact uniform", "*", "1/8 is exact in float32 too"),
+        ),
+    ),
+    Mistake(
+        "one-ulp bias where the claim is exact", "softmax", _one_ulp_high, (("50-digit reference", "*", _IN_BOUND),)
+    ),
+    Mistake(
+        "log(softmax) instead of log_softmax",
+        "log_softmax",
+        _log_of_softmax,
+        (("against the 50-digit reference", "*", _NO_UNDERFLOW),),
+    ),
     Mistake("diagonal-only Jacobian", "softmax_jacobian", _diagonal_only),
     Mistake("zero Jacobian", "softmax_jacobian", _zero_jacobian),
     Mistake("p pᵀ dropped: J = diag(p)", "softmax_jacobian", _without_outer_product),
-    Mistake("transposed Jacobian", "softmax_jacobian", _transposed_jacobian,
-            (("", "*", "J = diag(p) − p pᵀ is symmetric: Jᵀ is the same matrix"),)),
+    Mistake(
+        "transposed Jacobian",
+        "softmax_jacobian",
+        _transposed_jacobian,
+        (("", "*", "J = diag(p) − p pᵀ is symmetric: Jᵀ is the same matrix"),),
+    ),
     Mistake("VJP without ⟨p, v⟩: p ⊙ v", "softmax_vjp", _vjp_without_mean),
     Mistake("loss without its minus sign: Σ y log p", "cross_entropy", _loss_without_minus),
     Mistake("wrong sign: y − p", "cross_entropy_grad", _sign_flipped),
-    Mistake("missing 1/N", "cross_entropy_grad", _no_mean,
-            ((", sum", "*", _MEAN_ONLY), (", none", "*", _MEAN_ONLY), ("50-digit", "*", "checks the sum reduction"))),
+    Mistake(
+        "missing 1/N",
+        "cross_entropy_grad",
+        _no_mean,
+        ((", sum", "*", _MEAN_ONLY), (", none", "*", _MEAN_ONLY), ("50-digit", "*", "checks the sum reduction")),
+    ),
     Mistake("extra 1/N", "cross_entropy_grad", _extra_mean),
-    Mistake("1/K instead of 1/N", "cross_entropy_grad", _classes_for_rows,
-            ((", sum", "*", _MEAN_ONLY), (", none", "*", _MEAN_ONLY), ("50-digit", "*", "checks the sum reduction"))),
+    Mistake(
+        "1/K instead of 1/N",
+        "cross_entropy_grad",
+        _classes_for_rows,
+        ((", sum", "*", _MEAN_ONLY), (", none", "*", _MEAN_ONLY), ("50-digit", "*", "checks the sum reduction")),
+    ),
     Mistake("transposed weight gradient", "output_layer_grad", _transposed_weight_grad),
 )
 
@@ -221,8 +250,9 @@ def _failed(run: Callable, dtype: str, device: Any) -> bool:
         return True
 
 
-def mistake_table(dtypes: tuple[str, ...] = DTYPES, mistakes: tuple[Mistake, ...] = MISTAKES,
-                  device: Any = None) -> list[Cell]:
+def mistake_table(
+    dtypes: tuple[str, ...] = DTYPES, mistakes: tuple[Mistake, ...] = MISTAKES, device: Any = None
+) -> list[Cell]:
     """Every mistake through every registered case that uses its function, in every dtype.
 
     NumPy dtypes run on NumPy (`device` None) and bfloat16 on torch (`device`, default the CPU).
@@ -237,8 +267,15 @@ def mistake_table(dtypes: tuple[str, ...] = DTYPES, mistakes: tuple[Mistake, ...
                     continue
                 for dtype in dtypes:
                     where = (device or "cpu") if dtype == "bfloat16" else device
-                    cells.append(Cell(mistake.name, case.name, dtype, _failed(case.run, dtype, where),
-                                      mistake.excuse(case.name, dtype)))
+                    cells.append(
+                        Cell(
+                            mistake.name,
+                            case.name,
+                            dtype,
+                            _failed(case.run, dtype, where),
+                            mistake.excuse(case.name, dtype),
+                        )
+                    )
     return cells
 
 

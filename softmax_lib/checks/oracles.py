@@ -16,10 +16,22 @@ from numpy.typing import ArrayLike, NDArray
 from .tolerance import NUMPY_DTYPES, _float64_numpy, _is_tensor, dtype_name
 
 __all__ = [
-    "DEVICE_VARIABLE", "torch_device", "torch_dtype", "to_torch", "checked_array", "float64_target",
-    "softmax64", "log_softmax64", "cross_entropy64", "cross_entropy_grad64", "torch_softmax_jacobian",
-    "torch_cross_entropy_with_grad", "torch_cross_entropy_hessian", "torch_hierarchical_softmax_log_prob_with_grad",
-    "torch_loss_with_options", "torch_loss_with_options_and_grad",
+    "DEVICE_VARIABLE",
+    "torch_device",
+    "torch_dtype",
+    "to_torch",
+    "checked_array",
+    "float64_target",
+    "softmax64",
+    "log_softmax64",
+    "cross_entropy64",
+    "cross_entropy_grad64",
+    "torch_softmax_jacobian",
+    "torch_cross_entropy_with_grad",
+    "torch_cross_entropy_hessian",
+    "torch_hierarchical_softmax_log_prob_with_grad",
+    "torch_loss_with_options",
+    "torch_loss_with_options_and_grad",
 ]
 
 DEVICE_VARIABLE = "SOFTMAX_LIB_DEVICE"
@@ -206,8 +218,9 @@ def torch_cross_entropy_hessian(logits: Any, target: Any) -> Any:
         raise ValueError(f"logits must be one row of shape (K,), got shape {tuple(z_t.shape)}")
     target_t = to_torch(target, z_t.device)
     if tuple(target_t.shape) not in ((), tuple(z_t.shape)):
-        raise ValueError(f"target must be a class index or have the logits' shape {tuple(z_t.shape)}, "
-                         f"got {tuple(target_t.shape)}")
+        raise ValueError(
+            f"target must be a class index or have the logits' shape {tuple(z_t.shape)}, got {tuple(target_t.shape)}"
+        )
     if target_t.is_floating_point():
         target_t = target_t.to(z_t.dtype)
     # torch's backward needs a batch axis; one row of length 1 keeps the loss a scalar.
@@ -217,8 +230,16 @@ def torch_cross_entropy_hessian(logits: Any, target: Any) -> Any:
     return _like_input(hessian, was_numpy)
 
 
-def torch_loss_with_options(logits: Any, target: Any, reduction: str = "mean", *, weight: Any = None,
-                            ignore_index: int = -100, label_smoothing: float = 0.0, z_loss: float = 0.0):
+def torch_loss_with_options(
+    logits: Any,
+    target: Any,
+    reduction: str = "mean",
+    *,
+    weight: Any = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    z_loss: float = 0.0,
+):
     """The loss of `softmax_lib.cross_entropy` with its options, written in torch: a differentiable tensor.
 
     torch.nn.functional.cross_entropy (classes on dim 1, torch's layout) with `weight`, `ignore_index`,
@@ -237,8 +258,9 @@ def torch_loss_with_options(logits: Any, target: Any, reduction: str = "mean", *
     """
     import torch
 
-    loss = torch.nn.functional.cross_entropy(logits, target, weight=weight, ignore_index=ignore_index,
-                                             label_smoothing=label_smoothing, reduction=reduction)
+    loss = torch.nn.functional.cross_entropy(
+        logits, target, weight=weight, ignore_index=ignore_index, label_smoothing=label_smoothing, reduction=reduction
+    )
     if not z_loss:
         return loss
     lse = torch.logsumexp(logits, dim=1)
@@ -247,9 +269,17 @@ def torch_loss_with_options(logits: Any, target: Any, reduction: str = "mean", *
     return loss + {"none": row, "sum": row.sum(), "mean": row.sum() / kept.sum()}[reduction]
 
 
-def torch_loss_with_options_and_grad(logits: Any, target: Any, axis: int = -1, reduction: str = "mean", *,
-                                     weight: Any = None, ignore_index: int = -100, label_smoothing: float = 0.0,
-                                     z_loss: float = 0.0) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def torch_loss_with_options_and_grad(
+    logits: Any,
+    target: Any,
+    axis: int = -1,
+    reduction: str = "mean",
+    *,
+    weight: Any = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    z_loss: float = 0.0,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """`torch_loss_with_options` in float64 on the CPU and, by autograd, the gradient of its sum over the output.
 
     NumPy (or tensor) logits with a batch axis and classes on `axis`, class indices or probabilities, weights
@@ -266,8 +296,9 @@ def torch_loss_with_options_and_grad(logits: Any, target: Any, axis: int = -1, r
     t = np.moveaxis(target, axis, 1) if target.shape == z64.shape else target
     t_t = torch.tensor(t, dtype=torch.float64 if np.issubdtype(t.dtype, np.floating) else torch.int64)
     w_t = None if weight is None else torch.tensor(_float64_numpy(weight), dtype=torch.float64)
-    loss = torch_loss_with_options(z_t, t_t, reduction, weight=w_t, ignore_index=ignore_index,
-                                   label_smoothing=label_smoothing, z_loss=z_loss)
+    loss = torch_loss_with_options(
+        z_t, t_t, reduction, weight=w_t, ignore_index=ignore_index, label_smoothing=label_smoothing, z_loss=z_loss
+    )
     loss.sum().backward()
     grad = z_t.grad.numpy()
     return loss.detach().numpy(), np.moveaxis(grad, 1, axis)

@@ -7,8 +7,9 @@ results it checks (`uses`: a wrong version of any of them must make the case fai
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -65,34 +66,44 @@ LARGE_LOGITS = 1000.0 - np.stack([np.linspace(0.0, 800.0, 10), np.linspace(0.0, 
 LARGE_TARGETS = np.array([0, 3])
 
 register("softmax Jacobian", ("softmax_jacobian", "softmax_vjp"))(
-    lambda dt, dev: cases.check_softmax_jacobian(Z_VECTOR, dt, dev))
+    lambda dt, dev: cases.check_softmax_jacobian(Z_VECTOR, dt, dev)
+)
 register("softmax VJP", ("softmax_vjp",))(lambda dt, dev: cases.check_softmax_vjp(Z_BATCH, V_BATCH, 0, dt, dev))
 for _kind, _target in (("index", CLASS_TARGETS), ("probability", PROBABILITY_TARGETS)):
     for _reduction in ("mean", "sum", "none"):
         register(f"p − y, {_kind} target, {_reduction}", ("cross_entropy", "cross_entropy_grad"))(
-            lambda dt, dev, t=_target, r=_reduction: cases.check_cross_entropy(LOGITS, t, -1, r, dt, dev))
+            lambda dt, dev, t=_target, r=_reduction: cases.check_cross_entropy(LOGITS, t, -1, r, dt, dev)
+        )
 
 
 @register("p − y, classes on axis 1", ("cross_entropy", "cross_entropy_grad"))
 def _classes_on_axis_1(dtype, device):
-    return [replace(r, name=f"{r.name}, classes on axis 1")
-            for r in cases.check_cross_entropy(SPATIAL_LOGITS, SPATIAL_TARGETS, 1, "mean", dtype, device)]
+    return [
+        replace(r, name=f"{r.name}, classes on axis 1")
+        for r in cases.check_cross_entropy(SPATIAL_LOGITS, SPATIAL_TARGETS, 1, "mean", dtype, device)
+    ]
 
 
 register("loss Hessian, index target", ("softmax_jacobian",))(
-    lambda dt, dev: cases.check_loss_hessian(HESSIAN_Z, HESSIAN_CLASS, dt, dev))
+    lambda dt, dev: cases.check_loss_hessian(HESSIAN_Z, HESSIAN_CLASS, dt, dev)
+)
 register("loss Hessian, probability target", ("softmax_jacobian",))(
-    lambda dt, dev: cases.check_loss_hessian(HESSIAN_Z, HESSIAN_PROBABILITIES, dt, dev))
+    lambda dt, dev: cases.check_loss_hessian(HESSIAN_Z, HESSIAN_PROBABILITIES, dt, dev)
+)
 register("output-layer gradients", ("output_layer_grad", "cross_entropy_grad"))(
-    lambda dt, dev: cases.check_output_layer_gradients(*LAYER, dt, dev))
+    lambda dt, dev: cases.check_output_layer_gradients(*LAYER, dt, dev)
+)
 register("against the 50-digit reference", ("softmax", "log_softmax", "cross_entropy_grad"))(
-    lambda dt, dev: cases.check_against_float64(WIDE_LOGITS, WIDE_TARGETS, dt, dev))
+    lambda dt, dev: cases.check_against_float64(WIDE_LOGITS, WIDE_TARGETS, dt, dev)
+)
 
 
 @register("large logits against the 50-digit reference", ("softmax", "log_softmax", "cross_entropy_grad"))
 def _large_logits(dtype, device):
-    return [replace(r, name=f"{r.name}, logits near 1000")
-            for r in cases.check_against_float64(LARGE_LOGITS, LARGE_TARGETS, dtype, device)]
+    return [
+        replace(r, name=f"{r.name}, logits near 1000")
+        for r in cases.check_against_float64(LARGE_LOGITS, LARGE_TARGETS, dtype, device)
+    ]
 
 
 register("exact uniform softmax", ("softmax",))(lambda dt, dev: cases.check_exact_uniform(8, dt, dev))
@@ -101,5 +112,14 @@ register("exact uniform softmax", ("softmax",))(lambda dt, dev: cases.check_exac
 OPTIONS_LOGITS, OPTIONS_TARGETS = _rng.normal(scale=3.0, size=(6, 5)), np.array([0, 4, -100, 2, 1, 3])
 OPTIONS_WEIGHT = _rng.uniform(0.5, 2.0, size=5)
 register("loss options: weights, ignored row, smoothing, z-loss", ("cross_entropy", "cross_entropy_grad"))(
-    lambda dt, dev: scale.check_loss_options(OPTIONS_LOGITS, OPTIONS_TARGETS, "mean", weight=OPTIONS_WEIGHT,
-                                             label_smoothing=0.1, z_loss=1e-2, dtype=dt, device=dev))
+    lambda dt, dev: scale.check_loss_options(
+        OPTIONS_LOGITS,
+        OPTIONS_TARGETS,
+        "mean",
+        weight=OPTIONS_WEIGHT,
+        label_smoothing=0.1,
+        z_loss=1e-2,
+        dtype=dt,
+        device=dev,
+    )
+)

@@ -32,7 +32,11 @@ from .tolerance import (
 )
 
 __all__ = [
-    "check_loss_options", "options_loss_units", "options_grad_units", "options_scales", "linear_options_bounds",
+    "check_loss_options",
+    "options_loss_units",
+    "options_grad_units",
+    "options_scales",
+    "linear_options_bounds",
     "side_tolerance",
 ]
 
@@ -71,8 +75,9 @@ def options_grad_units(n_classes: int, spread: float, n_rows: int, reduction: st
     return b + n_classes + logsumexp_log_units(n_classes) + 8 + (n_rows if reduction == "mean" else 0)
 
 
-def _coefficients(z_rows: np.ndarray, target_rows: np.ndarray, weight64: np.ndarray | None, ignore_index: int,
-                  label_smoothing: float) -> tuple[np.ndarray, np.ndarray]:
+def _coefficients(
+    z_rows: np.ndarray, target_rows: np.ndarray, weight64: np.ndarray | None, ignore_index: int, label_smoothing: float
+) -> tuple[np.ndarray, np.ndarray]:
     """The target coefficients b_nk (rows × K) of the module docstring of _cross_entropy, and the kept rows."""
     k = z_rows.shape[-1]
     w = np.ones(k) if weight64 is None else np.asarray(weight64, dtype=np.float64)
@@ -84,9 +89,17 @@ def _coefficients(z_rows: np.ndarray, target_rows: np.ndarray, weight64: np.ndar
     return b * kept[:, None], kept
 
 
-def options_scales(logits64: np.ndarray, target64: np.ndarray, axis: int = -1, reduction: str = "mean", *,
-                   weight64: np.ndarray | None = None, ignore_index: int = -100, label_smoothing: float = 0.0,
-                   z_loss: float = 0.0) -> tuple[Any, np.ndarray, float]:
+def options_scales(
+    logits64: np.ndarray,
+    target64: np.ndarray,
+    axis: int = -1,
+    reduction: str = "mean",
+    *,
+    weight64: np.ndarray | None = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    z_loss: float = 0.0,
+) -> tuple[Any, np.ndarray, float]:
     """The data-derived scales of the loss with options: (loss scale, gradient scale, third-derivative bound).
 
     Per row, with B = Σ_k b_k, A = |m| + log K + 1 and the z-term on kept rows only:
@@ -140,9 +153,17 @@ def side_tolerance(units: float, dtype: Any, reference: Any = None, scale: Any =
 
 
 def check_loss_options(
-    logits: ArrayLike, target: ArrayLike, reduction: str = "mean", *, weight: ArrayLike | None = None,
-    ignore_index: int = -100, label_smoothing: float = 0.0, z_loss: float = 0.0, axis: int = -1,
-    dtype: Any = "float64", device: Any = None,
+    logits: ArrayLike,
+    target: ArrayLike,
+    reduction: str = "mean",
+    *,
+    weight: ArrayLike | None = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    z_loss: float = 0.0,
+    axis: int = -1,
+    dtype: Any = "float64",
+    device: Any = None,
 ) -> list[CheckResult]:
     """cross_entropy, cross_entropy_grad and cross_entropy_with_grad with options against torch, and the
     gradient against central differences.
@@ -166,14 +187,22 @@ def check_loss_options(
     target_x, target64 = checked_array(target, dtype, device)
     is_probability = np.issubdtype(target64.dtype, np.floating)
     target64 = float64_target(target64, axis)
-    weight_x, weight64 = (None, None) if weight is None else checked_array(np.asarray(weight, np.float64), dtype,
-                                                                            device)
+    weight_x, weight64 = (
+        (None, None) if weight is None else checked_array(np.asarray(weight, np.float64), dtype, device)
+    )
     options = dict(weight=weight_x, ignore_index=ignore_index, label_smoothing=label_smoothing, z_loss=z_loss)
     options64 = dict(options, weight=weight64)
     loss_ref, grad_ref = torch_loss_with_options_and_grad(z64, target64, axis, reduction, **options64)
-    loss_scale, grad_scale, third = options_scales(z64, target64, axis, reduction, weight64=weight64,
-                                                   ignore_index=ignore_index, label_smoothing=label_smoothing,
-                                                   z_loss=z_loss)
+    loss_scale, grad_scale, third = options_scales(
+        z64,
+        target64,
+        axis,
+        reduction,
+        weight64=weight64,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        z_loss=z_loss,
+    )
     k = z64.shape[axis]
     n_rows = z64.size // k
     spread = float(np.max(np.ptp(z64, axis=axis)))
@@ -187,34 +216,74 @@ def check_loss_options(
     def total(z):
         return float(np.sum(torch_loss_with_options_and_grad(z, target64, axis, reduction, **options64)[0]))
 
-    fd_error = central_difference_error(third, float(np.sum(loss_scale)), loss_units + n_rows,
-                                        float(np.max(np.abs(z64))))
+    fd_error = central_difference_error(
+        third, float(np.sum(loss_scale)), loss_units + n_rows, float(np.max(np.abs(z64)))
+    )
     fd_scale = float(grad_scale.max())
-    label = (f"{'probability' if is_probability else 'index'} target, {reduction}, "
-             f"weight={'yes' if weight is not None else 'no'}, ε={label_smoothing}, c={z_loss}")
+    label = (
+        f"{'probability' if is_probability else 'index'} target, {reduction}, "
+        f"weight={'yes' if weight is not None else 'no'}, ε={label_smoothing}, c={z_loss}"
+    )
     args = (x, target_x, axis, reduction)
     fused_loss, fused_grad = cross_entropy_with_grad(*args, **options)
     grad = cross_entropy_grad(*args, **options)
     return [
-        compare(f"cross_entropy vs torch ({label})", cross_entropy(*args, **options), loss_ref, loss_tol,
-                measure="scaled", scale=loss_scale),
-        compare(f"cross_entropy_grad vs torch autograd ({label})", grad, grad_ref, grad_tol,
-                measure="scaled", scale=grad_scale),
-        compare(f"cross_entropy_with_grad loss vs torch ({label})", fused_loss, loss_ref, loss_tol,
-                measure="scaled", scale=loss_scale),
-        compare(f"cross_entropy_with_grad gradient vs torch autograd ({label})", fused_grad, grad_ref, grad_tol,
-                measure="scaled", scale=grad_scale),
-        compare(f"cross_entropy_grad vs central differences ({label})", grad,
-                central_difference_jacobian(total, z64),
-                side_tolerance(grad_units, dtype, grad_ref, fd_scale) + target_units + fd_error / fd_scale,
-                measure="scaled", scale=fd_scale),
+        compare(
+            f"cross_entropy vs torch ({label})",
+            cross_entropy(*args, **options),
+            loss_ref,
+            loss_tol,
+            measure="scaled",
+            scale=loss_scale,
+        ),
+        compare(
+            f"cross_entropy_grad vs torch autograd ({label})",
+            grad,
+            grad_ref,
+            grad_tol,
+            measure="scaled",
+            scale=grad_scale,
+        ),
+        compare(
+            f"cross_entropy_with_grad loss vs torch ({label})",
+            fused_loss,
+            loss_ref,
+            loss_tol,
+            measure="scaled",
+            scale=loss_scale,
+        ),
+        compare(
+            f"cross_entropy_with_grad gradient vs torch autograd ({label})",
+            fused_grad,
+            grad_ref,
+            grad_tol,
+            measure="scaled",
+            scale=grad_scale,
+        ),
+        compare(
+            f"cross_entropy_grad vs central differences ({label})",
+            grad,
+            central_difference_jacobian(total, z64),
+            side_tolerance(grad_units, dtype, grad_ref, fd_scale) + target_units + fd_error / fd_scale,
+            measure="scaled",
+            scale=fd_scale,
+        ),
     ]
 
 
 def linear_options_bounds(
-    hidden: ArrayLike, weight: ArrayLike, bias: ArrayLike | None, target: ArrayLike, reduction: str = "mean",
-    grad_output: ArrayLike = 1.0, *, class_weight: ArrayLike | None = None, ignore_index: int = -100,
-    label_smoothing: float = 0.0, z_loss: float = 0.0, extra_units: float = 0.0,
+    hidden: ArrayLike,
+    weight: ArrayLike,
+    bias: ArrayLike | None,
+    target: ArrayLike,
+    reduction: str = "mean",
+    grad_output: ArrayLike = 1.0,
+    *,
+    class_weight: ArrayLike | None = None,
+    ignore_index: int = -100,
+    label_smoothing: float = 0.0,
+    z_loss: float = 0.0,
+    extra_units: float = 0.0,
 ) -> dict[str, np.ndarray]:
     """First-order error bounds, in units of u (absolute: multiply by u), of the loss with options of a linear
     layer z = h Wᵀ + b (h: N × D, W: V × D) and of the gradients of Σ grad_output ⊙ loss in h, W and b.
@@ -234,9 +303,16 @@ def linear_options_bounds(
     n_classes = w64.shape[0]
     c_z = (n_features + 1) * np.max(np.abs(h64) @ np.abs(w64).T + np.abs(b64), axis=1)
     weight64 = None if class_weight is None else np.asarray(class_weight, np.float64)
-    loss_scale, grad_scale, _ = options_scales(z64, np.asarray(target), -1, reduction, weight64=weight64,
-                                               ignore_index=ignore_index, label_smoothing=label_smoothing,
-                                               z_loss=z_loss)
+    loss_scale, grad_scale, _ = options_scales(
+        z64,
+        np.asarray(target),
+        -1,
+        reduction,
+        weight64=weight64,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        z_loss=z_loss,
+    )
     logit_term = c_z * grad_scale.sum(axis=1)
     loss_units_ = options_loss_units(n_classes, n_rows, reduction) + extra_units
     loss = loss_units_ * np.asarray(loss_scale) + (logit_term if reduction == "none" else logit_term.sum())
@@ -244,5 +320,10 @@ def linear_options_bounds(
     g = grad_scale * (go[:, None] if go.ndim else go)
     units = options_grad_units(n_classes, float(np.max(np.ptp(z64, axis=1))), n_rows, reduction) + extra_units
     gz = (units + 3 * c_z + 1)[:, None] * g
-    return {"loss": loss, "logits": gz, "hidden": (gz + n_classes * g) @ np.abs(w64),
-            "weight": (gz + n_rows * g).T @ np.abs(h64), "bias": np.sum(gz + n_rows * g, axis=0)}
+    return {
+        "loss": loss,
+        "logits": gz,
+        "hidden": (gz + n_classes * g) @ np.abs(w64),
+        "weight": (gz + n_rows * g).T @ np.abs(h64),
+        "bias": np.sum(gz + n_rows * g, axis=0),
+    }

@@ -17,17 +17,33 @@ softmax, logsumexp and log_softmax below are the ones numerics, fast_exact and t
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
-    "DTYPES", "NUMPY_DTYPES", "EXP_UNITS", "CheckResult", "assert_passed", "compare", "dtype_name",
-    "machine_epsilon", "unit_roundoff", "smallest_normal", "summation_units", "shifted_softmax_bound_units",
-    "shifted_logsumexp_bound_units", "shifted_log_softmax_bound_units", "softmax_bound_units",
-    "logsumexp_log_units", "central_difference_step", "central_difference_error", "central_difference_jacobian",
+    "DTYPES",
+    "NUMPY_DTYPES",
+    "EXP_UNITS",
+    "CheckResult",
+    "assert_passed",
+    "compare",
+    "dtype_name",
+    "machine_epsilon",
+    "unit_roundoff",
+    "smallest_normal",
+    "summation_units",
+    "shifted_softmax_bound_units",
+    "shifted_logsumexp_bound_units",
+    "shifted_log_softmax_bound_units",
+    "softmax_bound_units",
+    "logsumexp_log_units",
+    "central_difference_step",
+    "central_difference_error",
+    "central_difference_jacobian",
     "THIRD_DERIVATIVE_SOFTMAX",
 ]
 
@@ -45,7 +61,7 @@ THIRD_DERIVATIVE_SOFTMAX = 1 / 8
 
 
 def dtype_name(dtype: Any) -> str:
-    """"float32" for np.float32, np.dtype("float32"), torch.float32 or "float32"."""
+    """ "float32" for np.float32, np.dtype("float32"), torch.float32 or "float32"."""
     if isinstance(dtype, str):
         return dtype
     if type(dtype).__module__ == "torch":
@@ -152,9 +168,7 @@ def central_difference_error(third_derivative: float, f_scale: float, f_units: f
     return h_large**2 * third_derivative / 6 + f_units * u * f_scale / h_small
 
 
-def central_difference_jacobian(
-    f: Callable[[NDArray[np.float64]], ArrayLike], x: ArrayLike
-) -> NDArray[np.float64]:
+def central_difference_jacobian(f: Callable[[NDArray[np.float64]], ArrayLike], x: ArrayLike) -> NDArray[np.float64]:
     """∂f/∂x by central differences (f(x + h e_j) − f(x − h e_j)) / 2h, shape f(x).shape + x.shape,
     h = central_difference_step(x_j); its error is bounded by `central_difference_error`."""
     x = np.asarray(x, dtype=np.float64)

@@ -4,7 +4,8 @@ argument, so a chapter can pass a wrong one and show the check rejecting it."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -21,8 +22,13 @@ from .tolerance import (
 from .variants import require_away_from_kinks
 
 __all__ = [
-    "torch_sparsemax", "sparsemax_loss_units", "torch_sparsemax_loss_units",
-    "check_sparsemax_loss", "check_sparsemax_vjp", "hierarchical_path_units", "hierarchical_path_scales",
+    "torch_sparsemax",
+    "sparsemax_loss_units",
+    "torch_sparsemax_loss_units",
+    "check_sparsemax_loss",
+    "check_sparsemax_vjp",
+    "hierarchical_path_units",
+    "hierarchical_path_scales",
     "check_hierarchical_softmax_loss",
 ]
 
@@ -91,17 +97,38 @@ def check_sparsemax_loss(z: ArrayLike, target: ArrayLike, loss_grad: Callable | 
     loss_t.sum().backward()
     r = 1 + np.max(np.abs(z), axis=-1, keepdims=True)
     grad = loss_grad(z, target)
-    fd_grad = np.stack([central_difference_jacobian(lambda x, c=c: sparsemax_loss(x, c), row)
-                        for row, c in zip(z, target)])
-    fd_error = max(central_difference_error(0.0, float(r_n) ** 2, sparsemax_loss_units(k), float(r_n) - 1) / float(r_n)
-                   for r_n in r[:, 0])
+    fd_grad = np.stack(
+        [central_difference_jacobian(lambda x, c=c: sparsemax_loss(x, c), row) for row, c in zip(z, target)]
+    )
+    fd_error = max(
+        central_difference_error(0.0, float(r_n) ** 2, sparsemax_loss_units(k), float(r_n) - 1) / float(r_n)
+        for r_n in r[:, 0]
+    )
     return [
-        compare("sparsemax loss vs torch", sparsemax_loss(z, target), loss_t.detach().cpu().numpy(),
-                (sparsemax_loss_units(k) + torch_sparsemax_loss_units(k)) * u, measure="scaled", scale=r[:, 0] ** 2),
-        compare("sparsemax loss gradient vs torch autograd", grad, z_t.grad.cpu().numpy(), 2 * (k + 5) * u,
-                measure="scaled", scale=r),
-        compare("sparsemax loss gradient vs central differences", grad, fd_grad, (k + 5) * u + fd_error,
-                measure="scaled", scale=r),
+        compare(
+            "sparsemax loss vs torch",
+            sparsemax_loss(z, target),
+            loss_t.detach().cpu().numpy(),
+            (sparsemax_loss_units(k) + torch_sparsemax_loss_units(k)) * u,
+            measure="scaled",
+            scale=r[:, 0] ** 2,
+        ),
+        compare(
+            "sparsemax loss gradient vs torch autograd",
+            grad,
+            z_t.grad.cpu().numpy(),
+            2 * (k + 5) * u,
+            measure="scaled",
+            scale=r,
+        ),
+        compare(
+            "sparsemax loss gradient vs central differences",
+            grad,
+            fd_grad,
+            (k + 5) * u + fd_error,
+            measure="scaled",
+            scale=r,
+        ),
     ]
 
 
@@ -113,7 +140,6 @@ def check_sparsemax_vjp(z: ArrayLike, v: ArrayLike, vjp: Callable | None = None)
     K·u·V, the subtraction 2u·V: (K + 2)u per side, the same for autograd (the sum over S through τ). The
     dense product: J's entries within 2u, K products (3u each, Σ_i |J_ij| ≤ 2) and their sum: 2(K + 2)u.
     """
-    import torch
 
     from .._training_variants import sparsemax_vjp
     from .._variants import sparsemax_jacobian
@@ -126,10 +152,22 @@ def check_sparsemax_vjp(z: ArrayLike, v: ArrayLike, vjp: Callable | None = None)
     scale = np.max(np.abs(v), axis=-1, keepdims=True)
     ours = (sparsemax_vjp if vjp is None else vjp)(z, v)
     return [
-        compare("sparsemax_vjp vs dense Jacobian", ours, np.einsum("...ij,...i->...j", sparsemax_jacobian(z), v),
-                3 * (k + 2) * u, measure="scaled", scale=scale),
-        compare("sparsemax_vjp vs torch autograd", ours, z_t.grad.cpu().numpy(), 2 * (k + 2) * u,
-                measure="scaled", scale=scale),
+        compare(
+            "sparsemax_vjp vs dense Jacobian",
+            ours,
+            np.einsum("...ij,...i->...j", sparsemax_jacobian(z), v),
+            3 * (k + 2) * u,
+            measure="scaled",
+            scale=scale,
+        ),
+        compare(
+            "sparsemax_vjp vs torch autograd",
+            ours,
+            z_t.grad.cpu().numpy(),
+            2 * (k + 2) * u,
+            measure="scaled",
+            scale=scale,
+        ),
     ]
 
 
@@ -206,10 +244,28 @@ def check_hierarchical_softmax_loss(
     units = hierarchical_path_units(h.shape[1], tree[0].shape[1])
     u = unit_roundoff(np.float64)
     return [
-        compare("hierarchical path loss vs torch", losses, loss_t.detach().cpu().numpy(), 2 * units * u,
-                measure="scaled", scale=loss_scale),
-        compare("hierarchical path gradient (hidden) vs torch autograd", grad_hidden, h_t.grad.cpu().numpy(),
-                2 * (units + 1) * u, measure="scaled", scale=hidden_scale),
-        compare("hierarchical path gradient (node vectors) vs torch autograd", grad_nodes, vectors_t.grad.cpu().numpy(),
-                2 * (units + len(target)) * u, measure="scaled", scale=node_scale),
+        compare(
+            "hierarchical path loss vs torch",
+            losses,
+            loss_t.detach().cpu().numpy(),
+            2 * units * u,
+            measure="scaled",
+            scale=loss_scale,
+        ),
+        compare(
+            "hierarchical path gradient (hidden) vs torch autograd",
+            grad_hidden,
+            h_t.grad.cpu().numpy(),
+            2 * (units + 1) * u,
+            measure="scaled",
+            scale=hidden_scale,
+        ),
+        compare(
+            "hierarchical path gradient (node vectors) vs torch autograd",
+            grad_nodes,
+            vectors_t.grad.cpu().numpy(),
+            2 * (units + len(target)) * u,
+            measure="scaled",
+            scale=node_scale,
+        ),
     ]

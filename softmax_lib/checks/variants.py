@@ -20,7 +20,10 @@ from .tolerance import (
 )
 
 __all__ = [
-    "require_away_from_kinks", "check_sparsemax_jacobian", "check_hierarchical_softmax", "check_cross_entropy_with_grad",
+    "require_away_from_kinks",
+    "check_sparsemax_jacobian",
+    "check_hierarchical_softmax",
+    "check_cross_entropy_with_grad",
 ]
 
 
@@ -36,8 +39,10 @@ def require_away_from_kinks(z: np.ndarray) -> None:
     distance = np.abs(z - tau)
     if np.min(distance) <= 2 * step:
         index = np.unravel_index(np.argmin(distance), z.shape)
-        raise ValueError(f"z{list(map(int, index))} is within {2 * step:.1e} of its row's threshold τ = "
-                         f"{float(np.broadcast_to(tau, z.shape)[index])}: sparsemax has a kink there")
+        raise ValueError(
+            f"z{list(map(int, index))} is within {2 * step:.1e} of its row's threshold τ = "
+            f"{float(np.broadcast_to(tau, z.shape)[index])}: sparsemax has a kink there"
+        )
 
 
 def check_sparsemax_jacobian(z: ArrayLike) -> list[CheckResult]:
@@ -56,8 +61,16 @@ def check_sparsemax_jacobian(z: ArrayLike) -> list[CheckResult]:
     require_away_from_kinks(z)
     scale = 1 / np.count_nonzero(support)
     fd_error = central_difference_error(0.0, float(np.max(p)), z.size + 2, float(np.max(np.abs(z))))
-    return [compare("sparsemax_jacobian vs central differences", sparsemax_jacobian(z),
-                    central_difference_jacobian(sparsemax, z), fd_error / scale, measure="scaled", scale=scale)]
+    return [
+        compare(
+            "sparsemax_jacobian vs central differences",
+            sparsemax_jacobian(z),
+            central_difference_jacobian(sparsemax, z),
+            fd_error / scale,
+            measure="scaled",
+            scale=scale,
+        )
+    ]
 
 
 def check_hierarchical_softmax(node_scores: ArrayLike, target: ArrayLike) -> list[CheckResult]:
@@ -80,14 +93,25 @@ def check_hierarchical_softmax(node_scores: ArrayLike, target: ArrayLike) -> lis
     total = lambda s: -np.sum(hierarchical_softmax_log_prob(s, target))  # noqa: E731
     grad_norm = float(np.max(np.abs(ref_grad)))
     f_scale = float(np.sum(np.abs(ref_log_prob)) + depth * target.size)
-    fd_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX, f_scale, units + target.size,
-                                        float(np.max(np.abs(node_scores))))
+    fd_error = central_difference_error(
+        THIRD_DERIVATIVE_SOFTMAX, f_scale, units + target.size, float(np.max(np.abs(node_scores)))
+    )
     return [
-        compare("hierarchical log p vs torch", hierarchical_softmax_log_prob(node_scores, target), ref_log_prob,
-                2 * units * u, measure="scaled", scale=np.abs(ref_log_prob) + depth),
+        compare(
+            "hierarchical log p vs torch",
+            hierarchical_softmax_log_prob(node_scores, target),
+            ref_log_prob,
+            2 * units * u,
+            measure="scaled",
+            scale=np.abs(ref_log_prob) + depth,
+        ),
         compare("hierarchical gradient vs torch autograd", grad, ref_grad, 2 * (EXP_UNITS + 3) * u / grad_norm),
-        compare("hierarchical gradient vs central differences", grad, central_difference_jacobian(total, node_scores),
-                ((EXP_UNITS + 3) * u + fd_error) / grad_norm),
+        compare(
+            "hierarchical gradient vs central differences",
+            grad,
+            central_difference_jacobian(total, node_scores),
+            ((EXP_UNITS + 3) * u + fd_error) / grad_norm,
+        ),
     ]
 
 
@@ -111,11 +135,24 @@ def check_cross_entropy_with_grad(
     grad_scale = (oracles.softmax64(logits, axis) + oracles._one_hot64(logits, target, axis)) / n_div
     grad_tol = 2 * (softmax_bound_units(k, _spread(logits, axis)) + 2) * u
     return [
-        compare(f"fused loss vs cross_entropy ({label})", loss, cross_entropy(logits, target, axis, reduction),
-                loss_tol, measure="scaled", scale=loss_scale),
-        compare(f"fused grad vs cross_entropy_grad ({label})", grad,
-                cross_entropy_grad(logits, target, axis, reduction), grad_tol, measure="scaled", scale=grad_scale),
+        compare(
+            f"fused loss vs cross_entropy ({label})",
+            loss,
+            cross_entropy(logits, target, axis, reduction),
+            loss_tol,
+            measure="scaled",
+            scale=loss_scale,
+        ),
+        compare(
+            f"fused grad vs cross_entropy_grad ({label})",
+            grad,
+            cross_entropy_grad(logits, target, axis, reduction),
+            grad_tol,
+            measure="scaled",
+            scale=grad_scale,
+        ),
         compare(f"fused loss vs torch ({label})", loss, loss_ref, loss_tol, measure="scaled", scale=loss_scale),
-        compare(f"fused grad vs torch autograd ({label})", grad, grad_ref, grad_tol, measure="scaled",
-                scale=grad_scale),
+        compare(
+            f"fused grad vs torch autograd ({label})", grad, grad_ref, grad_tol, measure="scaled", scale=grad_scale
+        ),
     ]
