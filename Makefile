@@ -110,7 +110,7 @@ pdf: install
 
 regression:
 	@$(MAKE) --no-print-directory check-python PYTHON=$(PYTHON)
-	$(PYTHON) tests/regression.py
+	$(PYTHON) tools/regression.py
 
 clean-notebooks: install
 	$(BIN)/python tools/notebooks.py

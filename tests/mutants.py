@@ -36,7 +36,7 @@ CHECKS = "softmax_lib/checks/tolerance.py"
 UNIT = ("tests/test_softmax_lib.py", "tests/test_properties.py", "tests/test_errors.py")
 FAST_UNIT = ("tests/test_fast.py",)
 VARIANTS_UNIT = ("tests/test_variants.py",)
-CHECKS_UNIT = ("tests/test_mutant_gaps.py",)
+CHECKS_UNIT = ("tests/test_checks.py",)
 
 
 def chapters(*names: str) -> tuple[str, ...]:
@@ -162,7 +162,7 @@ MUTANTS = [
         SOFTMAX,
         r"return " + NS + r"astype\(z, (?:np|xp)\.float32\) if (?:np|xp)\.finfo\(z\.dtype\)\.bits < 32 else z",
         r"return z",
-        unit_tests=("tests/test_mutant_gaps.py",) + UNIT,
+        unit_tests=("tests/test_checks.py",) + UNIT,
         chapters=HALF_CHAPTERS,
     ),
     Mutant(
@@ -248,7 +248,7 @@ MUTANTS = [
         SOFTMAX,
         r"keepdims=True\) \+ \(n_top - 1\)$",
         r"keepdims=True)",
-        unit_tests=("tests/test_mutant_gaps.py",) + UNIT,
+        unit_tests=("tests/test_checks.py",) + UNIT,
         chapters=LOG_SOFTMAX_CHAPTERS,
     ),
     # --- Jacobian and VJP ------------------------------------------------------------------------

@@ -22,10 +22,21 @@ OPTIONAL = ("torch", "mpmath", "sympy", "matplotlib", "scipy", "sklearn")
 
 # Run first in the subprocess: the optional modules are absent, as in an environment without them
 # (`import torch` raises ModuleNotFoundError, importlib.util.find_spec("torch") is None).
+# A core-only install, simulated: importing an optional module fails as if it were not installed,
+# and it never appears in sys.modules (a None entry there would look "imported" to libraries that
+# only test `name in sys.modules`, such as array-api-compat).
 CORE_ONLY = f"""
 import sys
-for name in {OPTIONAL!r}:
-    sys.modules[name] = None
+
+
+class _NotInstalled:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in {OPTIONAL!r}:
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+        return None
+
+
+sys.meta_path.insert(0, _NotInstalled())
 """
 
 

@@ -1,4 +1,4 @@
-"""tests/regression.py (make regression): reading nbval's JUnit report into changed cells by chapter.
+"""tools/regression.py (make regression): reading nbval's JUnit report into changed cells by chapter.
 
 The report below is what `pytest book -vv --junitxml=...` writes (nbval 0.11, pytest 9) when a
 stored digit differs from the new output, trimmed to what the parser reads.
@@ -6,7 +6,7 @@ stored digit differs from the new output, trimmed to what the parser reads.
 
 import json
 
-from regression import ROOT, ChangedCell, by_chapter, changed_cells, classify, first_line, report
+from tools.regression import ROOT, ChangedCell, by_chapter, changed_cells, classify, first_line, report
 
 DIGIT_CHANGED = """#x1B[91mNotebook cell execution failed#x1B[0m
 #x1B[94mCell 4: Cell outputs differ

@@ -1,6 +1,6 @@
 """Run the book's notebooks against the packages installed for this interpreter; list what moved.
 
-    python3 tests/regression.py [book/CHAPTER.ipynb ...]     (or: make regression)
+    python3 tools/regression.py [book/CHAPTER.ipynb ...]     (or: make regression)
 
 The chapters' stored outputs were produced by the pinned stack (requirements.txt). Run with
 an interpreter that has other versions of NumPy, SymPy, SciPy or torch installed (plus pytest
