@@ -351,7 +351,7 @@ class Audit:
         cell = '<td style="overflow-x: auto">'  # a long typeset formula scrolls inside its cell
         rows = "".join(
             f"<tr><td>{escape(article_label(c.article))}</td>"
-            f"{cell}{escape(c.quote)}<br><em>{_with_math(c.gloss)}</em>"
+            f"{cell}{_quote(c.quote)}<br><em>{_with_math(c.gloss)}</em>"
             f"{'<br>' + _math(c.formula) if c.formula else ''}</td>"
             f"<td>{escape(c.verdict)}{'<br><small>' + escape(c.severity) + '</small>' if c.severity else ''}</td>"
             f"{cell}{_with_math(c.evidence)}</td>{cell}{_with_math(c.correction)}</td></tr>"
@@ -359,10 +359,12 @@ class Audit:
         )
         # Fixed layout at the page's width, so that every column shows without scrolling sideways.
         widths = "".join(f'<col style="width: {w}%">' for w in (6, 32, 11, 29, 22))
+        # On a narrow screen the table scrolls inside its own box, as the theme's data tables do.
         return (
+            '<div class="pst-scrollable-table-container">'
             f'<table class="table" style="table-layout: fixed; width: 100%; font-size: 85%; '
             f'overflow-wrap: anywhere"><colgroup>{widths}</colgroup><thead><tr>{head}</tr></thead>'
-            f"<tbody>{rows}</tbody></table>"
+            f"<tbody>{rows}</tbody></table></div>"
         )
 
     def errata_html(self, article: str, title: str, code: str = "") -> str:
@@ -376,7 +378,7 @@ class Audit:
         entries = "".join(
             f"<li><strong>{escape(claims[0].severity)}</strong>: "
             + "; ".join(
-                f"{_math(c.formula) if c.formula else '“' + escape(c.quote) + '”'} "
+                f"{_display_math(c.formula) if c.formula else '“' + _quote(c.quote) + '”'} "
                 f"({_with_math(c.gloss)}) → {_with_math(c.correction)}"
                 for c in claims
             )
@@ -388,6 +390,17 @@ class Audit:
             f'<div class="admonition attention"><p class="admonition-title">{escape(title)}</p>'
             f"<ul>{entries}</ul>{listing}</div>"
         )
+
+
+def _quote(text: str) -> str:
+    """A verbatim quote as HTML: one that holds TeX source (a formula that did not survive on its
+    page) is shown as code, so that it reads as the source it is and nothing tries to typeset it."""
+    return f"<code>{escape(text)}</code>" if "\\" in text or "$" in text else escape(text)
+
+
+def _display_math(tex: str) -> str:
+    # A formula on a line of its own: on a narrow screen it is scaled to the column's width.
+    return f'<div class="math notranslate nohighlight">\\[{escape(tex)}\\]</div>'
 
 
 def _math(tex: str) -> str:

@@ -197,7 +197,27 @@ def test_table_and_errata_typeset_math_and_escape_text():
     assert table.index("a&lt;b") < table.index("fine")  # most serious first
     errata = audit.errata_html("000_x.txt", "Errata", code="x = 1 < 2")
     assert 'class="admonition' in errata and "fine" not in errata
-    assert f"{math}\\(S_i = " in errata and "a&lt;b" not in errata  # the formula typeset, not the quote
+    display = '<div class="math notranslate nohighlight">'
+    assert f"{display}\\[S_i = " in errata and "a&lt;b" not in errata  # the formula typeset, not the quote
     assert f"(the {math}\\(p - y\\)</span> rule)" in errata  # with its gloss
     assert f"{math}\\(\\partial L/\\partial W = (p - y)x^\\top\\)</span>" in errata
     assert "<pre>x = 1 &lt; 2</pre>" in errata
+
+
+def test_a_quote_of_tex_source_is_shown_as_code():
+    audit = Audit()
+    audit.record(
+        "000_x.txt",
+        r"$$\frac{a}{b",
+        "g",
+        "ran",
+        ILL_FORMED,
+        ILL_FORMED,
+        correction="c",
+        severity=PRESENTATION,
+        echo=False,
+    )
+    audit.record("000_x.txt", "plain words", "g", "ran", CORRECT, CORRECT, echo=False)
+    table = audit.table_html()
+    assert r"<code>$$\frac{a}{b</code>" in table and "<code>plain words" not in table
+    assert table.startswith('<div class="pst-scrollable-table-container">')

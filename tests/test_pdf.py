@@ -8,6 +8,7 @@ CI (CI=true), where it fails.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import unicodedata
@@ -47,7 +48,14 @@ def _code_text() -> str:
             source = "".join(cell["source"])
             if cell["cell_type"] == "code":
                 parts.append(source)
-                parts += ["".join(output.get("text", "")) for output in cell.get("outputs", [])]
+                for output in cell.get("outputs", []):
+                    parts.append("".join(output.get("text", "")))
+                    data = output.get("data", {})
+                    parts.append("".join(data.get("text/plain", "")))
+                    # HTML outputs show TeX source as code too (the audit's quotes of formulas that
+                    # did not typeset on their page)
+                    code = re.findall(r"<code>(.*?)</code>", "".join(data.get("text/html", "")), re.S)
+                    parts += [html.unescape(c) for c in code]
             else:
                 parts += re.findall(r"`([^`]+)`", source)
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", "\n".join(parts)))
