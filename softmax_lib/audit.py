@@ -378,7 +378,7 @@ class Audit:
         entries = "".join(
             f"<li><strong>{escape(claims[0].severity)}</strong>: "
             + "; ".join(
-                f"{_display_math(c.formula) if c.formula else '“' + _quote(c.quote) + '”'} "
+                f"{_display_math(c.formula) if c.formula else _quote(c.quote, marks='“”')} "
                 f"({_with_math(c.gloss)}) → {_with_math(c.correction)}"
                 for c in claims
             )
@@ -392,10 +392,13 @@ class Audit:
         )
 
 
-def _quote(text: str) -> str:
-    """A verbatim quote as HTML: one that holds TeX source (a formula that did not survive on its
-    page) is shown as code, so that it reads as the source it is and nothing tries to typeset it."""
-    return f"<code>{escape(text)}</code>" if "\\" in text or "$" in text else escape(text)
+def _quote(text: str, marks: str = "") -> str:
+    """A verbatim quote as HTML, between `marks` (opening and closing): one that holds TeX source (a
+    formula that did not survive on its page) is shown as code instead, so that it reads as the
+    source it is and nothing tries to typeset it."""
+    if "\\" in text or "$" in text:
+        return f"<code>{escape(text)}</code>"
+    return f"{marks[:1]}{escape(text)}{marks[1:]}"
 
 
 def _display_math(tex: str) -> str:
