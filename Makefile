@@ -67,7 +67,7 @@ test-fast: install
 	$(BIN)/python -m pytest -m "not slow" $(PARALLEL) $(BUILT_BOOK_TESTS:%=--ignore=%) --nb-cache=$(NB_CACHE)
 	$(BIN)/python tools/book_config.py $(NB_CACHE) > _build/_config.cached.yml
 	$(BIN)/jupyter-book build . -W -n --keep-going --config _build/_config.cached.yml
-	$(BIN)/python _ext/build_pdf.py --optional
+	$(BIN)/python _ext/build_pdf.py --optional --config _build/_config.cached.yml
 	$(BIN)/python -m pytest $(BUILT_BOOK_TESTS) $(PARALLEL)
 
 # The slow tests run beside the fast suite: the planted errors keep two processes busy part of the

@@ -1,14 +1,16 @@
 """Print the whole book as one PDF: Sphinx's single-page HTML, typeset by MathJax, printed by
 headless Chromium (the browser the browser test uses; Playwright never downloads one).
 
-    python _ext/build_pdf.py [--optional]     (make pdf; make book runs it with --optional)
+    python _ext/build_pdf.py [--optional] [--config FILE]     (make pdf; make book: --optional)
 
 Builds _build/singlehtml (reusing the HTML build's executed notebooks when nothing changed),
 serves it on 127.0.0.1, waits for MathJax and every image, and prints it to _build/pdf/book.pdf,
 with a copy at _build/html/book.pdf, which the home page links to. Equation numbers, figure numbers
 and internal links (the table of contents, equation and chapter references) are the HTML's, kept
 as links inside the PDF. Set CHROMIUM=/path to use another Chromium or Chrome. With --optional, a
-machine without Chromium gets a message instead of an error (outside CI), and no PDF.
+machine without Chromium gets a message instead of an error (outside CI), and no PDF. --config
+passes a Jupyter Book configuration to the single-page build: `make test` gives it the one that
+reads the notebooks nbval has just executed, so that no chapter is executed a second time.
 """
 
 from __future__ import annotations
@@ -78,9 +80,12 @@ def find_chromium() -> str | None:
     return next((c for c in candidates if c and Path(c).is_file()), None)
 
 
-def build_single_html() -> Path:
+def build_single_html(config: str | None = None) -> Path:
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    subprocess.run([str(jupyter_book), "build", str(ROOT), "--builder", "singlehtml", "-n", "--keep-going"], check=True)
+    options = ["--config", config] if config else []
+    subprocess.run(
+        [str(jupyter_book), "build", str(ROOT), "--builder", "singlehtml", "-n", "--keep-going", *options], check=True
+    )
     # Jupyter Book writes index.html as a redirect to the root document, book/intro.html, which
     # holds the whole book but links its assets as if it lay at the top (_static/, _images/).
     page = SINGLE / "book" / "intro.html"
@@ -144,7 +149,7 @@ def main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return 0 if optional else 1
-    build_single_html()
+    build_single_html(argv[argv.index("--config") + 1] if "--config" in argv else None)
     print_pdf(chromium)
     if SITE_COPY.parent.is_dir():
         shutil.copyfile(PDF, SITE_COPY)

@@ -12,13 +12,13 @@ import softmax_lib as sl
 from softmax_lib.checks import (
     EXP_UNITS,
     compare,
-    log_softmax64,
-    logsumexp_log_units,
+    log_softmax_error_scale,
+    logsumexp_error_scale,
+    loss_error_scale,
     loss_units,
-    shifted_softmax_bound_units,
-    smallest_normal,
     softmax64,
     softmax_bound_units,
+    softmax_error_scale,
     to_torch,
     torch_cross_entropy_with_grad,
     unit_roundoff,
@@ -46,33 +46,10 @@ def online_units(z, axis, chunk_size):
     return (EXP_UNITS + 1) * chunks + float(np.max(np.ptp(z, axis=axis)))
 
 
-def softmax_scale(z, axis=-1, extra=0.0, dtype=np.float64):
-    """p_i within (|z_i − m| + K + 4 + log K)·u·p_i; below the smallest normal number the error is absolute."""
-    p = np.maximum(softmax64(z, axis), smallest_normal(dtype))
-    return p * (shifted_softmax_bound_units(z, axis) + extra)
-
-
-def log_softmax_scale(z, axis=-1, extra=0.0):
-    """log p_i within (|log p_i| + |z_i − m| + L)·u, L = logsumexp_log_units(K)."""
-    z = np.asarray(z, dtype=np.float64)
-    return (
-        np.abs(log_softmax64(z, axis))
-        + np.abs(z - z.max(axis=axis, keepdims=True))
-        + logsumexp_log_units(z.shape[axis])
-        + extra
-    )
-
-
-def finite_spread(z, axis=-1):
-    """max − min of each row's finite logits (a −inf logit is a masked class: it adds nothing)."""
-    z = np.where(np.isfinite(z), z, np.nan)
-    return np.nanmax(z, axis=axis) - np.nanmin(z, axis=axis)
-
-
 def loss_scale(logits, axis=-1, reduction="none"):
     """(scale, units): a row's loss is within loss_units(K)·u of max_k |z_k − m| + log K + 1; the sum adds N − 1
     units, the mean N (the sum and the division), reduced like the loss."""
-    per_row = finite_spread(logits, axis) + np.log(logits.shape[axis]) + 1
+    per_row = loss_error_scale(logits, axis)
     units = loss_units(logits.shape[axis])
     if reduction == "none":
         return per_row, units
@@ -88,16 +65,9 @@ def grad_scale(logits, target, axis=-1, reduction="none"):
     target = np.asarray(target)
     y = np.moveaxis(np.eye(k)[target], -1, axis) if np.issubdtype(target.dtype, np.integer) else target
     n = logits.size // k if reduction == "mean" else 1
-    return (softmax64(logits, axis) + y) / n, softmax_bound_units(k, float(np.max(finite_spread(logits, axis)))) + 2
-
-
-def logsumexp_scale(z, axis=-1, extra=0.0, keepdims=False):
-    """y = m + log s within (|y| + L)·u."""
-    z = np.asarray(z, dtype=np.float64)
-    m = z.max(axis=axis, keepdims=True)
-    y = m + np.log(np.sum(np.exp(z - m), axis=axis, keepdims=True))
-    y = y if keepdims else np.squeeze(y, axis)
-    return np.abs(y) + logsumexp_log_units(z.shape[axis]) + extra
+    return (softmax64(logits, axis) + y) / n, softmax_bound_units(
+        k, float(np.max(loss_error_scale(logits, axis) - np.log(k) - 1))
+    ) + 2
 
 
 # --- blocked kernels ----------------------------------------------------------------------------
@@ -132,16 +102,22 @@ def test_blocked_any_axis_matches_torch(rng, axis):
     z = rng.normal(scale=4.0, size=(5, 7, 6))
     z_t = to_torch(z)
     tol = 2 * U64  # both sides in float64, each within its bound
-    assert_close("blocked_softmax", sl.blocked_softmax(z, axis), torch.softmax(z_t, axis), tol, softmax_scale(z, axis))
+    assert_close(
+        "blocked_softmax", sl.blocked_softmax(z, axis), torch.softmax(z_t, axis), tol, softmax_error_scale(z, axis)
+    )
     assert_close(
         "blocked_log_softmax",
         sl.blocked_log_softmax(z, axis),
         torch.log_softmax(z_t, axis),
         tol,
-        log_softmax_scale(z, axis),
+        log_softmax_error_scale(z, axis),
     )
     assert_close(
-        "blocked_logsumexp", sl.blocked_logsumexp(z, axis), torch.logsumexp(z_t, axis), tol, logsumexp_scale(z, axis)
+        "blocked_logsumexp",
+        sl.blocked_logsumexp(z, axis),
+        torch.logsumexp(z_t, axis),
+        tol,
+        logsumexp_error_scale(z, axis),
     )
 
 
@@ -175,9 +151,9 @@ def test_blocked_against_mpmath_float64(rng):
     bound = (np.abs(z - z.max(axis=-1, keepdims=True)) + z.shape[-1] + 2) * u
     assert np.all(rel[ref > np.finfo(np.float64).tiny] <= bound[ref > np.finfo(np.float64).tiny])
     # one side in float64, against 50 digits: u times each entry's bound
-    assert_close("blocked_logsumexp vs mpmath", sl.blocked_logsumexp(z), logsumexp_mp(z), U64, logsumexp_scale(z))
+    assert_close("blocked_logsumexp vs mpmath", sl.blocked_logsumexp(z), logsumexp_mp(z), U64, logsumexp_error_scale(z))
     assert_close(
-        "blocked_log_softmax vs mpmath", sl.blocked_log_softmax(z), log_softmax_mp(z), U64, log_softmax_scale(z)
+        "blocked_log_softmax vs mpmath", sl.blocked_log_softmax(z), log_softmax_mp(z), U64, log_softmax_error_scale(z)
     )
 
 
@@ -264,14 +240,14 @@ def test_online_equals_two_pass(rng, chunk_size, axis):
         sl.online_logsumexp(z, axis, chunk_size),
         sl.logsumexp(z, axis),
         U64,
-        2 * logsumexp_scale(z, axis) + extra,
+        2 * logsumexp_error_scale(z, axis) + extra,
     )
     assert_close(
         "online_softmax",
         sl.online_softmax(z, axis, chunk_size),
         sl.softmax(z, axis),
         U64,
-        softmax_scale(z, axis) + softmax_scale(z, axis, extra),
+        softmax_error_scale(z, axis) + softmax_error_scale(z, axis, extra_units=extra),
     )
 
 
@@ -284,14 +260,14 @@ def test_online_against_mpmath_with_growing_max():
         sl.online_logsumexp(z, chunk_size=1),
         logsumexp_mp(z),
         U64,
-        logsumexp_scale(z, extra=extra),
+        logsumexp_error_scale(z, extra_units=extra),
     )
     assert_close(
         "online_softmax vs mpmath",
         sl.online_softmax(z, chunk_size=1),
         softmax_mp(z),
         U64,
-        softmax_scale(z, extra=extra),
+        softmax_error_scale(z, extra_units=extra),
     )
 
 
@@ -303,7 +279,9 @@ def test_merge_is_associative_and_commutative(rng):
     lse = [m + np.log(d) for m, d in (left, right)]
     # each merged logsumexp: the chunked bound with 3 chunks, and 2 merges (EXP_UNITS + 1 and the spread each)
     z = np.concatenate(parts, axis=-1)
-    scale = logsumexp_scale(z, keepdims=True, extra=5 * (EXP_UNITS + 1) + 2 * float(np.max(np.ptp(z, axis=-1))))
+    scale = logsumexp_error_scale(
+        z, keepdims=True, extra_units=5 * (EXP_UNITS + 1) + 2 * float(np.max(np.ptp(z, axis=-1)))
+    )
     assert_close("merge order", lse[0], lse[1], 2 * U64, scale)
     assert_close("merge vs logsumexp", lse[0], sl.logsumexp(z, keepdims=True), 2 * U64, scale)
 
@@ -326,11 +304,11 @@ def test_streaming_matches_two_pass_and_torch(rng):
         sl.streaming_logsumexp(chunks),
         torch.logsumexp(z_t, -1),
         tol,
-        logsumexp_scale(z, extra=extra),
+        logsumexp_error_scale(z, extra_units=extra),
     )
     p = np.concatenate(list(sl.streaming_softmax(chunks)), axis=1)
     assert p.dtype == np.float32
-    p_scale = softmax_scale(z, extra=extra, dtype=np.float32)
+    p_scale = softmax_error_scale(z, extra_units=extra, dtype=np.float32)
     assert_close("streaming_softmax", p, torch.softmax(z_t, -1), tol, p_scale)
     # A callable source, on axis 0, and keepdims.
     p0 = np.concatenate(list(sl.streaming_softmax(lambda: (c.T for c in chunks), axis=0)), axis=0)

@@ -27,8 +27,6 @@ Special values, each checked against torch on the CPU (float64 and float32):
     with the same 0·log 0 = 0 convention.
 """
 
-import warnings
-
 import numpy as np
 import pytest
 import torch
@@ -46,6 +44,7 @@ from softmax_lib.checks import (
     compare,
     jacobian_units,
     logsumexp_log_units,
+    loss_error_scale,
     loss_units,
     softmax64,
     softmax_bound_units,
@@ -140,14 +139,6 @@ def compare_logsumexp(name, actual, expected, z, axis, sides=2, extra=0.0):
     expected = np.asarray(expected, dtype=np.float64)
     scale = np.abs(expected) + logsumexp_log_units(k_of(z, axis)) + extra
     return compare(name, actual, expected, sides * unit_roundoff(z.dtype), measure="scaled", scale=scale)
-
-
-def loss_scale(z_rows):
-    """A row's loss is within loss_units(K)·u of max_k |z_k − m| + log K + 1 (finite logits; −inf is masked)."""
-    finite = np.where(np.isfinite(z_rows), z_rows.astype(np.float64), np.nan)
-    with warnings.catch_warnings():  # a row with no finite logit has a NaN loss: its scale is never used
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmax(finite, axis=-1) - np.nanmin(finite, axis=-1) + np.log(z_rows.shape[-1]) + 1
 
 
 def assert_matches_with_specials(name, actual, expected, tolerance, **measure):
@@ -408,7 +399,7 @@ def test_gradient_is_p_minus_y(case, data):
     ours = sl.cross_entropy(z, target, axis, reduction)
     if z.ndim == 1 and reduction == "none":
         loss_ref = loss_ref[0]
-    per_row = loss_scale(rows(z, axis))
+    per_row = loss_error_scale(rows(z, axis))
     if reduction == "none":
         l_scale, l_units = per_row.reshape(np.shape(ours)), loss_units(k)
     elif reduction == "sum":
@@ -433,7 +424,7 @@ def test_gradient_matches_central_differences(case, data):
     n_div = z.size // k if reduction == "mean" else 1
     y = sl.target_distribution(z, target, axis)
     g_scale = float(np.max(softmax64(z, axis) + y)) / n_div
-    f_scale = float(np.sum(loss_scale(rows(z, axis))))
+    f_scale = float(np.sum(loss_error_scale(rows(z, axis))))
     fd_error = central_difference_error(
         THIRD_DERIVATIVE_SOFTMAX / n_div, f_scale, loss_units(k) + z.size, float(np.max(np.abs(z)))
     )
@@ -616,7 +607,7 @@ def test_infinities_handled_as_torch(case, data):
                     reference.numpy(),
                     2 * loss_units(k) * u,
                     measure="scaled",
-                    scale=loss_scale(z_rows),
+                    scale=loss_error_scale(z_rows),
                 )
 
 
@@ -641,7 +632,7 @@ def test_index_target_with_masked_class_matches_torch(case, data):
         ref,
         2 * loss_units(z_rows.shape[-1]) * unit_roundoff(z.dtype),
         measure="scaled",
-        scale=loss_scale(z_rows),
+        scale=loss_error_scale(z_rows),
     )
 
 

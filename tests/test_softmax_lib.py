@@ -24,14 +24,14 @@ from softmax_lib.checks import (
     checked_array,
     compare,
     jacobian_units,
-    log_softmax64,
-    logsumexp_log_units,
+    log_softmax_error_scale,
+    logsumexp_error_scale,
+    loss_error_scale,
     loss_units,
     machine_epsilon,
-    shifted_softmax_bound_units,
-    smallest_normal,
     softmax64,
     softmax_bound_units,
+    softmax_error_scale,
     torch_cross_entropy_with_grad,
     torch_device,
     unit_roundoff,
@@ -43,32 +43,6 @@ U64 = unit_roundoff(np.float64)
 
 # Each entry's first-order bound (softmax_lib.checks.tolerance), as the scale of measure="scaled": the
 # tolerance is then u for one side computed in the dtype (against 50 digits), 2u for two.
-
-
-def softmax_scale(z64, axis=-1, dtype="float64"):
-    """p_i within (|z_i − m| + K + 4 + log K)·u·p_i; below the smallest normal number the error is absolute."""
-    return np.maximum(softmax64(z64, axis), smallest_normal(dtype)) * shifted_softmax_bound_units(z64, axis)
-
-
-def log_softmax_scale(z64, axis=-1):
-    """log p_i within (|log p_i| + |z_i − m| + L)·u, L = logsumexp_log_units(K)."""
-    return (
-        np.abs(log_softmax64(z64, axis))
-        + np.abs(z64 - z64.max(axis=axis, keepdims=True))
-        + logsumexp_log_units(z64.shape[axis])
-    )
-
-
-def logsumexp_scale(z64, axis=-1):
-    """y = m + log s within (|y| + L)·u."""
-    m = z64.max(axis=axis, keepdims=True)
-    y = np.squeeze(m + np.log(np.sum(np.exp(z64 - m), axis=axis, keepdims=True)), axis)
-    return np.abs(y) + logsumexp_log_units(z64.shape[axis])
-
-
-def loss_scale(z64, axis=-1):
-    """A row's loss is within loss_units(K)·u of max_k |z_k − m| + log K + 1."""
-    return np.ptp(z64, axis=axis) + np.log(z64.shape[axis]) + 1
 
 
 def on(backend, x, dtype="float64"):
@@ -112,7 +86,7 @@ def test_softmax_log_softmax_logsumexp_match_torch(rng, axis, backend, dtype):
             torch.softmax(z_t, axis),
             tol,
             measure="scaled",
-            scale=softmax_scale(z64, axis, dtype),
+            scale=softmax_error_scale(z64, axis, dtype=dtype),
         )
     )
     assert_passed(
@@ -122,7 +96,7 @@ def test_softmax_log_softmax_logsumexp_match_torch(rng, axis, backend, dtype):
             torch.log_softmax(z_t, axis),
             tol,
             measure="scaled",
-            scale=log_softmax_scale(z64, axis),
+            scale=log_softmax_error_scale(z64, axis),
         )
     )
     assert_passed(
@@ -132,7 +106,7 @@ def test_softmax_log_softmax_logsumexp_match_torch(rng, axis, backend, dtype):
             torch.logsumexp(z_t, axis),
             tol,
             measure="scaled",
-            scale=logsumexp_scale(z64, axis),
+            scale=logsumexp_error_scale(z64, axis),
         )
     )
     keep = sl.logsumexp(z, axis, keepdims=True)
@@ -271,7 +245,7 @@ def test_log_softmax_and_logsumexp_derivatives(rng):
     p = softmax64(z)
     b = softmax_bound_units(5, float(np.ptp(z)))
     x_scale = float(np.max(np.abs(z)))
-    lse_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX, float(logsumexp_scale(z)), 1.0, x_scale)
+    lse_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX, float(logsumexp_error_scale(z)), 1.0, x_scale)
     assert_passed(
         compare(
             "∂logsumexp/∂z = softmax",
@@ -283,7 +257,9 @@ def test_log_softmax_and_logsumexp_derivatives(rng):
         )
     )
     expected = np.eye(5) - sl.softmax(z)[None, :]
-    log_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX, float(np.max(log_softmax_scale(z))), 1.0, x_scale)
+    log_error = central_difference_error(
+        THIRD_DERIVATIVE_SOFTMAX, float(np.max(log_softmax_error_scale(z))), 1.0, x_scale
+    )
     size = 1 + p.max()
     assert_passed(
         compare(
@@ -335,7 +311,7 @@ def test_cross_entropy_single_row(backend):
             loss,
             2 * loss_units(3) * U64,
             measure="scaled",
-            scale=loss_scale(logits),
+            scale=loss_error_scale(logits),
         )
     )
     np.testing.assert_allclose(numpy64(sl.cross_entropy_grad(z, 1)), grad, atol=1e-16)
@@ -461,7 +437,12 @@ def test_mpmath_references_agree_with_softmax_lib(rng):
     # one side in float64 against 50 digits: u, each entry's bound in the scale
     assert_passed(
         compare(
-            "softmax", sl.softmax(z, 0), reference.softmax_mp(z, 0), U64, measure="scaled", scale=softmax_scale(z, 0)
+            "softmax",
+            sl.softmax(z, 0),
+            reference.softmax_mp(z, 0),
+            U64,
+            measure="scaled",
+            scale=softmax_error_scale(z, 0),
         )
     )
     assert_passed(
@@ -471,7 +452,7 @@ def test_mpmath_references_agree_with_softmax_lib(rng):
             reference.log_softmax_mp(z),
             U64,
             measure="scaled",
-            scale=log_softmax_scale(z),
+            scale=log_softmax_error_scale(z),
         )
     )
     assert_passed(
@@ -481,7 +462,7 @@ def test_mpmath_references_agree_with_softmax_lib(rng):
             reference.logsumexp_mp(z, 0),
             U64,
             measure="scaled",
-            scale=logsumexp_scale(z, 0),
+            scale=logsumexp_error_scale(z, 0),
         )
     )
     assert_passed(
@@ -491,7 +472,7 @@ def test_mpmath_references_agree_with_softmax_lib(rng):
             reference.cross_entropy_mp(z, target),
             loss_units(4) * U64,
             measure="scaled",
-            scale=loss_scale(z),
+            scale=loss_error_scale(z),
         )
     )
     # where float64 softmax underflows, the reference still has the exact (tiny) value

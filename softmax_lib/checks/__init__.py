@@ -25,6 +25,7 @@ from .cases import (
     loss_units,
     output_layer_grad,
 )
+from .error_scales import log_softmax_error_scale, logsumexp_error_scale, loss_error_scale, softmax_error_scale
 from .oracles import (
     DEVICE_VARIABLE,
     checked_array,
@@ -92,6 +93,10 @@ from .variants import (
 )
 
 __all__ = [
+    "softmax_error_scale",
+    "log_softmax_error_scale",
+    "logsumexp_error_scale",
+    "loss_error_scale",
     "STRESS_FAMILIES",
     "relative_error_units",
     "stress_logits",

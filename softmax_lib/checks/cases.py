@@ -20,6 +20,7 @@ from numpy.typing import ArrayLike
 from .._cross_entropy import cross_entropy, cross_entropy_grad
 from .._softmax import log_softmax, softmax, softmax_jacobian, softmax_vjp
 from . import oracles
+from .error_scales import loss_error_scale
 from .oracles import checked_array, float64_target, softmax64, to_torch
 from .tolerance import (
     EXP_UNITS,
@@ -167,9 +168,7 @@ def loss_units(n_classes: int) -> float:
 
 def _loss_scale(z64: np.ndarray, axis: int, reduction: str) -> tuple[Any, float]:
     """Per row max_k |z_k − m| + log K + 1, reduced like the loss; and the reduction's extra units."""
-    rows = _rows_last(z64, axis)
-    k = rows.shape[-1]
-    per_row = np.max(rows, axis=-1) - np.min(rows, axis=-1) + np.log(k) + 1
+    per_row = loss_error_scale(z64, axis)
     n = per_row.size
     if reduction == "none":
         return per_row, 0.0
