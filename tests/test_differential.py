@@ -18,13 +18,12 @@ are class indices of every integer dtype and probabilities of every float dtype.
 are derandomized (the "ci" profile of tests/conftest.py).
 """
 
-from contextlib import contextmanager
-
 import numpy as np
 import pytest
 import torch
 from hypothesis import given, note
 from hypothesis import strategies as st
+from numpy_paths import blocked_everywhere
 
 import softmax_lib as sl
 import softmax_lib._softmax
@@ -111,17 +110,6 @@ def layouts(z: np.ndarray) -> dict[str, np.ndarray]:
         "transposed": np.ascontiguousarray(z.T).T,
         "strided": strided,
     }
-
-
-@contextmanager
-def blocked_everywhere():
-    """Send every NumPy float32/float64 input of softmax, log_softmax, logsumexp to the blocked kernels."""
-    saved = softmax_lib._softmax.BLOCKED_MIN_SIZE
-    softmax_lib._softmax.BLOCKED_MIN_SIZE = 1
-    try:
-        yield
-    finally:
-        softmax_lib._softmax.BLOCKED_MIN_SIZE = saved
 
 
 # --- comparisons -------------------------------------------------------------------------------

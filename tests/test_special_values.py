@@ -9,7 +9,6 @@ a changed value, a new row or a new column without a check fails here.
 """
 
 import re
-from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from numpy_paths import blocked_everywhere
 
 import softmax_lib as sl
 import softmax_lib._softmax
@@ -78,16 +78,6 @@ def assert_matches(name: str, actual, printed: list[str]) -> None:
             # Half a unit in the last printed digit: the rounding the table shows.
             half_unit = 0.5 * 10.0 ** Decimal(text).as_tuple().exponent
             assert abs(value - expected) <= half_unit, f"{name}: {actual}, README: {printed}"
-
-
-@contextmanager
-def blocked_everywhere():
-    saved = softmax_lib._softmax.BLOCKED_MIN_SIZE
-    softmax_lib._softmax.BLOCKED_MIN_SIZE = 1
-    try:
-        yield
-    finally:
-        softmax_lib._softmax.BLOCKED_MIN_SIZE = saved
 
 
 def numpy_paths(func, z: np.ndarray, blocked=None):

@@ -23,6 +23,7 @@ from softmax_lib.checks import (
     softmax64,
     softmax_bound_units,
     to_torch,
+    torch_sparsemax,
     unit_roundoff,
 )
 
@@ -91,16 +92,6 @@ def sparsemax_units(n_classes):
     """K + 3: sparsemax's absolute error in u. z' = z − m rounded (u, |z'| ≤ 1 on the support S), τ = (Σ_S z' − 1)/|S|
     a sum of |S| + 1 terms of size ≤ 1 (|S|·u·(|S| + 1)/|S|) and a division (u), p = z' − τ (u)."""
     return n_classes + 3
-
-
-def torch_sparsemax(z):
-    """Sparsemax by sorting, in torch, written independently of softmax_lib's."""
-    ordered, _ = torch.sort(z, dim=-1, descending=True)
-    k = torch.arange(1, z.shape[-1] + 1, dtype=z.dtype, device=z.device)
-    cumulative = ordered.cumsum(-1)
-    support = (1 + k * ordered > cumulative).sum(-1, keepdim=True)
-    tau = (cumulative.gather(-1, support - 1) - 1) / support
-    return torch.clamp(z - tau, min=0)
 
 
 @pytest.mark.parametrize("axis", [-1, 0, 1])
