@@ -8,6 +8,7 @@ A claim about the library is a registered check (registry.py); a demonstration s
 * variants: checks of sparsemax, hierarchical softmax and the fused loss;
 * scale: checks of the loss options (weight, ignore_index, label_smoothing, z_loss) against torch;
 * training: checks of the variants' training functions (sparsemax loss and backward, path-scored hierarchical softmax);
+* regression: the book's softmax-regression problem (digits, objective, Hessian, L-BFGS fit), shared by two chapters;
 * accuracy: stress inputs and errors in units of u, for the accuracy studies;
 * mistakes: plausible wrong implementations and the mistake × check × dtype table.
 """
