@@ -20,9 +20,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
+from array_api_compat import array_namespace
 from numpy.typing import ArrayLike, NDArray
 
-from ._validation import as_numpy_float_array, class_axis
+from ._validation import Array, as_numpy_float_array, class_axis
 
 __all__ = [
     "merge_normalizers",
@@ -34,8 +35,10 @@ __all__ = [
 ]
 
 
-def _shift(m: np.ndarray) -> np.ndarray:
-    return np.where(np.isfinite(m), m, np.zeros_like(m))
+def _shift(m: Array) -> Array:
+    """s(m): the shift of a state, m where m is finite and 0 elsewhere."""
+    xp = array_namespace(m)
+    return xp.where(xp.isfinite(m), m, xp.zeros_like(m))
 
 
 def _normalized(chunk: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -44,11 +47,18 @@ def _normalized(chunk: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
         return np.where(np.isfinite(m), np.exp(chunk - _shift(m)) / d, np.nan)
 
 
-def _rescale(d: np.ndarray, old_shift: np.ndarray, new_shift: np.ndarray) -> np.ndarray:
+def rescaled(d: Array, m_old: Array, m_new: Array) -> Array:
+    """d · exp(s(m_old) − s(m_new)): a sum of exp(z − s(m_old)) re-expressed after the shift s(m_new).
+
+    The one rescaling step of every merge of normalizer states: `merge_normalizers`, the folds of
+    the online and streaming functions, and `softmax_lib.distributed.merge_shard_normalizers`
+    (NumPy or torch arrays). m_new ≥ m_old, so the factor is exp of a non-positive number.
+    """
+    xp = array_namespace(d, m_old, m_new)
     # d = 0 only for an empty or all −inf prefix; its factor may be exp(+huge) = inf, and 0 · inf is NaN.
-    # old_shift − new_shift may overflow to −inf (m₁ = −1e308, m = 1e308): its exp is the right 0.
+    # s(m_old) − s(m_new) may overflow to −inf (m_old = −1e308, m_new = 1e308): its exp is the right 0.
     with np.errstate(over="ignore", invalid="ignore"):
-        return np.where(d == 0, np.zeros_like(d), d * np.exp(old_shift - new_shift))
+        return xp.where(d == 0, xp.zeros_like(d), d * xp.exp(_shift(m_old) - _shift(m_new)))
 
 
 def merge_normalizers(
@@ -62,8 +72,7 @@ def merge_normalizers(
     """
     m1, d1, m2, d2 = (np.asarray(a) for a in (m1, d1, m2, d2))
     m = np.maximum(m1, m2)
-    s = _shift(m)
-    return m, _rescale(d1, _shift(m1), s) + _rescale(d2, _shift(m2), s)
+    return m, rescaled(d1, m1, m) + rescaled(d2, m2, m)
 
 
 def _chunk_state(chunk: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
@@ -72,12 +81,23 @@ def _chunk_state(chunk: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
         return m, np.sum(np.exp(chunk - _shift(m)), axis=axis, keepdims=True)
 
 
-def _fold(chunks: Iterable[np.ndarray], axis: int) -> tuple[np.ndarray, np.ndarray]:
-    m = d = None
-    for chunk in chunks:
+def _fold(chunks: Iterable[tuple[np.ndarray, int]]) -> tuple[np.ndarray, np.ndarray, int]:
+    """The state (m, d) of (chunk, class axis) pairs, each chunk's state merged into the running one; and the axis.
+
+    The one loop of the online normalizer, `streaming_logsumexp` and `streaming_softmax`.
+    """
+    m = d = axis = None
+    for chunk, axis in chunks:
         cm, cd = _chunk_state(chunk, axis)
         m, d = (cm, cd) if m is None else merge_normalizers(m, d, cm, cd)
-    return m, d
+    return m, d, axis
+
+
+def _logsumexp_of(m: np.ndarray, d: np.ndarray, axis: int, keepdims: bool) -> np.ndarray:
+    """s(m) + log d, the logsumexp a state stands for."""
+    with np.errstate(divide="ignore"):  # log 0 = −inf for an all −inf row
+        out = _shift(m) + np.log(d)
+    return out if keepdims else np.squeeze(out, axis=axis)
 
 
 def _split(z: np.ndarray, axis: int, chunk_size: int) -> Iterator[np.ndarray]:
@@ -100,7 +120,8 @@ def online_normalizer(
     axis = class_axis(z, axis, "z")
     if not isinstance(chunk_size, (int, np.integer)) or isinstance(chunk_size, bool) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
-    return _fold(_split(z, axis, chunk_size), axis)
+    m, d, _ = _fold((chunk, axis) for chunk in _split(z, axis, chunk_size))
+    return m, d
 
 
 def online_logsumexp(
@@ -108,9 +129,7 @@ def online_logsumexp(
 ) -> NDArray[np.floating]:
     """log Σ_k exp(z_k) = s(m) + log d from the one-pass online normalizer."""
     m, d = online_normalizer(z, axis, chunk_size)
-    with np.errstate(divide="ignore"):  # log 0 = −inf for an all −inf row
-        out = _shift(m) + np.log(d)
-    return out if keepdims else np.squeeze(out, axis=class_axis(out, axis, "z"))
+    return _logsumexp_of(m, d, class_axis(m, axis, "z"), keepdims)
 
 
 def online_softmax(z: ArrayLike, axis: int = -1, chunk_size: int = 4096) -> NDArray[np.floating]:
@@ -145,13 +164,8 @@ def streaming_logsumexp(chunks: Iterable[ArrayLike], axis: int = -1, keepdims: b
 
     Memory: one chunk plus the (m, d) state, whatever the total length of the axis.
     """
-    m = d = ax = None
-    for chunk, ax in _checked_chunks(chunks, axis):
-        cm, cd = _chunk_state(chunk, ax)
-        m, d = (cm, cd) if m is None else merge_normalizers(m, d, cm, cd)
-    with np.errstate(divide="ignore"):
-        out = _shift(m) + np.log(d)
-    return out if keepdims else np.squeeze(out, axis=ax)
+    m, d, ax = _fold(_checked_chunks(chunks, axis))
+    return _logsumexp_of(m, d, ax, keepdims)
 
 
 def streaming_softmax(
@@ -182,9 +196,6 @@ def streaming_softmax(
 
 
 def _two_pass_chunks(source: Callable[[], Iterable[ArrayLike]], axis: int) -> Iterator[NDArray[np.floating]]:
-    m = d = None
-    for chunk, ax in _checked_chunks(source(), axis):
-        cm, cd = _chunk_state(chunk, ax)
-        m, d = (cm, cd) if m is None else merge_normalizers(m, d, cm, cd)
+    m, d, _ = _fold(_checked_chunks(source(), axis))
     for chunk, _ in _checked_chunks(source(), axis):
         yield _normalized(chunk, m, d)

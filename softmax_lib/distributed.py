@@ -27,6 +27,7 @@ import torch
 import torch.distributed as dist
 
 from ._cross_entropy import check_options, check_reduction
+from ._online import rescaled
 
 __all__ = ["vocab_parallel_cross_entropy", "vocab_parallel_linear_cross_entropy", "merge_shard_normalizers"]
 
@@ -38,8 +39,7 @@ def merge_shard_normalizers(maxima: torch.Tensor, sums: torch.Tensor) -> tuple[t
     Exact in exact arithmetic: s_r exp(m_r − m) = Σ_{k ∈ shard r} exp(z_k − m_r) exp(m_r − m).
     """
     m = maxima.max(dim=0).values
-    shift = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
-    return m, (sums * torch.exp(maxima - shift)).sum(dim=0)
+    return m, rescaled(sums, maxima, m).sum(dim=0)
 
 
 class _Shard:
