@@ -28,10 +28,10 @@ from softmax_lib.checks import (
     logsumexp_error_scale,
     loss_error_scale,
     loss_units,
-    machine_epsilon,
     softmax64,
     softmax_bound_units,
     softmax_error_scale,
+    summation_units,
     torch_cross_entropy_with_grad,
     torch_device,
     unit_roundoff,
@@ -156,11 +156,17 @@ def test_stable_for_huge_logits(backend, dtype, scale):
     np.testing.assert_array_equal(numpy64(p)[0], [1, 0, 0, 0])
     np.testing.assert_array_equal(numpy64(lse), np.max(z64, axis=-1))
     np.testing.assert_array_equal(numpy64(log_p)[0], z64[0] - z64[0, 0])
-    # torch agrees on the losses, including a true class whose probability underflows to 0
+    # torch agrees on the losses, including a true class whose probability underflows to 0: loss_units(K)·u per
+    # side of each row's loss_error_scale (as check_cross_entropy)
     ref = torch.nn.functional.cross_entropy(
         torch_on(backend, data, dtype), torch_on(backend, np.array([1, 0])), reduction="none"
     )
-    np.testing.assert_allclose(numpy64(loss), numpy64(ref), rtol=4 * machine_epsilon(dtype))
+    tol, scale = 2 * loss_units(4) * unit_roundoff(dtype), loss_error_scale(z64)
+    assert_passed(compare("loss vs torch", loss, ref, tol, measure="scaled", scale=scale))
+    # log(softmax) instead of log_softmax: the underflowed p_t gives an infinite loss
+    with np.errstate(divide="ignore"):
+        log_of_p = -np.log(numpy64(p)[[0, 1], [1, 0]])
+    assert not compare("log(softmax)", log_of_p, ref, tol, measure="scaled", scale=scale).passed
 
 
 def test_logsumexp_of_infinities_matches_torch(backend, dtype):
@@ -188,7 +194,14 @@ def test_softmax_jacobian_layout(rng, backend):
     jac = sl.softmax_jacobian(on(backend, z), axis=1)
     assert tuple(jac.shape) == (2, 3, 4, 4)
     p = sl.softmax(z[1, :, 2])
-    np.testing.assert_allclose(numpy64(jac[1, 2]), np.diag(p) - np.outer(p, p), rtol=0, atol=1e-15)
+    # the slice and diag(p) − p pᵀ from float64 p, each within jacobian_units(b)·u of max(p_i δ_ij + p_i p_j)
+    b_slice = softmax_bound_units(4, float(np.ptp(z[1, :, 2])))
+    slice_size = float(np.max(np.diag(p) + np.outer(p, p)))
+    slice_tol = 2 * jacobian_units(b_slice) * U64
+    expected = np.diag(p) - np.outer(p, p)
+    assert_passed(compare("slice [1, 2]", jac[1, 2], expected, slice_tol, measure="scaled", scale=slice_size))
+    # the Jacobian of another slice in its place is rejected
+    assert not compare("slice [0, 2]", jac[0, 2], expected, slice_tol, measure="scaled", scale=slice_size).passed
     # as check_softmax_jacobian: jacobian_units(b) relative to max(p_i δ_ij + p_i p_j), plus the difference quotient
     row = z[0, :, 1]
     fd = central_difference_jacobian(sl.softmax, row)
@@ -213,8 +226,26 @@ def test_softmax_jacobian_is_not_diagonal(rng, backend):
     z = rng.normal(size=4)
     p = sl.softmax(z)
     jac = numpy64(sl.softmax_jacobian(on(backend, z)))
-    np.testing.assert_allclose(jac - np.diag(np.diag(jac)), -np.outer(p, p) + np.diag(p * p), atol=1e-15)
-    np.testing.assert_allclose(jac.sum(axis=0), 0, atol=1e-15)
+    # each entry within jacobian_units(b)·u of max(p_i δ_ij + p_i p_j), per side; a column sum of K such entries
+    # adds summation_units(K) of the same size
+    b = softmax_bound_units(4, float(np.ptp(z)))
+    size = float(np.max(np.diag(p) + np.outer(p, p)))
+    off_diagonal_tol = 2 * jacobian_units(b) * U64
+    column_tol = (4 * jacobian_units(b) + summation_units(4)) * U64
+
+    def off_diagonal_check(j):
+        off = j - np.diag(np.diag(j))
+        return compare(
+            "off-diagonal", off, -np.outer(p, p) + np.diag(p * p), off_diagonal_tol, measure="scaled", scale=size
+        )
+
+    def column_sums_check(j):
+        return compare("column sums", j.sum(axis=0), np.zeros(4), column_tol, measure="scaled", scale=size)
+
+    assert_passed([off_diagonal_check(jac), column_sums_check(jac)])
+    diagonal_only = np.diag(p * (1 - p))
+    assert not off_diagonal_check(diagonal_only).passed
+    assert not column_sums_check(diagonal_only).passed
 
 
 @pytest.mark.parametrize("axis", [-1, 0])
@@ -314,29 +345,60 @@ def test_cross_entropy_single_row(backend):
             scale=loss_error_scale(logits),
         )
     )
-    np.testing.assert_allclose(numpy64(sl.cross_entropy_grad(z, 1)), grad, atol=1e-16)
+    # p − y as check_cross_entropy: (b + 2)·u per side, componentwise of max(p, tiny) + y
+    y = np.eye(3)[1]
+    grad_scale = softmax64(logits) + y
+    grad_tol = 2 * (softmax_bound_units(3, float(np.ptp(logits))) + 2) * U64
+    assert_passed(
+        compare("grad vs torch", sl.cross_entropy_grad(z, 1), grad, grad_tol, measure="scaled", scale=grad_scale)
+    )
+    assert not compare("p without − y", sl.softmax(z), grad, grad_tol, measure="scaled", scale=grad_scale).passed
     loss_t, grad_t = torch_cross_entropy_with_grad(torch_on(backend, logits), torch_on(backend, np.array(1)))
-    np.testing.assert_allclose(numpy64(loss_t), loss, rtol=1e-15)
-    np.testing.assert_allclose(numpy64(grad_t), grad, atol=1e-16)
+    loss_tol = 2 * loss_units(3) * U64
+    assert_passed(compare("torch loss", loss_t, loss, loss_tol, measure="scaled", scale=loss_error_scale(logits)))
+    assert_passed(compare("torch grad", grad_t, grad, grad_tol, measure="scaled", scale=grad_scale))
 
 
 def test_mean_divides_by_rows_not_classes(rng, backend):
     logits = rng.normal(size=(8, 3))
     target = rng.integers(0, 3, size=8)
     ours = sl.cross_entropy_grad(on(backend, logits), on(backend, target))
-    np.testing.assert_allclose(numpy64(ours), (sl.softmax(logits) - np.eye(3)[target]) / 8)
+    # both sides (p − y)/N within (b + 2)·u of (p + y)/N componentwise, as in check_cross_entropy
+    y = np.eye(3)[target]
+    tol = 2 * (softmax_bound_units(3, float(np.max(np.ptp(logits, axis=-1)))) + 2) * U64
+    scale = (softmax64(logits) + y) / 8
+    assert_passed(compare("1/N", ours, (sl.softmax(logits) - y) / 8, tol, measure="scaled", scale=scale))
+    assert not compare("1/K", ours, (sl.softmax(logits) - y) / 3, tol, measure="scaled", scale=scale).passed
 
 
 def test_one_hot_probability_target_equals_index_target(rng, backend):
-    logits = on(backend, rng.normal(size=(5, 4)))
+    logits64 = rng.normal(size=(5, 4))
+    logits = on(backend, logits64)
     idx = rng.integers(0, 4, size=5)
-    one_hot, idx = on(backend, np.eye(4)[idx]), on(backend, idx)
-    np.testing.assert_allclose(
-        numpy64(sl.cross_entropy(logits, one_hot)), numpy64(sl.cross_entropy(logits, idx)), rtol=1e-15
+    y = np.eye(4)[idx]
+    one_hot, idx = on(backend, y), on(backend, idx)
+    # two computations of one loss and one gradient, each side within its bound (as check_cross_entropy)
+    loss_tol = 2 * (loss_units(4) + 5) * U64  # the mean of 5 rows adds 5 units
+    loss_scale = float(np.mean(loss_error_scale(logits64)))
+    grad_tol = 2 * (softmax_bound_units(4, float(np.max(np.ptp(logits64, axis=-1)))) + 2) * U64
+    grad_scale = (softmax64(logits64) + y) / 5
+
+    def loss_check(ours):
+        return compare("loss", ours, sl.cross_entropy(logits, idx), loss_tol, measure="scaled", scale=loss_scale)
+
+    assert_passed(loss_check(sl.cross_entropy(logits, one_hot)))
+    assert_passed(
+        compare(
+            "grad",
+            sl.cross_entropy_grad(logits, one_hot),
+            sl.cross_entropy_grad(logits, idx),
+            grad_tol,
+            measure="scaled",
+            scale=grad_scale,
+        )
     )
-    np.testing.assert_allclose(
-        numpy64(sl.cross_entropy_grad(logits, one_hot)), numpy64(sl.cross_entropy_grad(logits, idx)), atol=1e-17
-    )
+    # the one-hot rows of the next class are rejected
+    assert not loss_check(sl.cross_entropy(logits, on(backend, np.roll(y, 1, axis=-1)))).passed
 
 
 # --- bad input -------------------------------------------------------------------------------
