@@ -4,7 +4,8 @@ A claim about the library is a registered check (registry.py); a demonstration s
 
 * tolerance: the error measures (`compare`), u, and the first-order rounding bounds in units of u;
 * oracles: the references (torch autograd in the checked dtype, float64 formulas), one conversion helper;
-* cases: the check_* functions, each taking dtype and device; registry: the verify matrix built from them;
+* cases: the check_* functions of values and the loss, each taking dtype and device; derivatives: those of the
+  Jacobian, the VJP and the loss Hessian; registry: the verify matrix built from them;
 * variants: checks of sparsemax, hierarchical softmax and the fused loss;
 * scale: checks of the loss options (weight, ignore_index, label_smoothing, z_loss) against torch;
 * training: checks of the variants' training functions (sparsemax loss and backward, path-scored hierarchical softmax);
@@ -17,14 +18,11 @@ from .cases import (
     check_against_float64,
     check_cross_entropy,
     check_exact_uniform,
-    check_loss_hessian,
     check_output_layer_gradients,
-    check_softmax_jacobian,
-    check_softmax_vjp,
-    jacobian_units,
     loss_units,
     output_layer_grad,
 )
+from .derivatives import check_loss_hessian, check_softmax_jacobian, check_softmax_vjp, jacobian_units
 from .error_scales import log_softmax_error_scale, logsumexp_error_scale, loss_error_scale, softmax_error_scale
 from .oracles import (
     DEVICE_VARIABLE,
