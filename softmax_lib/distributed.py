@@ -33,10 +33,31 @@ __all__ = ["vocab_parallel_cross_entropy", "vocab_parallel_linear_cross_entropy"
 
 
 def merge_shard_normalizers(maxima: torch.Tensor, sums: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(m, s) of the union of shards from each shard's (m_r, s_r), stacked along dim 0:
-    m = max_r m_r, s = Σ_r s_r · exp(m_r − m). What the two all-reduces compute, in one process.
+    """(m, s) of the union of shards from each shard's (m_r, s_r): what the two all-reduces compute, in one process.
 
+    m = max_r m_r, s = Σ_r s_r · exp(m_r − m), with the rescaling of `softmax_lib._online.rescaled`.
     Exact in exact arithmetic: s_r exp(m_r − m) = Σ_{k ∈ shard r} exp(z_k − m_r) exp(m_r − m).
+
+    Parameters
+    ----------
+    maxima : torch.Tensor
+        Each shard's row maxima m_r, stacked along dim 0: shape (R, N).
+    sums : torch.Tensor
+        Each shard's Σ_k exp(z_k − m_r), of the same shape.
+
+    Returns
+    -------
+    m : torch.Tensor
+        The row maxima over all shards, shape (N,).
+    s : torch.Tensor
+        Σ_k exp(z_k − m) over all shards, shape (N,).
+
+    Examples
+    --------
+    >>> import torch
+    >>> m, s = merge_shard_normalizers(torch.tensor([[0.0], [2.0]]), torch.tensor([[1.0], [1.0]]))
+    >>> m.tolist(), round(s.item(), 6)  # the state of [0, 2]: 1 + e^−2
+    ([2.0], 1.135335)
     """
     m = maxima.max(dim=0).values
     return m, rescaled(sums, maxima, m).sum(dim=0)
@@ -258,16 +279,37 @@ def vocab_parallel_cross_entropy(
 
     Parameters
     ----------
-    logits_shard : (N, V_r) float tensor (half types are computed in float32).
-    target : (N,) integer tensor, identical on every process.
-    vocab_start : int, the global index of this shard's first class.
-    group : a torch.distributed process group (default: the world).
-    weight : (V_r,) tensor, this shard's slice of the class weights, optional.
-    ignore_index, label_smoothing, z_loss, reduction : as for `softmax_lib.cross_entropy`.
+    logits_shard : torch.Tensor
+        (N, V_r) floating (half types are computed in float32).
+    target : torch.Tensor
+        (N,) integer class indices, identical on every process.
+    vocab_start : int
+        The global index of this shard's first class.
+    group : torch.distributed.ProcessGroup, optional
+        The processes that hold the shards (default: the world).
+    weight : torch.Tensor, optional
+        (V_r,): this shard's slice of the class weights.
+    ignore_index, label_smoothing, z_loss, reduction
+        As for `softmax_lib.cross_entropy`.
 
     Returns
     -------
-    The loss, a tensor of the logits' dtype: a scalar, or (N,) for reduction="none".
+    torch.Tensor
+        The loss, of the logits' dtype: a scalar, or (N,) for reduction="none".
+
+    Examples
+    --------
+    A group of one process holds the whole vocabulary:
+
+    >>> import tempfile, torch, torch.distributed as dist
+    >>> dist.init_process_group("gloo", init_method=f"file://{tempfile.mkdtemp()}/init", rank=0, world_size=1)
+    >>> logits = torch.zeros(1, 3, dtype=torch.float64, requires_grad=True)
+    >>> loss = vocab_parallel_cross_entropy(logits, torch.tensor([2]), vocab_start=0)
+    >>> round(loss.item(), 12) == round(float(np.log(3)), 12)
+    True
+    >>> loss.backward(); logits.grad.numpy().round(4)
+    array([[ 0.3333,  0.3333, -0.6667]])
+    >>> dist.destroy_process_group()
     """
     target = torch.as_tensor(target, device=logits_shard.device)
     if logits_shard.ndim != 2 or target.shape[:1] != logits_shard.shape[:1]:
@@ -302,12 +344,50 @@ def vocab_parallel_linear_cross_entropy(
     reduction: str = "mean",
     chunk_size: int | None = None,
 ):
-    """`linear_cross_entropy(hidden, weight, target, bias, ...)` with the rows of weight (and bias)
-    vocab_start … vocab_start + V_r − 1 on this process, in row chunks of the logits shard.
+    """`linear_cross_entropy(hidden, weight, target, bias, ...)` with the rows vocab_start … of weight here.
 
-    `hidden` (N × D) and `target` are the same on every process. Differentiable: ∂L/∂W_r and
-    ∂L/∂b_r are this shard's rows of the full gradients; ∂L/∂h (the sum over shards of G_r W_r,
-    one all-reduce of N × D numbers in backward) is the full gradient on every process.
+    This process holds the rows vocab_start … vocab_start + V_r − 1 of weight (and bias) and goes
+    through the logits shard in row chunks. `hidden` (N × D) and `target` are the same on every
+    process. Differentiable: ∂L/∂W_r and ∂L/∂b_r are this shard's rows of the full gradients; ∂L/∂h
+    (the sum over shards of G_r W_r, one all-reduce of N × D numbers in backward) is the full
+    gradient on every process.
+
+    Parameters
+    ----------
+    hidden : torch.Tensor
+        (N, D), identical on every process.
+    weight_shard : torch.Tensor
+        (V_r, D): this process's rows of the output layer's weight.
+    target : torch.Tensor
+        (N,) integer class indices, identical on every process.
+    bias_shard : torch.Tensor, optional
+        (V_r,): this process's entries of the bias.
+    vocab_start : int
+        The global index of this shard's first class.
+    group : torch.distributed.ProcessGroup, optional
+        The processes that hold the shards (default: the world).
+    class_weight : torch.Tensor, optional
+        (V_r,): this shard's slice of the class weights.
+    ignore_index, label_smoothing, z_loss, reduction
+        As for `softmax_lib.cross_entropy`.
+    chunk_size : int, optional
+        Rows per chunk, as for `softmax_lib.linear_cross_entropy`.
+
+    Returns
+    -------
+    torch.Tensor
+        The loss, of hidden's dtype: a scalar, or (N,) for reduction="none".
+
+    Examples
+    --------
+    >>> import tempfile, torch, torch.distributed as dist
+    >>> dist.init_process_group("gloo", init_method=f"file://{tempfile.mkdtemp()}/init", rank=0, world_size=1)
+    >>> hidden = torch.eye(2, dtype=torch.float64)
+    >>> loss = vocab_parallel_linear_cross_entropy(hidden, torch.zeros(4, 2, dtype=torch.float64), torch.tensor([0, 3]),
+    ...                                            vocab_start=0)
+    >>> round(loss.item(), 12) == round(float(np.log(4)), 12)
+    True
+    >>> dist.destroy_process_group()
     """
     from ._linear_cross_entropy import default_chunk_size
 
