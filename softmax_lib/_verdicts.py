@@ -76,8 +76,28 @@ def _exact(exact: Real | Decimal | str) -> Fraction:
 
 
 def printed_number_verdict(printed: str, exact: Real | Decimal | str) -> str:
-    """CORRECT if printed == exact, ROUNDED if |exact − printed| ≤ ½·10^(−d) with d the printed
-    decimals, else WRONG."""
+    """CORRECT if printed == exact, ROUNDED if |exact − printed| ≤ ½·10^(−d) with d the printed decimals, else WRONG.
+
+    Parameters
+    ----------
+    printed : str
+        A plain decimal number as printed ("0.866", "−1.5").
+    exact : int, float, Fraction, Decimal or str
+        The exact value (a float at its exact binary value; pass many digits as a string, e.g.
+        str(sympy.N(x, 30)), when 17 digits could sit on a rounding boundary).
+
+    Returns
+    -------
+    str
+        CORRECT, ROUNDED or WRONG.
+
+    Examples
+    --------
+    >>> printed_number_verdict("0.5", 0.5), printed_number_verdict("0.867", "0.866813")
+    ('correct', 'correct but rounded')
+    >>> printed_number_verdict("0.866", "0.866813")  # truncated, not rounded
+    'wrong'
+    """
     value, unit = _printed(printed)
     error = abs(_exact(exact) - value)
     if error == 0:
@@ -86,7 +106,24 @@ def printed_number_verdict(printed: str, exact: Real | Decimal | str) -> str:
 
 
 def is_truncation(printed: str, exact: Real | Decimal | str) -> bool:
-    """Whether printed is exact cut off after the printed digits (towards zero), not equal to it."""
+    """Whether printed is exact cut off after the printed digits (towards zero), not equal to it.
+
+    Parameters
+    ----------
+    printed : str
+        A plain decimal number as printed.
+    exact : int, float, Fraction, Decimal or str
+        The exact value, as for `printed_number_verdict`.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> is_truncation("0.866", "0.866813"), is_truncation("0.867", "0.866813")
+    (True, False)
+    """
     value, unit = _printed(printed)
     exact = _exact(exact)
     magnitude = abs(exact)
@@ -97,12 +134,27 @@ def is_truncation(printed: str, exact: Real | Decimal | str) -> bool:
 def formula_verdict(as_written_holds: bool | None, repaired_holds: bool) -> str:
     """The verdict on a formula from two executed checks.
 
-    as_written_holds: whether the formula read literally, symbol by symbol, is true
-    (None when the page shows no formula at all: an image that is missing, LaTeX that is garbled).
-    repaired_holds: whether it is true once the notation is repaired minimally (the evident
-    intent: a missing subscript restored, a missing formula supplied as the text describes it).
     True as written is CORRECT; false or absent as written but true repaired is ILL_FORMED;
     false either way is WRONG.
+
+    Parameters
+    ----------
+    as_written_holds : bool or None
+        Whether the formula read literally, symbol by symbol, is true (None when the page shows no
+        formula at all: an image that is missing, LaTeX that is garbled).
+    repaired_holds : bool
+        Whether it is true once the notation is repaired minimally (the evident intent: a missing
+        subscript restored, a missing formula supplied as the text describes it).
+
+    Returns
+    -------
+    str
+        CORRECT, ILL_FORMED or WRONG.
+
+    Examples
+    --------
+    >>> formula_verdict(True, True), formula_verdict(None, True), formula_verdict(False, False)
+    ('correct', 'ill-formed', 'wrong')
     """
     if as_written_holds:
         return CORRECT
@@ -110,5 +162,21 @@ def formula_verdict(as_written_holds: bool | None, repaired_holds: bool) -> str:
 
 
 def fact(holds: bool) -> str:
-    """The verdict on a well-formed statement: CORRECT if it holds, else WRONG."""
+    """The verdict on a well-formed statement: CORRECT if it holds, else WRONG.
+
+    Parameters
+    ----------
+    holds : bool
+        The outcome of the executed check.
+
+    Returns
+    -------
+    str
+        CORRECT or WRONG.
+
+    Examples
+    --------
+    >>> fact(1 + 1 == 2), fact(0.1 + 0.2 == 0.3)
+    ('correct', 'wrong')
+    """
     return CORRECT if holds else WRONG

@@ -62,12 +62,37 @@ __all__ = [
 
 @dataclass(frozen=True)
 class Claim:
-    """One audited statement of an article.
+    """One audited statement of an article (made by `Audit.record` and its siblings).
 
-    quote is verbatim from the article ("…" marks an elision); formula is the article's own TeX for
-    the formula the quote introduces ("" when none, or when the page's TeX does not typeset);
-    evidence says what was executed and what it gave; severity and finding are None for a correct
-    claim; correction is "" for a correct one. Text may hold inline math between $ signs.
+    Text may hold inline math between $ signs.
+
+    Parameters
+    ----------
+    article : str
+        The article's name.
+    quote : str
+        Verbatim from the article ("…" marks an elision).
+    gloss : str
+        What the statement says, in the audit's words.
+    formula : str
+        The article's own TeX for the formula the quote introduces ("" when none, or when the
+        page's TeX does not typeset).
+    evidence : str
+        What was executed and what it gave.
+    verdict : str
+        One of VERDICTS, or NO_VERDICT.
+    severity : str or None
+        One of SEVERITIES; None for a claim that is correct.
+    finding : str or None
+        The name shared by the claims that show one mistake; None for a correct claim.
+    correction : str
+        "" for a correct claim.
+
+    Examples
+    --------
+    >>> claim = Audit().record("a.txt", "1+1=2", "arithmetic", "1 + 1 == 2", CORRECT, fact(True), echo=False)
+    >>> claim.verdict, claim.severity
+    ('correct', None)
     """
 
     article: str
