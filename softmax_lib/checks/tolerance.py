@@ -61,7 +61,21 @@ THIRD_DERIVATIVE_SOFTMAX = 1 / 8
 
 
 def dtype_name(dtype: Any) -> str:
-    """ "float32" for np.float32, np.dtype("float32"), torch.float32 or "float32"."""
+    """The name of a floating dtype: "float32" for np.float32, np.dtype("float32"), torch.float32 or "float32".
+
+    Parameters
+    ----------
+    dtype : str, numpy dtype or torch.dtype
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> dtype_name(np.float16), dtype_name("bfloat16")
+    ('float16', 'bfloat16')
+    """
     if isinstance(dtype, str):
         return dtype
     if type(dtype).__module__ == "torch":
@@ -70,7 +84,22 @@ def dtype_name(dtype: Any) -> str:
 
 
 def machine_epsilon(dtype: Any) -> float:
-    """ε = 2^(1−t) for a format with t significand bits; the unit roundoff is u = ε/2."""
+    """ε = 2^(1−t) for a format with t significand bits; the unit roundoff is u = ε/2.
+
+    Parameters
+    ----------
+    dtype : str, numpy dtype or torch.dtype
+        float64, float32, float16 or bfloat16.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> machine_epsilon("float16") == 2.0**-10, machine_epsilon("bfloat16") == 2.0**-7
+    (True, True)
+    """
     name = dtype_name(dtype)
     if name == "bfloat16":  # 8 significand bits; not a NumPy dtype
         return 2.0**-7
@@ -78,13 +107,44 @@ def machine_epsilon(dtype: Any) -> float:
 
 
 def unit_roundoff(dtype: Any) -> float:
-    """u = ε/2: the largest relative error of one correctly rounded operation in `dtype`."""
+    """u = ε/2: the largest relative error of one correctly rounded operation in `dtype`.
+
+    Parameters
+    ----------
+    dtype : str, numpy dtype or torch.dtype
+        float64, float32, float16 or bfloat16.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> unit_roundoff(np.float64) == 2.0**-53
+    True
+    """
     return machine_epsilon(dtype) / 2
 
 
 def smallest_normal(dtype: Any) -> float:
-    """The smallest positive normal number of `dtype`: below it a value is stored with an absolute
-    error of up to u times this number, not a relative one (bfloat16 shares float32's exponent range)."""
+    """The smallest positive normal number of `dtype`.
+
+    Below it a value is stored with an absolute error of up to u times this number, not a relative
+    one (bfloat16 shares float32's exponent range).
+
+    Parameters
+    ----------
+    dtype : str, numpy dtype or torch.dtype
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> smallest_normal("float16") == 2.0**-14, smallest_normal("bfloat16") == 2.0**-126
+    (True, True)
+    """
     name = dtype_name(dtype)
     return float(np.finfo("float32" if name == "bfloat16" else name).tiny)
 
@@ -93,7 +153,21 @@ def smallest_normal(dtype: Any) -> float:
 
 
 def summation_units(n_terms: int) -> int:
-    """(n − 1): relative error bound, in u, of a recursive sum of n terms of one sign (γ_{n−1} ≈ (n − 1)u)."""
+    """n − 1: the relative error bound, in u, of a recursive sum of n terms of one sign (γ_{n−1} ≈ (n − 1)u).
+
+    Parameters
+    ----------
+    n_terms : int
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> summation_units(10), summation_units(0)
+    (9, 0)
+    """
     return max(int(n_terms) - 1, 0)
 
 
@@ -104,19 +178,50 @@ def logsumexp_log_units(n_classes: int) -> float:
     weighted by p_k in the sum that is Σ_k p_k |z_k − m| u ≤ (log K)u (Σ p_k (m − z_k) ≤ H(p) ≤ log K)
     plus 2u. Summation adds (K − 1)u, the log EXP_UNITS·log s ≤ 2 log K, and log turns s's relative
     error into an absolute one: (log K + 2) + (K − 1) + 2 log K = K + 1 + 3 log K.
+
+    Parameters
+    ----------
+    n_classes : int
+        K.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> float(logsumexp_log_units(1))
+    2.0
     """
     k = int(n_classes)
     return k + 1 + 3 * np.log(k)
 
 
 def shifted_softmax_bound_units(z: ArrayLike, axis: int = -1) -> NDArray[np.float64]:
-    """Bound, in u, on the relative error of p_i = exp(z_i − m) / Σ_k exp(z_k − m), m = max z:
+    """Bound, in u, on the relative error of p_i = exp(z_i − m) / Σ_k exp(z_k − m), m = max z.
 
         |z_i − m| + EXP_UNITS + (log K + EXP_UNITS + K − 1) + 1 = |z_i − m| + K + 4 + log K.
 
     The rounding of z_i − m is amplified by exp (|z_i − m|u), exp adds 2u, the denominator carries
     (log K + 2 + K − 1)u (see `logsumexp_log_units`), the division u. The spread enters the entry's
     own error through |z_i − m| and the denominator only through log K.
+
+    Parameters
+    ----------
+    z : array_like
+        Logits.
+    axis : int, optional
+        The class axis (default the last).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, of z's shape: each entry's bound.
+
+    Examples
+    --------
+    >>> shifted_softmax_bound_units([0.0, -3.0]) - np.log(2)
+    array([6., 9.])
     """
     z = np.asarray(z, dtype=np.float64)
     k = z.shape[axis]
@@ -124,22 +229,80 @@ def shifted_softmax_bound_units(z: ArrayLike, axis: int = -1) -> NDArray[np.floa
 
 
 def softmax_bound_units(n_classes: int, spread: float = 0.0) -> float:
-    """The largest `shifted_softmax_bound_units` of a row of K logits whose max − min is `spread`."""
+    """The largest `shifted_softmax_bound_units` of a row of K logits whose max − min is `spread`.
+
+    Parameters
+    ----------
+    n_classes : int
+        K.
+    spread : float, optional
+        max z − min z of the row (default 0).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> softmax_bound_units(2, 3.0) == 3 + 2 + 4 + float(np.log(2))
+    True
+    """
     return float(spread + n_classes + 4 + np.log(n_classes))
 
 
 def shifted_logsumexp_bound_units(reference: ArrayLike, n_classes: int) -> NDArray[np.float64]:
-    """Bound, in u, on the relative error of y = m + log Σ_k exp(z_k − m): 1 + (K + 1 + 3 log K) / |y|
-    (the absolute error `logsumexp_log_units` of log s, then one rounding of the sum m + log s)."""
+    """Bound, in u, on the relative error of y = m + log Σ_k exp(z_k − m): 1 + (K + 1 + 3 log K) / |y|.
+
+    The absolute error `logsumexp_log_units` of log s, then one rounding of the sum m + log s.
+
+    Parameters
+    ----------
+    reference : array_like
+        The exact (or float64) values y.
+    n_classes : int
+        K.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, of the reference's shape (infinite where y = 0).
+
+    Examples
+    --------
+    >>> shifted_logsumexp_bound_units([2.0], 1)
+    array([2.])
+    """
     y = np.abs(np.asarray(reference, dtype=np.float64))
     with np.errstate(divide="ignore"):
         return 1 + logsumexp_log_units(n_classes) / y
 
 
 def shifted_log_softmax_bound_units(z: ArrayLike, reference: ArrayLike, axis: int = -1) -> NDArray[np.float64]:
-    """Bound, in u, on the relative error of log p_i = (z_i − m) − log Σ_k exp(z_k − m):
-    1 + (|z_i − m| + K + 1 + 3 log K) / |log p_i| (z_i − m rounded, log s as in `logsumexp_log_units`,
-    one rounding of the difference)."""
+    """Bound, in u, on the relative error of log p_i = (z_i − m) − log Σ_k exp(z_k − m).
+
+    1 + (|z_i − m| + K + 1 + 3 log K) / |log p_i|: z_i − m rounded, log s as in
+    `logsumexp_log_units`, one rounding of the difference.
+
+    Parameters
+    ----------
+    z : array_like
+        Logits.
+    reference : array_like
+        The exact (or float64) values log p, of z's shape.
+    axis : int, optional
+        The class axis (default the last).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, of z's shape (infinite where log p_i = 0).
+
+    Examples
+    --------
+    >>> z = np.array([0.0, 0.0])
+    >>> bool(np.allclose(shifted_log_softmax_bound_units(z, -np.log([2.0, 2.0])), 1 + (3 + 3 * np.log(2)) / np.log(2)))
+    True
+    """
     z = np.asarray(z, dtype=np.float64)
     y = np.abs(np.asarray(reference, dtype=np.float64))
     with np.errstate(divide="ignore"):
@@ -150,18 +313,53 @@ def shifted_log_softmax_bound_units(z: ArrayLike, reference: ArrayLike, axis: in
 
 
 def central_difference_step(x: float) -> float:
-    """h = ε^(1/3)·max(1, |x|) in float64: it balances truncation (∝ h²) against rounding (∝ ε/h)."""
+    """h = ε^(1/3)·max(1, |x|) in float64: it balances truncation (∝ h²) against rounding (∝ ε/h).
+
+    Parameters
+    ----------
+    x : float
+        The point of the difference.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> h = central_difference_step(0.0)
+    >>> print(f"{h:.3e}", float(central_difference_step(-10.0) / h))
+    6.055e-06 10.0
+    """
     return np.finfo(np.float64).eps ** (1 / 3) * max(1.0, abs(float(x)))
 
 
 def central_difference_error(third_derivative: float, f_scale: float, f_units: float, x_scale: float = 1.0) -> float:
-    """Bound on the absolute error of (f(x + h) − f(x − h)) / 2h in float64, with h = central_difference_step:
+    """Bound on the absolute error of (f(x + h) − f(x − h)) / 2h in float64, h = central_difference_step.
 
         truncation h²·M₃/6  +  rounding c·u·|f| / h
 
-    M₃ = `third_derivative` bounds |f'''| along the step, |f| ≤ `f_scale`, and each float64 evaluation of
-    f is within `f_units`·u·|f|. The step grows with |x| up to `x_scale`: the truncation term uses the
-    largest step, the rounding term the smallest.
+    The step grows with |x| up to `x_scale`: the truncation term uses the largest step, the rounding
+    term the smallest.
+
+    Parameters
+    ----------
+    third_derivative : float
+        M₃, a bound on the third derivative of f along the step.
+    f_scale : float
+        A bound on |f|.
+    f_units : float
+        c: each float64 evaluation of f is within c·u·|f|.
+    x_scale : float, optional
+        The largest |x| (default 1).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> print(f"{central_difference_error(THIRD_DERIVATIVE_SOFTMAX, 1.0, 10.0):.2e}")  # about ε^(2/3)
+    1.84e-10
     """
     u = unit_roundoff(np.float64)
     h_small, h_large = central_difference_step(1.0), central_difference_step(x_scale)
@@ -169,8 +367,28 @@ def central_difference_error(third_derivative: float, f_scale: float, f_units: f
 
 
 def central_difference_jacobian(f: Callable[[NDArray[np.float64]], ArrayLike], x: ArrayLike) -> NDArray[np.float64]:
-    """∂f/∂x by central differences (f(x + h e_j) − f(x − h e_j)) / 2h, shape f(x).shape + x.shape,
-    h = central_difference_step(x_j); its error is bounded by `central_difference_error`."""
+    """∂f/∂x by central differences (f(x + h e_j) − f(x − h e_j)) / 2h, h = central_difference_step(x_j).
+
+    Its error is bounded by `central_difference_error`.
+
+    Parameters
+    ----------
+    f : callable
+        A function of a float64 array of x's shape.
+    x : array_like
+        The point.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape f(x).shape + x.shape.
+
+    Examples
+    --------
+    >>> central_difference_jacobian(lambda x: x**2, np.array([1.0, 2.0])).round(6)
+    array([[2., 0.],
+           [0., 4.]])
+    """
     x = np.asarray(x, dtype=np.float64)
     out_shape = np.shape(f(x))
     jac = np.empty(out_shape + (x.size,))
@@ -190,7 +408,25 @@ def central_difference_jacobian(f: Callable[[NDArray[np.float64]], ArrayLike], x
 
 @dataclass(frozen=True)
 class CheckResult:
-    """One comparison: the largest error found under `measure` and the tolerance it must not exceed."""
+    """One comparison: the largest error found under `measure` and the tolerance it must not exceed.
+
+    Parameters
+    ----------
+    name : str
+        What was compared.
+    max_error : float
+        The largest error under `measure` (NaN fails).
+    tolerance : float
+        The bound it must not exceed.
+    measure : str, optional
+        "normwise" (default), "relative" or "scaled", as in `compare`.
+
+    Examples
+    --------
+    >>> result = CheckResult("p", 1e-17, 1e-16)
+    >>> result.passed, str(result)
+    (True, 'p: passed (tolerance 1.0e-16)')
+    """
 
     name: str
     max_error: float
@@ -208,7 +444,30 @@ class CheckResult:
 
 
 def assert_passed(results: CheckResult | list[CheckResult]) -> None:
-    """Raise AssertionError with the first failed check's line: the verdict of a test or a chapter."""
+    """Raise AssertionError with the first failed check's line: the verdict of a test or a chapter.
+
+    Parameters
+    ----------
+    results : CheckResult or list of CheckResult
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    AssertionError
+        If any result did not pass.
+
+    Examples
+    --------
+    >>> assert_passed([CheckResult("a", 0.0, 0.0)])
+    >>> try:
+    ...     assert_passed(CheckResult("b", 2.0, 1.0))
+    ... except AssertionError as error:
+    ...     print(str(error).splitlines()[0])
+    b: FAILED (max error 2.000e+00) (tolerance 1.0e+00)
+    """
     for result in results if isinstance(results, list) else [results]:
         assert result.passed, str(result)
 
