@@ -2,7 +2,8 @@
 
 A claim about the library is a registered check (registry.py); a demonstration stays in its chapter.
 
-* tolerance: the error measures (`compare`), u, and the first-order rounding bounds in units of u;
+* tolerance: the error measures (`compare`) and u; bounds: the first-order rounding bounds in units of u;
+  differences: central differences and their error bound;
 * oracles: the references (torch autograd in the checked dtype, float64 formulas), one conversion helper;
 * cases: the check_* functions of values and the loss, each taking dtype and device; derivatives: those of the
   Jacobian, the VJP and the loss Hessian; registry: the verify matrix built from them;
@@ -14,6 +15,14 @@ A claim about the library is a registered check (registry.py); a demonstration s
 """
 
 from .accuracy import STRESS_FAMILIES, relative_error_units, stress_logits
+from .bounds import (
+    logsumexp_log_units,
+    shifted_log_softmax_bound_units,
+    shifted_logsumexp_bound_units,
+    shifted_softmax_bound_units,
+    softmax_bound_units,
+    summation_units,
+)
 from .cases import (
     check_against_float64,
     check_cross_entropy,
@@ -23,6 +32,12 @@ from .cases import (
     output_layer_grad,
 )
 from .derivatives import check_loss_hessian, check_softmax_jacobian, check_softmax_vjp, jacobian_units
+from .differences import (
+    THIRD_DERIVATIVE_SOFTMAX,
+    central_difference_error,
+    central_difference_jacobian,
+    central_difference_step,
+)
 from .error_scales import log_softmax_error_scale, logsumexp_error_scale, loss_error_scale, softmax_error_scale
 from .oracles import (
     DEVICE_VARIABLE,
@@ -55,22 +70,12 @@ from .tolerance import (
     DTYPES,
     EXP_UNITS,
     NUMPY_DTYPES,
-    THIRD_DERIVATIVE_SOFTMAX,
     CheckResult,
     assert_passed,
-    central_difference_error,
-    central_difference_jacobian,
-    central_difference_step,
     compare,
     dtype_name,
-    logsumexp_log_units,
     machine_epsilon,
-    shifted_log_softmax_bound_units,
-    shifted_logsumexp_bound_units,
-    shifted_softmax_bound_units,
     smallest_normal,
-    softmax_bound_units,
-    summation_units,
     unit_roundoff,
 )
 from .training import (

@@ -19,18 +19,14 @@ from numpy.typing import ArrayLike
 from .._cross_entropy import cross_entropy, cross_entropy_grad
 from .._softmax import log_softmax, softmax
 from . import oracles
+from .bounds import logsumexp_log_units, shifted_softmax_bound_units, softmax_bound_units
+from .differences import THIRD_DERIVATIVE_SOFTMAX, central_difference_error, central_difference_jacobian
 from .error_scales import loss_error_scale
 from .oracles import checked_array, float64_target, softmax64, to_torch
 from .tolerance import (
-    THIRD_DERIVATIVE_SOFTMAX,
     CheckResult,
-    central_difference_error,
-    central_difference_jacobian,
     compare,
-    logsumexp_log_units,
-    shifted_softmax_bound_units,
     smallest_normal,
-    softmax_bound_units,
     unit_roundoff,
 )
 

@@ -17,17 +17,14 @@ from numpy.typing import ArrayLike
 
 from .._softmax import softmax_jacobian, softmax_vjp
 from . import oracles
+from .bounds import logsumexp_log_units, softmax_bound_units
 from .cases import _rows_last, _spread
+from .differences import THIRD_DERIVATIVE_SOFTMAX, central_difference_error, central_difference_jacobian
 from .oracles import checked_array, float64_target, softmax64, to_torch
 from .tolerance import (
     EXP_UNITS,
-    THIRD_DERIVATIVE_SOFTMAX,
     CheckResult,
-    central_difference_error,
-    central_difference_jacobian,
     compare,
-    logsumexp_log_units,
-    softmax_bound_units,
     unit_roundoff,
 )
 

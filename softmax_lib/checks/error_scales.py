@@ -13,8 +13,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .bounds import logsumexp_log_units, shifted_softmax_bound_units
 from .oracles import log_softmax64, softmax64
-from .tolerance import logsumexp_log_units, shifted_softmax_bound_units, smallest_normal
+from .tolerance import (
+    smallest_normal,
+)
 
 __all__ = ["softmax_error_scale", "log_softmax_error_scale", "logsumexp_error_scale", "loss_error_scale"]
 

@@ -16,18 +16,15 @@ from numpy.typing import ArrayLike
 
 from .._cross_entropy import cross_entropy, cross_entropy_grad
 from .._fused import cross_entropy_with_grad
+from .bounds import logsumexp_log_units, softmax_bound_units
 from .cases import loss_units
+from .differences import THIRD_DERIVATIVE_SOFTMAX, central_difference_error, central_difference_jacobian
 from .oracles import checked_array, float64_target, softmax64, torch_loss_with_options_and_grad
 from .tolerance import (
-    THIRD_DERIVATIVE_SOFTMAX,
     CheckResult,
     _float64_numpy,
-    central_difference_error,
-    central_difference_jacobian,
     compare,
     dtype_name,
-    logsumexp_log_units,
-    softmax_bound_units,
     unit_roundoff,
 )
 

@@ -11,11 +11,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import oracles
+from .differences import central_difference_error, central_difference_jacobian
 from .tolerance import (
     EXP_UNITS,
     CheckResult,
-    central_difference_error,
-    central_difference_jacobian,
     compare,
     unit_roundoff,
 )

@@ -7,15 +7,13 @@ from numpy.typing import ArrayLike
 
 from .._cross_entropy import cross_entropy, cross_entropy_grad
 from . import oracles
+from .bounds import softmax_bound_units
 from .cases import _loss_scale, _spread, loss_units
+from .differences import THIRD_DERIVATIVE_SOFTMAX, central_difference_error, central_difference_jacobian
 from .tolerance import (
     EXP_UNITS,
-    THIRD_DERIVATIVE_SOFTMAX,
     CheckResult,
-    central_difference_error,
-    central_difference_jacobian,
     compare,
-    softmax_bound_units,
     unit_roundoff,
 )
 
