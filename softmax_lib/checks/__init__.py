@@ -4,7 +4,8 @@ A claim about the library is a registered check (registry.py); a demonstration s
 
 * tolerance: the error measures (`compare`) and u; bounds: the first-order rounding bounds in units of u;
   differences: central differences and their error bound;
-* oracles: the references (torch autograd in the checked dtype, float64 formulas), one conversion helper;
+* oracles: the references (torch autograd in the checked dtype; the float64 formulas of formulas.py), and
+  the conversions of arrays.py (one conversion helper, `to_torch`);
 * cases: the check_* functions of values and the loss, each taking dtype and device; derivatives: those of the
   Jacobian, the VJP and the loss Hessian; registry: the verify matrix built from them;
 * variants: checks of sparsemax, hierarchical softmax and the fused loss;

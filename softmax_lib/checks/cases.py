@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike
 
 from .._cross_entropy import cross_entropy, cross_entropy_grad
 from .._softmax import log_softmax, softmax
-from . import oracles
+from . import formulas, oracles
 from .bounds import logsumexp_log_units, shifted_softmax_bound_units, softmax_bound_units
 from .differences import THIRD_DERIVATIVE_SOFTMAX, central_difference_error, central_difference_jacobian
 from .error_scales import loss_error_scale
@@ -91,7 +91,7 @@ def check_cross_entropy(
     loss_ref, grad_ref = oracles.torch_cross_entropy_with_grad(logits_x, target_x, axis, reduction)
     grad = cross_entropy_grad(logits_x, target_x, axis, reduction)
     n_div = logits64.size // k if reduction == "mean" else 1
-    y = oracles._one_hot64(logits64, target64, axis)
+    y = formulas._one_hot64(logits64, target64, axis)
     # below the smallest normal number a stored p_i has an absolute error of u times that number
     grad_scale = (np.maximum(softmax64(logits64, axis), smallest_normal(dtype)) + y) / n_div
     loss_scale, reduction_units = _loss_scale(logits64, axis, reduction)
@@ -183,7 +183,7 @@ def check_output_layer_gradients(
     # per row n: c_z = (D + 1)·max_j (|x_n||W_j| + |b_j|), and the row's bound b' + 2 + max(N, K)
     c_z = (n_features + 1) * np.max(np.abs(x64) @ np.abs(w64).T + np.abs(b64), axis=1)
     units = (softmax_bound_units(k, _spread(z64)) + 2 * c_z + 2 + max(n_rows, k))[:, None]
-    g = (softmax64(z64) + oracles._one_hot64(z64, target64, -1)) / n_rows
+    g = (softmax64(z64) + formulas._one_hot64(z64, target64, -1)) / n_rows
     # the bound of each term is folded into the scale: the tolerance is then u per side
     scales = {"W": (units * g).T @ np.abs(x64), "b": np.sum(units * g, axis=0), "x": (units * g) @ np.abs(w64)}
     # M₃ along one coordinate: the softmax's 1/8 times the cube of how far the logits move per unit step

@@ -6,7 +6,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._cross_entropy import cross_entropy, cross_entropy_grad
-from . import oracles
+from . import formulas, oracles
 from .bounds import softmax_bound_units
 from .cases import _loss_scale, _spread, loss_units
 from .differences import THIRD_DERIVATIVE_SOFTMAX, central_difference_error, central_difference_jacobian
@@ -130,7 +130,7 @@ def check_cross_entropy_with_grad(
     loss_scale, reduction_units = _loss_scale(logits, axis, reduction)
     loss_tol = 2 * (loss_units(k) + reduction_units) * u
     n_div = logits.size // k if reduction == "mean" else 1
-    grad_scale = (oracles.softmax64(logits, axis) + oracles._one_hot64(logits, target, axis)) / n_div
+    grad_scale = (oracles.softmax64(logits, axis) + formulas._one_hot64(logits, target, axis)) / n_div
     grad_tol = 2 * (softmax_bound_units(k, _spread(logits, axis)) + 2) * u
     return [
         compare(
