@@ -51,7 +51,22 @@ def _rows_last(a: np.ndarray, axis: int) -> np.ndarray:
 def loss_units(n_classes: int) -> float:
     """L + K + 2: bound, in u, on a row's cross-entropy error relative to max_k |z_k − m| + log K + 1, with
     L = logsumexp_log_units(K): each log p_k = (z_k − m) − log s carries |z_k − m| + L + |log p_k| units,
-    the weighted sum over K classes K − 1 and the products one more."""
+    the weighted sum over K classes K − 1 and the products one more.
+
+    Parameters
+    ----------
+    n_classes : int
+        K.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> float(loss_units(1))  # L = 2 for K = 1
+    5.0
+    """
     return logsumexp_log_units(n_classes) + n_classes + 2
 
 
@@ -81,6 +96,31 @@ def check_cross_entropy(
     componentwise by (max(p, tiny) + y)/N, b + 2 units per side (p within b, the subtraction, the division; tiny,
     the smallest normal number of `dtype`, where p's error stops being relative).
     Central differences of the float64 loss: scale max (p + y)/N, the quotient's error added.
+
+    Parameters
+    ----------
+    logits : array_like
+        Float64 data, rounded to `dtype`.
+    target : array_like
+        Class indices, or probabilities of the logits' shape.
+    axis : int, optional
+        The class axis (default the last).
+    reduction : {"mean", "sum", "none"}, optional
+    dtype : str, numpy dtype or torch.dtype, optional
+        The dtype to check in (default float64).
+    device : torch.device or str, optional
+        None: NumPy where NumPy has the dtype; else torch on that device (see `checked_array`).
+
+    Returns
+    -------
+    list of CheckResult
+        One per comparison; the check passes when every one has passed.
+
+    Examples
+    --------
+    >>> results = check_cross_entropy(np.array([[1.0, -0.5, 2.0]]), np.array([2]), dtype="float32")
+    >>> [r.passed for r in results]
+    [True, True, True]
     """
     logits_x, logits64 = checked_array(np.asarray(logits, dtype=np.float64), dtype, device)
     target_x, target64 = checked_array(target, dtype, device)
@@ -136,6 +176,30 @@ def output_layer_grad(
     """∂C/∂W = (P − Y)ᵀ A / N and ∂C/∂b = Σ_n (p_n − y_n) / N for C = mean cross-entropy of softmax(A Wᵀ + b).
 
     Per row, ∂C/∂b_j = p_j − y_j and ∂C/∂W_jk = a_k (p_j − y_j); `cross_entropy_grad` supplies p − y.
+
+    Parameters
+    ----------
+    weights : array
+        W, shape (K, D).
+    bias : array
+        b, shape (K,).
+    activations : array
+        A, shape (N, D).
+    target : array
+        Class indices, shape (N,).
+
+    Returns
+    -------
+    grad_weights : array
+        ∂C/∂W, shape (K, D).
+    grad_bias : array
+        ∂C/∂b, shape (K,).
+
+    Examples
+    --------
+    >>> grad_w, grad_b = output_layer_grad(np.zeros((2, 1)), np.zeros(2), np.ones((1, 1)), np.array([0]))
+    >>> grad_w.tolist(), grad_b.tolist()
+    ([[-0.5], [0.5]], [-0.5, 0.5])
     """
     xp = array_namespace(weights, bias, activations)
     delta = cross_entropy_grad(activations @ weights.T + bias, target, reduction="mean")
@@ -154,6 +218,33 @@ def check_output_layer_gradients(
     relative; so p is within b' = b + 2c_z, G within b' + 2 relative to |G| = (P + Y)/N, and the products
     summed over N (or K) add max(N, K): b' + 2 + max(N, K). With c_z taken per row n, these units weight
     each row of |G| in the scales |G|ᵀ|x|, Σ_n |G_n| and |G||W|, and the tolerance is u per side.
+
+    Parameters
+    ----------
+    inputs : array_like
+        x, shape (N, D).
+    weight : array_like
+        W, shape (K, D).
+    bias : array_like
+        b, shape (K,).
+    target : array_like
+        Class indices, shape (N,).
+    dtype : str, numpy dtype or torch.dtype, optional
+        The dtype to check in (default float64).
+    device : torch.device or str, optional
+        As for `check_cross_entropy`.
+
+    Returns
+    -------
+    list of CheckResult
+        One per comparison; the check passes when every one has passed.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> results = check_output_layer_gradients(rng.normal(size=(3, 2)), rng.normal(size=(4, 2)), np.zeros(4), [0, 3, 1])
+    >>> all(r.passed for r in results)
+    True
     """
     import torch
 
@@ -229,6 +320,28 @@ def check_against_float64(logits: ArrayLike, target: ArrayLike, dtype: Any, devi
     the smallest normal number of `dtype`, is where a stored value's error stops being relative);
     log p_i: ≤ u·(|log p_i| + |z_i − m| + L), L = logsumexp_log_units(K); p − y (sum reduction, entries of
     order 1): ≤ u·((max(p_i, tiny) + y_i)·(b_i + 1)).
+
+    Parameters
+    ----------
+    logits : array_like
+        Float64 data of shape (N, K), rounded to `dtype`.
+    target : array_like
+        Class indices, shape (N,).
+    dtype : str, numpy dtype or torch.dtype
+        The dtype to check in.
+    device : torch.device or str, optional
+        As for `check_cross_entropy`.
+
+    Returns
+    -------
+    list of CheckResult
+        One per comparison; the check passes when every one has passed.
+
+    Examples
+    --------
+    >>> results = check_against_float64(np.array([[0.0, 3.0, -2.0]]), np.array([1]), "float16")
+    >>> len(results), all(r.passed for r in results)
+    (6, True)
     """
     import torch
 
@@ -273,7 +386,27 @@ def check_against_float64(logits: ArrayLike, target: ArrayLike, dtype: Any, devi
 
 def check_exact_uniform(n_classes: int, dtype: Any, device: Any = None) -> list[CheckResult]:
     """softmax of K equal logits is exactly 1/K when K is a power of 2: exp(0) = 1, the sum K and the
-    quotient 1/K are all exact, so the tolerance is 0 (a bias of one ulp fails)."""
+    quotient 1/K are all exact, so the tolerance is 0 (a bias of one ulp fails).
+
+    Parameters
+    ----------
+    n_classes : int
+        K, a power of 2.
+    dtype : str, numpy dtype or torch.dtype
+        The dtype to check in.
+    device : torch.device or str, optional
+        As for `check_cross_entropy`.
+
+    Returns
+    -------
+    list of CheckResult
+        One per comparison; the check passes when every one has passed.
+
+    Examples
+    --------
+    >>> [r.passed for r in check_exact_uniform(8, "float16")]
+    [True]
+    """
     if n_classes & (n_classes - 1):
         raise ValueError(f"n_classes must be a power of 2, got {n_classes}")
     x, _ = checked_array(np.full((3, n_classes), 2.5), dtype, device)

@@ -33,7 +33,22 @@ __all__ = ["jacobian_units", "check_softmax_jacobian", "check_softmax_vjp", "che
 
 def jacobian_units(softmax_units: float) -> float:
     """2b + 2: bound, in u, on |Ĵ_ij − J_ij| / (p_i δ_ij + p_i p_j), J = diag(p) − p pᵀ from p̂ within b units:
-    the diagonal term carries b, the product p̂_i p̂_j 2b + 1, the difference one more."""
+    the diagonal term carries b, the product p̂_i p̂_j 2b + 1, the difference one more.
+
+    Parameters
+    ----------
+    softmax_units : float
+        b, the bound of p̂ in units of u.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> jacobian_units(6.0)
+    14.0
+    """
     return 2 * softmax_units + 2
 
 
@@ -46,6 +61,25 @@ def check_softmax_jacobian(z: ArrayLike, dtype: Any = "float64", device: Any = N
     that; against central differences (float64, error `central_difference_error` with M₃ = 1/8) the
     scale is max s and the tolerance adds the difference quotient's error. softmax_vjp(z, v) against
     the explicit Jᵀv (both in `dtype`): scale p_i(|v_i| + Σ_k p_k|v_k|), tolerance (2b + K + 2) + (2b + 2 + K).
+
+    Parameters
+    ----------
+    z : array_like
+        One logit vector of shape (K,), float64 data rounded to `dtype`.
+    dtype : str, numpy dtype or torch.dtype, optional
+        The dtype to check in (default float64).
+    device : torch.device or str, optional
+        None: NumPy where NumPy has the dtype; else torch on that device (see `checked_array`).
+
+    Returns
+    -------
+    list of CheckResult
+        One per comparison; the check passes when every one has passed.
+
+    Examples
+    --------
+    >>> [r.passed for r in check_softmax_jacobian(np.array([0.5, -1.0, 2.0]))]
+    [True, True, True]
     """
     x, z64 = checked_array(np.asarray(z, dtype=np.float64), dtype, device)
     xp = array_namespace(x)
@@ -96,6 +130,29 @@ def check_softmax_vjp(
     Measure: scaled componentwise by p_i(|v_i| + Σ_k p_k|v_k|). Bound of each side 2b + K + 2 units
     (p within b; ⟨p, v⟩ within b + K − 1 relative to Σ p|v|; the difference, the product: 2 more).
     Against central differences (scale: its max) the quotient's error times Σ_k |v_k| is added.
+
+    Parameters
+    ----------
+    z : array_like
+        Logits, float64 data rounded to `dtype`.
+    v : array_like
+        The vectors, of z's shape.
+    axis : int, optional
+        The class axis (default the last).
+    dtype : str, numpy dtype or torch.dtype, optional
+        The dtype to check in (default float64).
+    device : torch.device or str, optional
+        As for `check_softmax_jacobian`.
+
+    Returns
+    -------
+    list of CheckResult
+        One per comparison; the check passes when every one has passed.
+
+    Examples
+    --------
+    >>> [r.passed for r in check_softmax_vjp(np.array([[0.5, -1.0, 2.0]]), np.array([[1.0, 0.0, -1.0]]))]
+    [True, True]
     """
     import torch
 
@@ -144,6 +201,27 @@ def check_loss_hessian(
     carries L + |z − m| + EXP_UNITS + 1 units (L = logsumexp_log_units(K)) instead of b; its side is
     bounded by `jacobian_units` of that. One row of logits of shape (K,); target a class index or a
     probability vector summing to 1.
+
+    Parameters
+    ----------
+    logits : array_like
+        One row of shape (K,), float64 data rounded to `dtype`.
+    target : array_like
+        A class index, or a probability vector of shape (K,).
+    dtype : str, numpy dtype or torch.dtype, optional
+        The dtype to check in (default float64).
+    device : torch.device or str, optional
+        As for `check_softmax_jacobian`.
+
+    Returns
+    -------
+    list of CheckResult
+        One per comparison; the check passes when every one has passed.
+
+    Examples
+    --------
+    >>> [r.passed for r in check_loss_hessian(np.array([0.5, -1.0, 2.0]), np.array(1))]
+    [True, True]
     """
     x, z64 = checked_array(np.asarray(logits, dtype=np.float64), dtype, device)
     if z64.ndim != 1:

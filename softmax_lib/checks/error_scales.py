@@ -34,6 +34,22 @@ def softmax_error_scale(
     --------
     >>> bool(softmax_error_scale(np.zeros(4))[0] == 0.25 * (4 + 4 + np.log(4)))
     True
+
+    Parameters
+    ----------
+    z : array_like
+        Logits (as float64).
+    axis : int, optional
+        The class axis (default the last).
+    dtype : str, numpy dtype or torch.dtype, optional
+        The dtype whose smallest normal number floors p (default float64).
+    extra_units : float, optional
+        Units of u to add to every entry's bound.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, of z's shape.
     """
     z = np.asarray(z, dtype=np.float64)
     p = np.maximum(softmax64(z, axis), smallest_normal(dtype))
@@ -47,6 +63,20 @@ def log_softmax_error_scale(z: ArrayLike, axis: int = -1, *, extra_units: float 
     --------
     >>> float(log_softmax_error_scale(np.zeros(2))[0]) == float(np.log(2)) + 3 + 3 * float(np.log(2))
     True
+
+    Parameters
+    ----------
+    z : array_like
+        Logits (as float64).
+    axis : int, optional
+        The class axis (default the last).
+    extra_units : float, optional
+        Units of u to add to every entry's bound.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, of z's shape.
     """
     z = np.asarray(z, dtype=np.float64)
     shift = np.abs(z - np.max(z, axis=axis, keepdims=True))
@@ -62,6 +92,22 @@ def logsumexp_error_scale(
     --------
     >>> bool(np.isclose(logsumexp_error_scale(np.zeros(2)), np.log(2) + 3 + 3 * np.log(2)))
     True
+
+    Parameters
+    ----------
+    z : array_like
+        Logits (as float64).
+    axis : int, optional
+        The class axis to reduce (default the last).
+    extra_units : float, optional
+        Units of u to add to every row's bound.
+    keepdims : bool, optional
+        Keep the reduced axis with length 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, of z's shape without `axis`.
     """
     z = np.asarray(z, dtype=np.float64)
     m = np.max(z, axis=axis, keepdims=True)
@@ -79,6 +125,18 @@ def loss_error_scale(z: ArrayLike, axis: int = -1) -> NDArray[np.float64]:
     --------
     >>> bool(np.isclose(loss_error_scale(np.array([[0.0, 2.0, -np.inf]])), 2 + np.log(3) + 1))
     True
+
+    Parameters
+    ----------
+    z : array_like
+        Logits (as float64); −inf marks a masked class.
+    axis : int, optional
+        The class axis (default the last).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, one scale per row.
     """
     z = np.moveaxis(np.asarray(z, dtype=np.float64), axis, -1)
     finite = np.where(np.isfinite(z), z, np.nan)
