@@ -20,10 +20,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
-from array_api_compat import array_namespace
 from numpy.typing import ArrayLike, NDArray
 
-from ._validation import Array, as_numpy_float_array, class_axis
+from ._validation import as_numpy_float_array, class_axis
 
 __all__ = [
     "merge_normalizers",
@@ -35,10 +34,9 @@ __all__ = [
 ]
 
 
-def _shift(m: Array) -> Array:
+def _shift(m: np.ndarray) -> np.ndarray:
     """s(m): the shift of a state, m where m is finite and 0 elsewhere."""
-    xp = array_namespace(m)
-    return xp.where(xp.isfinite(m), m, xp.zeros_like(m))
+    return np.where(np.isfinite(m), m, np.zeros_like(m))
 
 
 def _normalized(chunk: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
@@ -47,39 +45,12 @@ def _normalized(chunk: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
         return np.where(np.isfinite(m), np.exp(chunk - _shift(m)) / d, np.nan)
 
 
-def rescaled(d: Array, m_old: Array, m_new: Array) -> Array:
-    """d · exp(s(m_old) − s(m_new)): a sum of exp(z − s(m_old)) re-expressed after the shift s(m_new).
-
-    The one rescaling step of every merge of normalizer states: `merge_normalizers`, the folds of
-    the online and streaming functions, and `softmax_lib.distributed.merge_shard_normalizers`
-    (NumPy or torch arrays). m_new ≥ m_old, so the factor is exp of a non-positive number; a zero d
-    (an empty or all −inf part) stays 0.
-
-    Parameters
-    ----------
-    d : array
-        Σ exp(z_k − s(m_old)) over a part.
-    m_old : array
-        That part's max.
-    m_new : array
-        A max at least as large (that of the union).
-
-    Returns
-    -------
-    array
-        Σ exp(z_k − s(m_new)) over the part, of `d`'s type.
-
-    Examples
-    --------
-    >>> from softmax_lib._online import rescaled
-    >>> float(rescaled(np.array(2.0), np.array(0.0), np.array(np.log(2.0))))  # 2·exp(0 − log 2)
-    1.0
-    """
-    xp = array_namespace(d, m_old, m_new)
+def _rescale(d: np.ndarray, old_shift: np.ndarray, new_shift: np.ndarray) -> np.ndarray:
+    """d · exp(old_shift − new_shift): a sum of exp(z − old_shift) re-expressed after the shift new_shift."""
     # d = 0 only for an empty or all −inf prefix; its factor may be exp(+huge) = inf, and 0 · inf is NaN.
-    # s(m_old) − s(m_new) may overflow to −inf (m_old = −1e308, m_new = 1e308): its exp is the right 0.
+    # old_shift − new_shift may overflow to −inf (m₁ = −1e308, m = 1e308): its exp is the right 0.
     with np.errstate(over="ignore", invalid="ignore"):
-        return xp.where(d == 0, xp.zeros_like(d), d * xp.exp(_shift(m_old) - _shift(m_new)))
+        return np.where(d == 0, np.zeros_like(d), d * np.exp(old_shift - new_shift))
 
 
 def merge_normalizers(
@@ -113,7 +84,8 @@ def merge_normalizers(
     """
     m1, d1, m2, d2 = (np.asarray(a) for a in (m1, d1, m2, d2))
     m = np.maximum(m1, m2)
-    return m, rescaled(d1, m1, m) + rescaled(d2, m2, m)
+    s = _shift(m)
+    return m, _rescale(d1, _shift(m1), s) + _rescale(d2, _shift(m2), s)
 
 
 def _chunk_state(chunk: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:

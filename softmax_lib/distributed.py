@@ -27,7 +27,6 @@ import torch
 import torch.distributed as dist
 
 from ._cross_entropy import check_options, check_reduction
-from ._online import rescaled
 
 __all__ = ["vocab_parallel_cross_entropy", "vocab_parallel_linear_cross_entropy", "merge_shard_normalizers"]
 
@@ -35,7 +34,7 @@ __all__ = ["vocab_parallel_cross_entropy", "vocab_parallel_linear_cross_entropy"
 def merge_shard_normalizers(maxima: torch.Tensor, sums: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(m, s) of the union of shards from each shard's (m_r, s_r): what the two all-reduces compute, in one process.
 
-    m = max_r m_r, s = Σ_r s_r · exp(m_r − m), with the rescaling of `softmax_lib._online.rescaled`.
+    m = max_r m_r, s = Σ_r s_r · exp(m_r − m): the R-way form of `softmax_lib.merge_normalizers`.
     Exact in exact arithmetic: s_r exp(m_r − m) = Σ_{k ∈ shard r} exp(z_k − m_r) exp(m_r − m).
 
     Parameters
@@ -60,7 +59,8 @@ def merge_shard_normalizers(maxima: torch.Tensor, sums: torch.Tensor) -> tuple[t
     ([2.0], 1.135335)
     """
     m = maxima.max(dim=0).values
-    return m, rescaled(sums, maxima, m).sum(dim=0)
+    shift = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
+    return m, (sums * torch.exp(maxima - shift)).sum(dim=0)
 
 
 class _Shard:

@@ -9,7 +9,8 @@ A claim about the library is a registered check (registry.py); a demonstration s
 * cases: the check_* functions of values and the loss, each taking dtype and device; derivatives: those of the
   Jacobian, the VJP and the loss Hessian; registry: the verify matrix built from them;
 * variants: checks of sparsemax, hierarchical softmax and the fused loss;
-* scale: checks of the loss options (weight, ignore_index, label_smoothing, z_loss) against torch;
+* scale: checks of the loss options (weight, ignore_index, label_smoothing, z_loss) against torch, held to the
+  bounds of option_bounds;
 * training: checks of the variants' training functions (sparsemax loss and backward, path-scored hierarchical softmax);
 * accuracy: stress inputs and errors in units of u, for the accuracy studies;
 * mistakes: plausible wrong implementations and the mistake × check × dtype table.
@@ -40,6 +41,13 @@ from .differences import (
     central_difference_step,
 )
 from .error_scales import log_softmax_error_scale, logsumexp_error_scale, loss_error_scale, softmax_error_scale
+from .option_bounds import (
+    linear_options_bounds,
+    options_grad_units,
+    options_loss_units,
+    options_scales,
+    side_tolerance,
+)
 from .oracles import (
     DEVICE_VARIABLE,
     checked_array,
@@ -59,14 +67,7 @@ from .oracles import (
     torch_softmax_jacobian,
 )
 from .registry import CASES, SEED, Case, register
-from .scale import (
-    check_loss_options,
-    linear_options_bounds,
-    options_grad_units,
-    options_loss_units,
-    options_scales,
-    side_tolerance,
-)
+from .scale import check_loss_options
 from .tolerance import (
     DTYPES,
     EXP_UNITS,
