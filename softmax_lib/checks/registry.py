@@ -24,7 +24,23 @@ SEED = 20261121
 
 @dataclass(frozen=True)
 class Case:
-    """One row group of the verify matrix: `run(dtype, device)` returns its CheckResults."""
+    """One row group of the verify matrix: `run(dtype, device)` returns its CheckResults.
+
+    Parameters
+    ----------
+    name : str
+        The row group's name in the verify table.
+    run : callable
+        run(dtype, device) -> list of CheckResult.
+    uses : tuple of str
+        The library functions whose results the case checks.
+
+    Examples
+    --------
+    >>> case = next(c for c in CASES if c.name == "exact uniform softmax")
+    >>> case.uses, [r.passed for r in case.run("float32", None)]
+    (('softmax',), [True])
+    """
 
     name: str
     run: Callable[[str, Any], list[CheckResult]]
@@ -35,7 +51,27 @@ CASES: list[Case] = []
 
 
 def register(name: str, uses: tuple[str, ...]) -> Callable:
-    """Decorator: add `run(dtype, device)` to CASES under `name`, checking the library functions `uses`."""
+    """Decorator: add `run(dtype, device)` to CASES under `name`, checking the library functions `uses`.
+
+    Parameters
+    ----------
+    name : str
+        A name not registered yet.
+    uses : tuple of str
+        The library functions whose results the case checks.
+
+    Returns
+    -------
+    callable
+        The decorator; it returns `run` unchanged.
+
+    Examples
+    --------
+    >>> run = register("a demonstration", ("softmax",))(lambda dtype, device: [])
+    >>> CASES[-1].name, CASES[-1].uses
+    ('a demonstration', ('softmax',))
+    >>> _ = CASES.pop()  # the verify matrix as it was
+    """
     if name in case_names():
         raise ValueError(f"a case named {name!r} is already registered")
 
