@@ -156,6 +156,15 @@ class Audit:
         Returns
         -------
         Claim
+
+        Examples
+        --------
+        >>> audit = Audit()
+        >>> claim = audit.record("a.txt", "0.1 + 0.2 = 0.3", "in floats", "0.1 + 0.2 == 0.3 is False", WRONG,
+        ...                      fact(0.1 + 0.2 == 0.3), severity=WRONG_NUMBER, correction="0.30000000000000004")
+        [wrong, wrong number] 0.1 + 0.2 = 0.3  (in floats)
+            evidence: 0.1 + 0.2 == 0.3 is False
+            correction: 0.30000000000000004
         """
         if stated not in VERDICTS:
             raise ValueError(f"stated must be one of {VERDICTS}, got {stated!r}")
@@ -188,7 +197,27 @@ class Audit:
         return claim
 
     def unjudged(self, article: str, quote: str, gloss: str, reason: str, echo: bool = True) -> Claim:
-        """Keep a statement that gets no verdict, with the reason why."""
+        """Keep a statement that gets no verdict, with the reason why.
+
+        Parameters
+        ----------
+        article, quote, gloss : str
+            As in `Claim`.
+        reason : str
+            Why the statement gets no verdict (required).
+        echo : bool, optional
+            Print the claim.
+
+        Returns
+        -------
+        Claim
+            With verdict NO_VERDICT and the reason as its evidence.
+
+        Examples
+        --------
+        >>> Audit().unjudged("a.txt", "softmax is elegant", "taste", "an opinion", echo=False).verdict
+        'no verdict'
+        """
         if not reason:
             raise ValueError(f"{quote}: a statement without a verdict needs a reason")
         claim = Claim(article, quote, gloss, "", reason, NO_VERDICT, None, None, "")
@@ -213,6 +242,32 @@ class Audit:
 
         A wrong number's severity is TRUNCATION when it is the exact value cut off, else WRONG_NUMBER;
         the correction gives the value to 6 significant digits and, when wrong, to the printed decimals.
+
+        Parameters
+        ----------
+        article, quote, gloss : str
+            As in `Claim`.
+        printed : str
+            The number as printed.
+        exact : int, float, Fraction, Decimal or str
+            Its exact value.
+        stated : str
+            The verdict the audit states; it must be the computed one.
+        finding : str, optional
+            As for `record`.
+        echo : bool, optional
+            Print the claim.
+
+        Returns
+        -------
+        Claim
+
+        Examples
+        --------
+        >>> claim = Audit().number("a.txt", "p = 0.866", "softmax([1, 5, 3])[1]", "0.866", "0.866813332197335", WRONG,
+        ...                        echo=False)
+        >>> claim.severity, claim.correction
+        ('truncation or rounding', '0.866813; to 3 decimals 0.867 (0.866 is truncated, not rounded)')
         """
         verdict = printed_number_verdict(printed, exact)
         value = float(_exact(exact))
@@ -251,7 +306,33 @@ class Audit:
         finding: str | None = None,
         echo: bool = True,
     ) -> Claim:
-        """A printed vector: its verdict is that of its worst entry."""
+        """A printed vector: its verdict is that of its worst entry.
+
+        Parameters
+        ----------
+        article, quote, gloss : str
+            As in `Claim`.
+        printed : list of str
+            The entries as printed.
+        exact : list
+            Their exact values.
+        stated : str
+            The verdict the audit states; it must be the computed one.
+        severity, finding : str, optional
+            As for `record`.
+        echo : bool, optional
+            Print the claim.
+
+        Returns
+        -------
+        Claim
+
+        Examples
+        --------
+        >>> Audit().vector("a.txt", "p = [0.5, 0.5]", "softmax([0, 0])", ["0.5", "0.5"], [0.5, 0.5], CORRECT,
+        ...                echo=False).verdict
+        'correct'
+        """
         verdicts = [printed_number_verdict(p, e) for p, e in zip(printed, exact, strict=True)]
         verdict = max(verdicts, key=[CORRECT, ROUNDED, WRONG].index)
         correction = "" if verdict == CORRECT else significant([float(_exact(e)) for e in exact])
@@ -269,11 +350,35 @@ class Audit:
         )
 
     def articles(self) -> list[str]:
-        """The articles, in the order of their first claim."""
+        """The articles, in the order of their first claim.
+
+        Returns
+        -------
+        list of str
+
+        Examples
+        --------
+        >>> audit = Audit()
+        >>> _ = audit.unjudged("b.txt", "q", "g", "r", echo=False), audit.unjudged("a.txt", "q", "g", "r", echo=False)
+        >>> audit.articles()
+        ['b.txt', 'a.txt']
+        """
         return list(dict.fromkeys(c.article for c in self.claims))
 
     def verdict_counts(self) -> dict[str, dict[str, int]]:
-        """Claims per verdict (VERDICTS and NO_VERDICT), for each article and for "all"."""
+        """Claims per verdict (VERDICTS and NO_VERDICT), for each article and for "all".
+
+        Returns
+        -------
+        dict of str to dict of str to int
+
+        Examples
+        --------
+        >>> audit = Audit()
+        >>> _ = audit.unjudged("a.txt", "q", "g", "r", echo=False)
+        >>> audit.verdict_counts()["a.txt"][NO_VERDICT], audit.verdict_counts()["all"][CORRECT]
+        (1, 0)
+        """
         names = (*VERDICTS, NO_VERDICT)
         counts = {article: dict.fromkeys(names, 0) for article in [*self.articles(), "all"]}
         for claim in self.claims:
@@ -283,7 +388,21 @@ class Audit:
 
     def severity_counts(self) -> dict[str, dict[str, int]]:
         """Findings (not claims: one mistake seen in several places counts once) per severity,
-        for each article and for "all"."""
+        for each article and for "all".
+
+        Returns
+        -------
+        dict of str to dict of str to int
+
+        Examples
+        --------
+        >>> audit = Audit()
+        >>> for quote in ("x = 1", "x = 1 again"):
+        ...     _ = audit.record("a.txt", quote, "g", "e", WRONG, WRONG, severity=WRONG_NUMBER, finding="x",
+        ...                      correction="x = 2", echo=False)
+        >>> audit.severity_counts()["all"][WRONG_NUMBER]  # one finding seen twice
+        1
+        """
         findings = {(c.article, c.finding): c.severity for c in self.claims if c.finding is not None}
         counts = {article: dict.fromkeys(SEVERITIES, 0) for article in [*self.articles(), "all"]}
         for (article, _), severity in findings.items():
@@ -294,7 +413,20 @@ class Audit:
 
     def sorted_claims(self) -> list[Claim]:
         """Most serious first: by severity, then correct but rounded, correct, and no verdict;
-        within each, in the order recorded."""
+        within each, in the order recorded.
+
+        Returns
+        -------
+        list of Claim
+
+        Examples
+        --------
+        >>> audit = Audit()
+        >>> _ = audit.record("a.txt", "q1", "g", "e", CORRECT, CORRECT, echo=False)
+        >>> _ = audit.record("a.txt", "q2", "g", "e", WRONG, WRONG, severity=PRESENTATION, correction="c", echo=False)
+        >>> [c.quote for c in audit.sorted_claims()]
+        ['q2', 'q1']
+        """
         order = [*SEVERITIES, ROUNDED, CORRECT, NO_VERDICT]
 
         def rank(claim: Claim) -> int:
@@ -304,7 +436,26 @@ class Audit:
 
     def table_html(self, article_label=lambda article: article[:3]) -> str:
         """The summary table, sorted by severity: article; claim (verbatim quote, gloss, and the
-        article's formula typeset); verdict and severity; evidence; correction."""
+        article's formula typeset); verdict and severity; evidence; correction.
+
+        Parameters
+        ----------
+        article_label : callable, optional
+            The label of an article in the first column (default its first three characters).
+
+        Returns
+        -------
+        str
+            HTML.
+
+        Examples
+        --------
+        >>> audit = Audit()
+        >>> _ = audit.record("001.txt", "1+1=2", "sum", "$1 + 1 = 2$", CORRECT, CORRECT, echo=False)
+        >>> html = audit.table_html()
+        >>> "<td>001</td>" in html, '<span class="math notranslate nohighlight">' in html
+        (True, True)
+        """
         head = "".join(f"<th>{h}</th>" for h in ("Art.", "Claim", "Verdict", "Evidence (executed)", "Correction"))
         cell = '<td style="overflow-x: auto">'  # a long typeset formula scrolls inside its cell
         rows = "".join(
@@ -328,7 +479,30 @@ class Audit:
     def errata_html(self, article: str, title: str, code: str = "") -> str:
         """An admonition for the readers of one article: each finding, where it occurs (the formula
         typeset, or else the quote, and the gloss), and its correction, most serious first; code is a
-        corrected listing to add, if any."""
+        corrected listing to add, if any.
+
+        Parameters
+        ----------
+        article : str
+            The article whose findings are listed.
+        title : str
+            The admonition's title.
+        code : str, optional
+            A corrected listing to add.
+
+        Returns
+        -------
+        str
+            HTML.
+
+        Examples
+        --------
+        >>> audit = Audit()
+        >>> _ = audit.record("a.txt", "p = 0.9", "g", "e", WRONG, WRONG, severity=WRONG_NUMBER, correction="0.87",
+        ...                  echo=False)
+        >>> "<strong>wrong number</strong>" in audit.errata_html("a.txt", "Errata")
+        True
+        """
         items: dict[str, list[Claim]] = {}
         for claim in self.sorted_claims():
             if claim.article == article and claim.finding is not None:
