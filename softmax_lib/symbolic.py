@@ -11,6 +11,8 @@ from typing import NamedTuple
 
 import sympy as sp
 
+__all__ = ["SymbolicSoftmax", "symbolic_softmax", "class_indices", "evaluate_delta_sums"]
+
 
 class SymbolicSoftmax(NamedTuple):
     """The softmax over K symbolic classes, as the chapters derive with it (made by `symbolic_softmax`).
