@@ -23,6 +23,7 @@ from softmax_lib.checks import (
     check_softmax_vjp,
     checked_array,
     compare,
+    cross_entropy_tolerances,
     jacobian_units,
     log_softmax_error_scale,
     logsumexp_error_scale,
@@ -334,28 +335,17 @@ def test_cross_entropy_single_row(backend):
     logits = np.array([1.0, 5.0, 3.0])
     loss, grad = torch_cross_entropy_with_grad(logits, np.array(1))
     z = on(backend, logits)
-    # torch's float64 loss here is ~5u from the 50-digit value, softmax_lib's exact: allow both bounds
-    assert_passed(
-        compare(
-            "loss vs torch",
-            sl.cross_entropy(z, 1),
-            loss,
-            2 * loss_units(3) * U64,
-            measure="scaled",
-            scale=loss_error_scale(logits),
-        )
-    )
-    # p − y as check_cross_entropy: (b + 2)·u per side, componentwise of max(p, tiny) + y
-    y = np.eye(3)[1]
-    grad_scale = softmax64(logits) + y
-    grad_tol = 2 * (softmax_bound_units(3, float(np.ptp(logits))) + 2) * U64
+    # each side within check_cross_entropy's bounds (torch's float64 loss here is ~5u from the 50-digit value)
+    bounds = cross_entropy_tolerances(logits, np.array(1))
+    loss_tol, loss_scale = 2 * bounds["loss_tolerance"], bounds["loss_scale"]
+    grad_tol, grad_scale = 2 * bounds["grad_tolerance"], bounds["grad_scale"]
+    assert_passed(compare("loss vs torch", sl.cross_entropy(z, 1), loss, loss_tol, measure="scaled", scale=loss_scale))
     assert_passed(
         compare("grad vs torch", sl.cross_entropy_grad(z, 1), grad, grad_tol, measure="scaled", scale=grad_scale)
     )
     assert not compare("p without − y", sl.softmax(z), grad, grad_tol, measure="scaled", scale=grad_scale).passed
     loss_t, grad_t = torch_cross_entropy_with_grad(torch_on(backend, logits), torch_on(backend, np.array(1)))
-    loss_tol = 2 * loss_units(3) * U64
-    assert_passed(compare("torch loss", loss_t, loss, loss_tol, measure="scaled", scale=loss_error_scale(logits)))
+    assert_passed(compare("torch loss", loss_t, loss, loss_tol, measure="scaled", scale=loss_scale))
     assert_passed(compare("torch grad", grad_t, grad, grad_tol, measure="scaled", scale=grad_scale))
 
 
@@ -363,10 +353,10 @@ def test_mean_divides_by_rows_not_classes(rng, backend):
     logits = rng.normal(size=(8, 3))
     target = rng.integers(0, 3, size=8)
     ours = sl.cross_entropy_grad(on(backend, logits), on(backend, target))
-    # both sides (p − y)/N within (b + 2)·u of (p + y)/N componentwise, as in check_cross_entropy
+    # both sides (p − y)/N within check_cross_entropy's bound
+    bounds = cross_entropy_tolerances(logits, target)
+    tol, scale = 2 * bounds["grad_tolerance"], bounds["grad_scale"]
     y = np.eye(3)[target]
-    tol = 2 * (softmax_bound_units(3, float(np.max(np.ptp(logits, axis=-1)))) + 2) * U64
-    scale = (softmax64(logits) + y) / 8
     assert_passed(compare("1/N", ours, (sl.softmax(logits) - y) / 8, tol, measure="scaled", scale=scale))
     assert not compare("1/K", ours, (sl.softmax(logits) - y) / 3, tol, measure="scaled", scale=scale).passed
 
@@ -374,29 +364,20 @@ def test_mean_divides_by_rows_not_classes(rng, backend):
 def test_one_hot_probability_target_equals_index_target(rng, backend):
     logits64 = rng.normal(size=(5, 4))
     logits = on(backend, logits64)
-    idx = rng.integers(0, 4, size=5)
-    y = np.eye(4)[idx]
-    one_hot, idx = on(backend, y), on(backend, idx)
-    # two computations of one loss and one gradient, each side within its bound (as check_cross_entropy)
-    loss_tol = 2 * (loss_units(4) + 5) * U64  # the mean of 5 rows adds 5 units
-    loss_scale = float(np.mean(loss_error_scale(logits64)))
-    grad_tol = 2 * (softmax_bound_units(4, float(np.max(np.ptp(logits64, axis=-1)))) + 2) * U64
-    grad_scale = (softmax64(logits64) + y) / 5
+    idx64 = rng.integers(0, 4, size=5)
+    y = np.eye(4)[idx64]
+    one_hot, idx = on(backend, y), on(backend, idx64)
+    # two computations of one loss and one gradient, each side within check_cross_entropy's bounds
+    bounds = cross_entropy_tolerances(logits64, idx64)
+    loss_tol, loss_scale = 2 * bounds["loss_tolerance"], bounds["loss_scale"]
+    grad_tol, grad_scale = 2 * bounds["grad_tolerance"], bounds["grad_scale"]
 
     def loss_check(ours):
         return compare("loss", ours, sl.cross_entropy(logits, idx), loss_tol, measure="scaled", scale=loss_scale)
 
     assert_passed(loss_check(sl.cross_entropy(logits, one_hot)))
-    assert_passed(
-        compare(
-            "grad",
-            sl.cross_entropy_grad(logits, one_hot),
-            sl.cross_entropy_grad(logits, idx),
-            grad_tol,
-            measure="scaled",
-            scale=grad_scale,
-        )
-    )
+    ours, theirs = sl.cross_entropy_grad(logits, one_hot), sl.cross_entropy_grad(logits, idx)
+    assert_passed(compare("grad", ours, theirs, grad_tol, measure="scaled", scale=grad_scale))
     # the one-hot rows of the next class are rejected
     assert not loss_check(sl.cross_entropy(logits, on(backend, np.roll(y, 1, axis=-1)))).passed
 

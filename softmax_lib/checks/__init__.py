@@ -19,6 +19,7 @@ A claim about the library is a registered check (registry.py); a demonstration s
 from .accuracy import STRESS_FAMILIES, relative_error_units, stress_logits
 from .bounds import (
     logsumexp_log_units,
+    loss_units,
     shifted_log_softmax_bound_units,
     shifted_logsumexp_bound_units,
     shifted_softmax_bound_units,
@@ -30,7 +31,6 @@ from .cases import (
     check_cross_entropy,
     check_exact_uniform,
     check_output_layer_gradients,
-    loss_units,
     output_layer_grad,
 )
 from .derivatives import check_loss_hessian, check_softmax_jacobian, check_softmax_vjp, jacobian_units
@@ -40,7 +40,13 @@ from .differences import (
     central_difference_jacobian,
     central_difference_step,
 )
-from .error_scales import log_softmax_error_scale, logsumexp_error_scale, loss_error_scale, softmax_error_scale
+from .error_scales import (
+    cross_entropy_tolerances,
+    log_softmax_error_scale,
+    logsumexp_error_scale,
+    loss_error_scale,
+    softmax_error_scale,
+)
 from .option_bounds import (
     linear_options_bounds,
     options_grad_units,
@@ -102,6 +108,7 @@ __all__ = [
     "log_softmax_error_scale",
     "logsumexp_error_scale",
     "loss_error_scale",
+    "cross_entropy_tolerances",
     "STRESS_FAMILIES",
     "relative_error_units",
     "stress_logits",

@@ -16,6 +16,7 @@ __all__ = [
     "softmax_bound_units",
     "shifted_logsumexp_bound_units",
     "shifted_log_softmax_bound_units",
+    "loss_units",
 ]
 
 
@@ -174,3 +175,25 @@ def shifted_log_softmax_bound_units(z: ArrayLike, reference: ArrayLike, axis: in
     y = np.abs(np.asarray(reference, dtype=np.float64))
     with np.errstate(divide="ignore"):
         return 1 + (np.abs(z - np.max(z, axis=axis, keepdims=True)) + logsumexp_log_units(z.shape[axis])) / y
+
+
+def loss_units(n_classes: int) -> float:
+    """L + K + 2: bound, in u, on a row's cross-entropy error relative to max_k |z_k − m| + log K + 1, with
+    L = logsumexp_log_units(K): each log p_k = (z_k − m) − log s carries |z_k − m| + L + |log p_k| units,
+    the weighted sum over K classes K − 1 and the products one more.
+
+    Parameters
+    ----------
+    n_classes : int
+        K.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> float(loss_units(1))  # L = 2 for K = 1
+    5.0
+    """
+    return logsumexp_log_units(n_classes) + n_classes + 2

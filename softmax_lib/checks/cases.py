@@ -19,9 +19,9 @@ from numpy.typing import ArrayLike
 from .._cross_entropy import cross_entropy, cross_entropy_grad
 from .._softmax import log_softmax, softmax
 from . import formulas, oracles
-from .bounds import logsumexp_log_units, shifted_softmax_bound_units, softmax_bound_units
+from .bounds import logsumexp_log_units, loss_units, shifted_softmax_bound_units, softmax_bound_units
 from .differences import THIRD_DERIVATIVE_SOFTMAX, central_difference_error, central_difference_jacobian
-from .error_scales import loss_error_scale
+from .error_scales import cross_entropy_tolerances, loss_error_scale
 from .oracles import checked_array, float64_target, softmax64, to_torch
 from .tolerance import (
     CheckResult,
@@ -46,39 +46,6 @@ def _spread(z64: np.ndarray, axis: int = -1) -> float:
 
 def _rows_last(a: np.ndarray, axis: int) -> np.ndarray:
     return np.moveaxis(a, axis, -1)
-
-
-def loss_units(n_classes: int) -> float:
-    """L + K + 2: bound, in u, on a row's cross-entropy error relative to max_k |z_k − m| + log K + 1, with
-    L = logsumexp_log_units(K): each log p_k = (z_k − m) − log s carries |z_k − m| + L + |log p_k| units,
-    the weighted sum over K classes K − 1 and the products one more.
-
-    Parameters
-    ----------
-    n_classes : int
-        K.
-
-    Returns
-    -------
-    float
-
-    Examples
-    --------
-    >>> float(loss_units(1))  # L = 2 for K = 1
-    5.0
-    """
-    return logsumexp_log_units(n_classes) + n_classes + 2
-
-
-def _loss_scale(z64: np.ndarray, axis: int, reduction: str) -> tuple[Any, float]:
-    """Per row max_k |z_k − m| + log K + 1, reduced like the loss; and the reduction's extra units."""
-    per_row = loss_error_scale(z64, axis)
-    n = per_row.size
-    if reduction == "none":
-        return per_row, 0.0
-    if reduction == "sum":
-        return float(np.sum(per_row)), float(n - 1)
-    return float(np.mean(per_row)), float(n)  # n − 1 additions and the division
 
 
 def check_cross_entropy(
@@ -126,16 +93,12 @@ def check_cross_entropy(
     target_x, target64 = checked_array(target, dtype, device)
     target64 = float64_target(target64, axis)
     k = logits64.shape[axis]
-    u = unit_roundoff(dtype)
-    b = softmax_bound_units(k, _spread(logits64, axis))
     loss_ref, grad_ref = oracles.torch_cross_entropy_with_grad(logits_x, target_x, axis, reduction)
     grad = cross_entropy_grad(logits_x, target_x, axis, reduction)
     n_div = logits64.size // k if reduction == "mean" else 1
-    y = formulas._one_hot64(logits64, target64, axis)
-    # below the smallest normal number a stored p_i has an absolute error of u times that number
-    grad_scale = (np.maximum(softmax64(logits64, axis), smallest_normal(dtype)) + y) / n_div
-    loss_scale, reduction_units = _loss_scale(logits64, axis, reduction)
-    loss_tol = 2 * (loss_units(k) + reduction_units) * u
+    bounds = cross_entropy_tolerances(logits64, target64, axis, reduction, dtype=dtype)
+    loss_scale, grad_scale = bounds["loss_scale"], bounds["grad_scale"]
+    loss_tol, grad_tol = 2 * bounds["loss_tolerance"], 2 * bounds["grad_tolerance"]
     total = lambda z: np.sum(oracles.cross_entropy64(z, target64, axis, reduction))  # noqa: E731
     f_scale = float(np.sum(loss_scale))
     fd_error = central_difference_error(
@@ -155,7 +118,7 @@ def check_cross_entropy(
             f"cross_entropy_grad vs torch autograd ({label})",
             grad,
             grad_ref,
-            2 * (b + 2) * u,
+            grad_tol,
             measure="scaled",
             scale=grad_scale,
         ),
@@ -163,7 +126,7 @@ def check_cross_entropy(
             f"cross_entropy_grad vs central differences ({label})",
             grad,
             central_difference_jacobian(total, logits64),
-            (b + 2) * u + fd_error / grad_scale.max(),
+            grad_tol / 2 + fd_error / grad_scale.max(),
             measure="scaled",
             scale=grad_scale.max(),
         ),
@@ -279,7 +242,7 @@ def check_output_layer_gradients(
     scales = {"W": (units * g).T @ np.abs(x64), "b": np.sum(units * g, axis=0), "x": (units * g) @ np.abs(w64)}
     # M₃ along one coordinate: the softmax's 1/8 times the cube of how far the logits move per unit step
     reach = max(1.0, float(np.max(np.abs(x64))), float(np.max(np.sum(np.abs(w64), axis=0))))
-    loss_scale, _ = _loss_scale(z64, -1, "mean")
+    loss_scale = float(np.mean(loss_error_scale(z64)))
     fd_error = central_difference_error(
         THIRD_DERIVATIVE_SOFTMAX * reach**3,
         loss_scale,

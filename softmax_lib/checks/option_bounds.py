@@ -12,8 +12,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .bounds import logsumexp_log_units, softmax_bound_units
-from .cases import loss_units
+from .bounds import logsumexp_log_units, loss_units, softmax_bound_units
 from .differences import THIRD_DERIVATIVE_SOFTMAX
 from .oracles import softmax64
 from .tolerance import _float64_numpy, dtype_name, unit_roundoff

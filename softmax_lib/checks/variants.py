@@ -6,10 +6,9 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._cross_entropy import cross_entropy, cross_entropy_grad
-from . import formulas, oracles
-from .bounds import softmax_bound_units
-from .cases import _loss_scale, _spread, loss_units
+from . import oracles
 from .differences import THIRD_DERIVATIVE_SOFTMAX, central_difference_error, central_difference_jacobian
+from .error_scales import cross_entropy_tolerances
 from .tolerance import (
     EXP_UNITS,
     CheckResult,
@@ -199,16 +198,12 @@ def check_cross_entropy_with_grad(
 
     logits = np.asarray(logits, dtype=np.float64)
     target = np.asarray(target)
-    k = logits.shape[axis]
-    u = unit_roundoff(np.float64)
     loss, grad = cross_entropy_with_grad(logits, target, axis, reduction)
     loss_ref, grad_ref = oracles.torch_cross_entropy_with_grad(logits, target, axis, reduction)
     label = f"{'index' if np.issubdtype(target.dtype, np.integer) else 'probability'} target, {reduction}"
-    loss_scale, reduction_units = _loss_scale(logits, axis, reduction)
-    loss_tol = 2 * (loss_units(k) + reduction_units) * u
-    n_div = logits.size // k if reduction == "mean" else 1
-    grad_scale = (oracles.softmax64(logits, axis) + formulas._one_hot64(logits, target, axis)) / n_div
-    grad_tol = 2 * (softmax_bound_units(k, _spread(logits, axis)) + 2) * u
+    bounds = cross_entropy_tolerances(logits, target, axis, reduction)
+    loss_scale, grad_scale = bounds["loss_scale"], bounds["grad_scale"]
+    loss_tol, grad_tol = 2 * bounds["loss_tolerance"], 2 * bounds["grad_tolerance"]
     return [
         compare(
             f"fused loss vs cross_entropy ({label})",
