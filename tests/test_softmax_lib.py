@@ -12,6 +12,7 @@ import torch
 import softmax_lib as sl
 from softmax_lib.checks import (
     THIRD_DERIVATIVE_SOFTMAX,
+    as_float64,
     assert_passed,
     central_difference_error,
     central_difference_jacobian,
@@ -56,13 +57,6 @@ def torch_on(backend, x, dtype="float64"):
     return checked_array(x, dtype, backend or torch_device())[0]
 
 
-def numpy64(x):
-    """Any result as a float64 NumPy array, for assertions."""
-    if isinstance(x, torch.Tensor):
-        return x.detach().to(device="cpu", dtype=torch.float64).numpy()
-    return np.asarray(x, dtype=np.float64)
-
-
 def assert_same_kind(out, like, dtype=None):
     """`out` is of the input's array type, on its device, in `dtype` (default the input's)."""
     assert type(out) is type(like) or (isinstance(like, np.ndarray) and isinstance(out, np.generic))
@@ -78,7 +72,7 @@ def assert_same_kind(out, like, dtype=None):
 def test_softmax_log_softmax_logsumexp_match_torch(rng, axis, backend, dtype):
     data = rng.normal(scale=4.0, size=(3, 5, 4))
     z, z_t = on(backend, data, dtype), torch_on(backend, data, dtype)
-    z64 = numpy64(z)
+    z64 = as_float64(z)
     tol = 2 * unit_roundoff(dtype)  # both sides in the dtype
     assert_passed(
         compare(
@@ -136,7 +130,7 @@ def test_integer_logits_become_float64(backend):
 
 
 def finite(x):
-    return bool(np.all(np.isfinite(numpy64(x))))
+    return bool(np.all(np.isfinite(as_float64(x))))
 
 
 @pytest.mark.parametrize("scale", [1e4, 1e6, "max/4"])
@@ -153,10 +147,10 @@ def test_stable_for_huge_logits(backend, dtype, scale):
         lse = sl.logsumexp(z)
         loss = sl.cross_entropy(z, target, reduction="none")
     assert finite(p) and finite(log_p) and finite(lse) and finite(loss)
-    z64 = numpy64(z)
-    np.testing.assert_array_equal(numpy64(p)[0], [1, 0, 0, 0])
-    np.testing.assert_array_equal(numpy64(lse), np.max(z64, axis=-1))
-    np.testing.assert_array_equal(numpy64(log_p)[0], z64[0] - z64[0, 0])
+    z64 = as_float64(z)
+    np.testing.assert_array_equal(as_float64(p)[0], [1, 0, 0, 0])
+    np.testing.assert_array_equal(as_float64(lse), np.max(z64, axis=-1))
+    np.testing.assert_array_equal(as_float64(log_p)[0], z64[0] - z64[0, 0])
     # torch agrees on the losses, including a true class whose probability underflows to 0: loss_units(K)·u per
     # side of each row's loss_error_scale (as check_cross_entropy)
     ref = torch.nn.functional.cross_entropy(
@@ -166,14 +160,14 @@ def test_stable_for_huge_logits(backend, dtype, scale):
     assert_passed(compare("loss vs torch", loss, ref, tol, measure="scaled", scale=scale))
     # log(softmax) instead of log_softmax: the underflowed p_t gives an infinite loss
     with np.errstate(divide="ignore"):
-        log_of_p = -np.log(numpy64(p)[[0, 1], [1, 0]])
+        log_of_p = -np.log(as_float64(p)[[0, 1], [1, 0]])
     assert not compare("log(softmax)", log_of_p, ref, tol, measure="scaled", scale=scale).passed
 
 
 def test_logsumexp_of_infinities_matches_torch(backend, dtype):
     data = np.array([[-np.inf, -np.inf], [np.inf, 0.0], [-np.inf, 1.0]])
     ours = sl.logsumexp(on(backend, data, dtype))
-    np.testing.assert_array_equal(numpy64(ours), numpy64(torch.logsumexp(torch_on(backend, data, dtype), -1)))
+    np.testing.assert_array_equal(as_float64(ours), as_float64(torch.logsumexp(torch_on(backend, data, dtype), -1)))
 
 
 def test_against_50_digit_reference(rng, backend, dtype):
@@ -226,7 +220,7 @@ def test_softmax_jacobian_is_not_diagonal(rng, backend):
     # diag(p) alone, or diag(p(1 − p)), would pass a diagonal-only check; the off-diagonal −p_i p_j must be there
     z = rng.normal(size=4)
     p = sl.softmax(z)
-    jac = numpy64(sl.softmax_jacobian(on(backend, z)))
+    jac = as_float64(sl.softmax_jacobian(on(backend, z)))
     # each entry within jacobian_units(b)·u of max(p_i δ_ij + p_i p_j), per side; a column sum of K such entries
     # adds summation_units(K) of the same size
     b = softmax_bound_units(4, float(np.ptp(z)))
@@ -256,11 +250,11 @@ def test_softmax_vjp_matches_torch_and_jacobian(rng, axis, backend, dtype):
     z, v = on(backend, z_data, dtype), on(backend, v_data, dtype)
     ours = sl.softmax_vjp(z, v, axis)
     assert_same_kind(ours, z)
-    jac, v64 = numpy64(sl.softmax_jacobian(z, axis)), np.moveaxis(numpy64(v), axis, -1)
+    jac, v64 = as_float64(sl.softmax_jacobian(z, axis)), np.moveaxis(as_float64(v), axis, -1)
     explicit = np.moveaxis(np.einsum("...ij,...i->...j", jac, v64), -1, axis)
     # as check_softmax_jacobian: scaled by p_j(|v_j| + Σ_k p_k|v_k|), the VJP within 2b + K + 2 units, the
     # explicit product within jacobian_units(b) + K
-    z64, v64 = numpy64(z), numpy64(v)
+    z64, v64 = as_float64(z), as_float64(v)
     k = z64.shape[axis]
     b = softmax_bound_units(k, float(np.max(np.ptp(z64, axis=axis))))
     p = softmax64(z64, axis)

@@ -15,7 +15,7 @@ from numpy.typing import ArrayLike
 from .bounds import logsumexp_log_units, loss_units, softmax_bound_units
 from .differences import THIRD_DERIVATIVE_SOFTMAX
 from .oracles import softmax64
-from .tolerance import _float64_numpy, dtype_name, unit_roundoff
+from .tolerance import as_float64, dtype_name, unit_roundoff
 
 __all__ = ["options_loss_units", "options_grad_units", "options_scales", "side_tolerance", "linear_options_bounds"]
 
@@ -209,7 +209,7 @@ def side_tolerance(units: float, dtype: Any, reference: Any = None, scale: Any =
     name = dtype_name(dtype)
     if name in ("float16", "bfloat16"):
         with np.errstate(divide="ignore", invalid="ignore"):
-            reference, scale = _float64_numpy(reference), _float64_numpy(scale)
+            reference, scale = as_float64(reference), as_float64(scale)
             ratio = np.where(reference == 0, 0.0, np.abs(reference) / scale)
         return units * unit_roundoff("float32") + unit_roundoff(name) * float(np.max(ratio, initial=0.0))
     return units * unit_roundoff(name)

@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .arrays import DEVICE_VARIABLE, _like_input, checked_array, float64_target, to_torch, torch_device, torch_dtype
 from .formulas import cross_entropy64, cross_entropy_grad64, log_softmax64, softmax64
-from .tolerance import _float64_numpy, _is_tensor
+from .tolerance import _is_tensor, as_float64
 
 __all__ = [
     "DEVICE_VARIABLE",
@@ -258,7 +258,7 @@ def torch_loss_with_options_and_grad(
     """
     import torch
 
-    z64 = _float64_numpy(logits)
+    z64 = as_float64(logits)
     if z64.ndim < 2:
         raise ValueError(f"logits must have a batch axis and a class axis, got shape {z64.shape}")
     target = target.detach().cpu().numpy() if _is_tensor(target) else np.asarray(target)
@@ -266,7 +266,7 @@ def torch_loss_with_options_and_grad(
     z_t = torch.tensor(np.moveaxis(z64, axis, 1), dtype=torch.float64, requires_grad=True)
     t = np.moveaxis(target, axis, 1) if target.shape == z64.shape else target
     t_t = torch.tensor(t, dtype=torch.float64 if np.issubdtype(t.dtype, np.floating) else torch.int64)
-    w_t = None if weight is None else torch.tensor(_float64_numpy(weight), dtype=torch.float64)
+    w_t = None if weight is None else torch.tensor(as_float64(weight), dtype=torch.float64)
     loss = torch_loss_with_options(
         z_t, t_t, reduction, weight=w_t, ignore_index=ignore_index, label_smoothing=label_smoothing, z_loss=z_loss
     )

@@ -28,6 +28,7 @@ __all__ = [
     "NUMPY_DTYPES",
     "EXP_UNITS",
     "CheckResult",
+    "as_float64",
     "assert_passed",
     "compare",
     "dtype_name",
@@ -208,7 +209,25 @@ def _is_tensor(x: Any) -> bool:
     return torch is not None and isinstance(x, torch.Tensor)
 
 
-def _float64_numpy(x: Any) -> np.ndarray:
+def as_float64(x: Any) -> np.ndarray:
+    """Any result (a NumPy array, a torch tensor on any device, a list) as a float64 NumPy array on the host.
+
+    What every comparison of the kit measures with; the counterpart of `to_torch`.
+
+    Parameters
+    ----------
+    x : array_like or torch.Tensor
+
+    Returns
+    -------
+    numpy.ndarray
+        float64.
+
+    Examples
+    --------
+    >>> as_float64(np.float16(0.1)), as_float64([1, 2])
+    (array(0.09997559), array([1., 2.]))
+    """
     if _is_tensor(x):
         import torch
 
@@ -259,7 +278,7 @@ def compare(
         raise ValueError(f"measure must be one of {MEASURES}, got {measure!r}")
     if (measure == "scaled") != (scale is not None):
         raise ValueError(f"scale is required by measure='scaled' and only by it, got measure={measure!r}")
-    actual, expected = _float64_numpy(actual), _float64_numpy(expected)
+    actual, expected = as_float64(actual), as_float64(expected)
     if actual.shape != expected.shape:
         raise ValueError(f"{name}: shape {actual.shape} differs from the reference's {expected.shape}")
     with np.errstate(invalid="ignore", over="ignore"):
@@ -271,7 +290,7 @@ def compare(
         norm = float(np.max(np.abs(expected), initial=0.0))
         error = _max_ratio(diff, np.full(diff.shape, norm))
     else:
-        scale = _float64_numpy(scale)
+        scale = as_float64(scale)
         if np.any(scale < 0) or np.any(np.isnan(scale)):
             raise ValueError(f"{name}: scale must be nonnegative")
         error = _max_ratio(diff, np.broadcast_to(scale, diff.shape))
