@@ -98,8 +98,8 @@ def torch_cross_entropy_with_grad(logits: Any, target: Any, axis: int = -1, redu
     Examples
     --------
     >>> loss, grad = torch_cross_entropy_with_grad(np.zeros(2), np.array(1))
-    >>> float(loss), grad
-    (0.6931471805599453, array([ 0.5, -0.5]))
+    >>> float(loss), grad  # run on torch_device(): compared to 12 digits
+    (0.693147180560, array([ 0.5, -0.5]))
     """
     was_numpy = not _is_tensor(logits)
     z_t = to_torch(_floating(logits) if was_numpy else logits)
