@@ -12,10 +12,10 @@ from softmax_lib.checks import (
     CheckResult,
     compare,
     machine_epsilon,
+    rounded_once_units,
     shifted_log_softmax_bound_units,
     shifted_logsumexp_bound_units,
     smallest_normal,
-    softmax_bound_units,
     unit_roundoff,
 )
 
@@ -78,15 +78,14 @@ def test_half_precision_softmax_is_within_one_rounding_of_the_exact_value():
     import softmax_lib as sl
     from softmax_lib.reference import softmax_mp
 
-    # float32 arithmetic within softmax_bound_units(K, spread)·u₃₂, then one rounding to float16 (u₁₆): relative,
-    # where the reference is a normal float16 number. K = 400 terms: summed in float16 the row sum alone would
+    # float32 arithmetic, then one rounding to float16 (rounded_once_units): relative, where the reference is a
+    # normal float16 number. K = 400 terms: summed in float16 the row sum alone would
     # carry an error of many u₁₆.
     z = np.random.default_rng(9).normal(scale=3.0, size=(3, 400)).astype(np.float16)
     p = sl.softmax(z)
     ref = softmax_mp(z)
     normal = ref >= smallest_normal(np.float16)
-    spread = float(np.max(np.ptp(z.astype(np.float64), axis=-1)))
-    tol = unit_roundoff(np.float16) + softmax_bound_units(400, spread) * unit_roundoff(np.float32)
+    tol = rounded_once_units(z, np.float16) * unit_roundoff(np.float16)
     assert compare("float16 via float32", p[normal], ref[normal], tol, measure="relative").passed
     e = np.exp(z - z.max(axis=-1, keepdims=True))  # float16
     in_float16 = e / np.cumsum(e, axis=-1, dtype=np.float16)[:, -1:]  # every partial sum rounded to float16

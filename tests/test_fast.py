@@ -17,6 +17,7 @@ from softmax_lib.checks import (
     logsumexp_error_scale,
     loss_error_scale,
     loss_units,
+    rounded_once_units,
     smallest_normal,
     softmax64,
     softmax_bound_units,
@@ -139,16 +140,15 @@ def test_blocked_out_buffer_is_used(rng):
 
 
 def test_blocked_float16_is_computed_in_float32(rng):
-    # float32 arithmetic within softmax_bound_units(K, spread)·u₃₂, then one rounding to float16 (u₁₆): relative,
-    # where the reference is a normal float16 number. Rounded to float16 at every step, the row sum of K = 400
+    # float32 arithmetic, then one rounding to float16 (rounded_once_units): relative, where the reference is a
+    # normal float16 number. Rounded to float16 at every step, the row sum of K = 400
     # terms alone would carry many u₁₆.
     z = rng.normal(scale=3.0, size=(3, 400)).astype(np.float16)
     p = sl.blocked_softmax(z)
     assert p.dtype == np.float16
     ref = softmax_mp(z)
     normal = ref >= smallest_normal(np.float16)
-    spread = float(np.max(np.ptp(z.astype(np.float64), axis=-1)))
-    tol = unit_roundoff(np.float16) + softmax_bound_units(400, spread) * unit_roundoff(np.float32)
+    tol = rounded_once_units(z, np.float16) * unit_roundoff(np.float16)
     assert_passed(compare("float16 via float32", p[normal], ref[normal], tol, measure="relative"))
     e = np.exp(z - z.max(axis=-1, keepdims=True))  # float16
     in_float16 = e / np.cumsum(e, axis=-1, dtype=np.float16)[:, -1:]  # every partial sum rounded to float16

@@ -16,7 +16,7 @@ A claim about the library is a registered check (registry.py); a demonstration s
 * mistakes: plausible wrong implementations and the mistake × check × dtype table.
 """
 
-from .accuracy import STRESS_FAMILIES, relative_error_units, stress_logits
+from .accuracy import STRESS_FAMILIES, relative_error_units, rounded_once_units, stress_logits
 from .bounds import (
     logsumexp_log_units,
     loss_units,
@@ -112,6 +112,7 @@ __all__ = [
     "cross_entropy_tolerances",
     "STRESS_FAMILIES",
     "relative_error_units",
+    "rounded_once_units",
     "stress_logits",
     "check_against_float64",
     "check_cross_entropy",

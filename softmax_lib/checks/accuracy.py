@@ -9,9 +9,10 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .bounds import softmax_bound_units
 from .tolerance import unit_roundoff
 
-__all__ = ["STRESS_FAMILIES", "stress_logits", "relative_error_units"]
+__all__ = ["STRESS_FAMILIES", "stress_logits", "relative_error_units", "rounded_once_units"]
 
 STRESS_FAMILIES = (
     "normal",
@@ -111,3 +112,33 @@ def relative_error_units(actual: ArrayLike, reference: ArrayLike, dtype: np.dtyp
     with np.errstate(invalid="ignore", over="ignore"):
         err = np.abs(actual[keep] - reference[keep]) / np.abs(reference[keep]) / unit_roundoff(dtype)
     return np.where(np.isfinite(err), err, np.inf)
+
+
+def rounded_once_units(z: ArrayLike, dtype: np.dtype | type, axis: int = -1) -> float:
+    """Bound, in units of `dtype`'s u, on the relative error of a half-precision softmax computed in float32.
+
+    float32 arithmetic within `softmax_bound_units`(K, spread) units of float32's u, then one rounding to
+    `dtype`: 1 + b·u₃₂/u. Holds where the exact value is a normal number of `dtype`. Rounded to `dtype`
+    at every step, the row sum of K terms alone would carry up to K − 1 units.
+
+    Parameters
+    ----------
+    z : array_like
+        Logits.
+    dtype : numpy dtype
+        The half-precision dtype of the result (float16).
+    axis : int, optional
+        The class axis (default the last).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> round(rounded_once_units(np.zeros(4), np.float16), 6)  # 1 + (K + 4 + log K)·2⁻²⁴/2⁻¹¹
+    1.001146
+    """
+    z = np.asarray(z, dtype=np.float64)
+    spread = float(np.max(np.ptp(z, axis=axis), initial=0.0))
+    return 1 + softmax_bound_units(z.shape[axis], spread) * unit_roundoff(np.float32) / unit_roundoff(dtype)
