@@ -10,6 +10,7 @@ the book's checks on one device.
 from ._blocked import blocked_log_softmax, blocked_logsumexp, blocked_softmax
 from ._cross_entropy import cross_entropy, cross_entropy_grad, target_distribution
 from ._fused import cross_entropy_with_grad
+from ._gumbel import gumbel_max, gumbel_softmax, sample_gumbel
 from ._linear_cross_entropy import linear_cross_entropy, linear_cross_entropy_with_grad
 from ._online import (
     merge_normalizers,
@@ -30,14 +31,11 @@ from ._training_variants import (
     sparsemax_vjp,
 )
 from ._variants import (
-    gumbel_max,
-    gumbel_softmax,
     hierarchical_softmax_grad,
     hierarchical_softmax_log_prob,
     hierarchical_softmax_paths,
     hierarchical_softmax_probabilities,
     log_sigmoid,
-    sample_gumbel,
     sigmoid,
     sparsemax,
     sparsemax_jacobian,

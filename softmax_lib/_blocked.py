@@ -205,9 +205,33 @@ def blocked_softmax(
 ) -> NDArray[np.floating]:
     """p_i = exp(z_i − m) / Σ_k exp(z_k − m), m = max_k z_k, computed one cache-sized block of rows at a time.
 
-    Same values as `softmax_lib.softmax` (float16: computed in float32, rounded once). `out` is an
-    optional preallocated result of z's shape and dtype (reused across calls it saves the page
-    faults of a fresh allocation); `threads` defaults to all cores for inputs of 4 MiB or more.
+    Same values as `softmax_lib.softmax`, bit for bit (float16: computed in float32, rounded once).
+
+    Parameters
+    ----------
+    z : array_like
+        Logits (NumPy; float16, float32 or float64).
+    axis : int, optional
+        The class axis (default the last).
+    out : numpy.ndarray, optional
+        A preallocated result of z's shape and dtype (reused across calls it saves the page faults
+        of a fresh allocation).
+    threads : int, optional
+        Threads to run the blocks on (default: all cores for inputs of 4 MiB or more, else 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        p, of z's shape and dtype (`out` if given).
+
+    Examples
+    --------
+    >>> z = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+    >>> sl.blocked_softmax(z, threads=1)
+    array([[0.09003057, 0.24472847, 0.66524096],
+           [0.33333333, 0.33333333, 0.33333333]])
+    >>> bool(np.array_equal(sl.blocked_softmax(z, axis=0), sl.softmax(z, axis=0)))
+    True
     """
     return _blocked_map(z, axis, out, threads, _softmax_rows)
 
@@ -219,13 +243,55 @@ def blocked_log_softmax(
 
     Equal to `softmax_lib.log_softmax` bit for bit, and accurate to a few units of roundoff
     also where log p_i is tiny (a dominant logit), where log(Σ ...) loses every digit.
+
+    Parameters
+    ----------
+    z : array_like
+        Logits (NumPy; float16, float32 or float64).
+    axis : int, optional
+        The class axis (default the last).
+    out : numpy.ndarray, optional
+        A preallocated result of z's shape and dtype.
+    threads : int, optional
+        Threads to run the blocks on (default: all cores for inputs of 4 MiB or more, else 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        log p, of z's shape and dtype (`out` if given).
+
+    Examples
+    --------
+    >>> sl.blocked_log_softmax(np.array([[0.0, -800.0]]))
+    array([[   0., -800.]])
     """
     return _blocked_map(z, axis, out, threads, _log_softmax_rows)
 
 
 def blocked_logsumexp(z: ArrayLike, axis: int = -1, threads: int | None = None) -> NDArray[np.floating]:
-    """m + log1p(Σ_{k≠argmax} exp(z_k − m)) along `axis`, one cache-sized block of rows at a time
-    (no full-size temporary). Equal to `softmax_lib.logsumexp` bit for bit."""
+    """m + log1p(Σ_{k≠argmax} exp(z_k − m)) along `axis`, one cache-sized block of rows at a time.
+
+    No full-size temporary. Equal to `softmax_lib.logsumexp` bit for bit.
+
+    Parameters
+    ----------
+    z : array_like
+        Logits (NumPy; float16, float32 or float64).
+    axis : int, optional
+        The class axis to reduce (default the last).
+    threads : int, optional
+        Threads to run the blocks on (default: all cores for inputs of 4 MiB or more, else 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        Of z's dtype and of z's shape without `axis`.
+
+    Examples
+    --------
+    >>> sl.blocked_logsumexp(np.log([[1.0, 2.0, 5.0], [1.0, 1.0, 2.0]]))
+    array([2.07944154, 1.38629436])
+    """
     z = as_numpy_float_array(z, "z")
     axis = class_axis(z, axis, "z")
     rows = as_rows(z, axis)

@@ -78,8 +78,34 @@ def _as_target(logits: Array, target: Any) -> tuple[Array, Any]:
 def target_distribution(logits: Array, target: Any, axis: int = -1) -> Array:
     """The target as one probability vector per row, y, with the logits' shape and dtype.
 
-    `target` is either integer class indices with the logits' shape minus the class axis
-    (turned into one-hot rows), or probabilities with the logits' shape whose rows sum to 1.
+    Parameters
+    ----------
+    logits : array_like
+        Logits; only their shape, dtype, array type and device are used.
+    target : array_like
+        Either integer class indices with the logits' shape minus the class axis (turned into
+        one-hot rows), or probabilities with the logits' shape whose rows sum to 1.
+    axis : int, optional
+        The class axis (default the last).
+
+    Returns
+    -------
+    array
+        y, of the logits' type, device, dtype and shape.
+
+    Raises
+    ------
+    ValueError
+        A target of neither form, a class index out of range, or probabilities that are negative or
+        do not sum to 1.
+
+    Examples
+    --------
+    >>> sl.target_distribution(np.zeros((2, 3)), np.array([2, 0]))
+    array([[0., 0., 1.],
+           [1., 0., 0.]])
+    >>> sl.target_distribution(np.zeros((1, 2)), np.array([[0.25, 0.75]]))
+    array([[0.25, 0.75]])
     """
     logits = as_float_array(logits, "logits")
     xp = array_namespace(logits)

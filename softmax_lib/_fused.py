@@ -172,6 +172,32 @@ def cross_entropy_with_grad(
     and comes back as tensors of its dtype and device; `out`, `overwrite_logits` and `threads`
     are NumPy only.
 
+    Parameters
+    ----------
+    logits : array_like or torch.Tensor
+        Logits, with the classes along `axis`.
+    target : array_like
+        Class indices (the logits' shape without `axis`) or probabilities (the logits' shape).
+    axis : int, optional
+        The class axis (default the last).
+    reduction : {"mean", "sum", "none"}, optional
+        As for `cross_entropy`.
+    out : numpy.ndarray, optional
+        A buffer of the logits' shape and dtype for the gradient.
+    overwrite_logits : bool, optional
+        Write the gradient over the logits (NumPy, writable, floating).
+    threads : int, optional
+        Threads for the blocks (default: all cores for inputs of 4 MiB or more).
+    weight, ignore_index, label_smoothing, z_loss
+        As for `cross_entropy`.
+
+    Returns
+    -------
+    loss : array
+        As `cross_entropy` returns it.
+    grad : array
+        ∂L/∂z, of the logits' shape and dtype: `out`, the logits themselves, or a new array.
+
     Examples
     --------
     >>> import numpy as np

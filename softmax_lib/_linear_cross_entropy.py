@@ -340,9 +340,23 @@ def linear_cross_entropy(
 
     Parameters
     ----------
-    hidden : (N, D); weight : (V, D); target : (N,) class indices; bias : (V,) or None.
-    class_weight, ignore_index, label_smoothing, z_loss, reduction : as for `cross_entropy`.
-    chunk_size : rows per chunk (default: about N · D logits, at least 64 rows, at most 2²⁴ logits).
+    hidden : array_like or torch.Tensor
+        The last hidden layer, shape (N, D).
+    weight : array_like or torch.Tensor
+        The output layer's weight, shape (V, D).
+    target : array_like or torch.Tensor
+        Class indices, shape (N,).
+    bias : array_like or torch.Tensor, optional
+        The output layer's bias, shape (V,).
+    class_weight, ignore_index, label_smoothing, z_loss, reduction
+        As for `cross_entropy`.
+    chunk_size : int, optional
+        Rows per chunk (default: about N · D logits, at least 64 rows, at most 2²⁴ logits).
+
+    Returns
+    -------
+    array or torch.Tensor
+        The loss: a scalar for "mean" and "sum", shape (N,) for "none"; of `hidden`'s type and dtype.
 
     Examples
     --------
@@ -351,6 +365,8 @@ def linear_cross_entropy(
     >>> loss = linear_cross_entropy(h, torch.zeros(3, 2), torch.tensor([0, 2]))
     >>> loss.backward(); h.grad.abs().max().item()
     0.0
+    >>> float(linear_cross_entropy(np.eye(2), np.zeros((3, 2)), np.array([0, 2])))  # log 3
+    1.0986122886681098
     """
     if not is_torch_array(hidden):
         return linear_cross_entropy_with_grad(

@@ -35,6 +35,7 @@ __all__ = [
 
 
 def _shift(m: np.ndarray) -> np.ndarray:
+    """s(m): the shift of a state, m where m is finite and 0 elsewhere."""
     return np.where(np.isfinite(m), m, np.zeros_like(m))
 
 
@@ -45,6 +46,7 @@ def _normalized(chunk: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
 
 
 def _rescale(d: np.ndarray, old_shift: np.ndarray, new_shift: np.ndarray) -> np.ndarray:
+    """d · exp(old_shift − new_shift): a sum of exp(z − old_shift) re-expressed after the shift new_shift."""
     # d = 0 only for an empty or all −inf prefix; its factor may be exp(+huge) = inf, and 0 · inf is NaN.
     # old_shift − new_shift may overflow to −inf (m₁ = −1e308, m = 1e308): its exp is the right 0.
     with np.errstate(over="ignore", invalid="ignore"):
@@ -59,6 +61,26 @@ def merge_normalizers(
     If d₁ = Σ_{k∈A} exp(z_k − m₁) and d₂ = Σ_{k∈B} exp(z_k − m₂), then d = Σ_{k∈A∪B} exp(z_k − m):
     both factors are exp of a non-positive number, so nothing overflows. ⊕ is associative and
     commutative, so chunks may be merged in any order or as a tree.
+
+    Parameters
+    ----------
+    m1, d1 : array_like
+        The state of one part: its max and its rescaled sum (as `online_normalizer` returns them).
+    m2, d2 : array_like
+        The state of the other part, broadcastable against the first.
+
+    Returns
+    -------
+    m : numpy.ndarray
+        The max of both parts.
+    d : numpy.ndarray
+        Σ exp(z_k − m) over both parts.
+
+    Examples
+    --------
+    >>> m, d = sl.merge_normalizers(0.0, 1.0, 2.0, 1.0)  # the states of [0] and [2]
+    >>> float(m), float(d), float(m + np.log(d)) == float(sl.logsumexp([0.0, 2.0]))
+    (2.0, 1.1353352832366128, True)
     """
     m1, d1, m2, d2 = (np.asarray(a) for a in (m1, d1, m2, d2))
     m = np.maximum(m1, m2)
@@ -72,12 +94,23 @@ def _chunk_state(chunk: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
         return m, np.sum(np.exp(chunk - _shift(m)), axis=axis, keepdims=True)
 
 
-def _fold(chunks: Iterable[np.ndarray], axis: int) -> tuple[np.ndarray, np.ndarray]:
-    m = d = None
-    for chunk in chunks:
+def _fold(chunks: Iterable[tuple[np.ndarray, int]]) -> tuple[np.ndarray, np.ndarray, int]:
+    """The state (m, d) of (chunk, class axis) pairs, each chunk's state merged into the running one; and the axis.
+
+    The one loop of the online normalizer, `streaming_logsumexp` and `streaming_softmax`.
+    """
+    m = d = axis = None
+    for chunk, axis in chunks:
         cm, cd = _chunk_state(chunk, axis)
         m, d = (cm, cd) if m is None else merge_normalizers(m, d, cm, cd)
-    return m, d
+    return m, d, axis
+
+
+def _logsumexp_of(m: np.ndarray, d: np.ndarray, axis: int, keepdims: bool) -> np.ndarray:
+    """s(m) + log d, the logsumexp a state stands for."""
+    with np.errstate(divide="ignore"):  # log 0 = −inf for an all −inf row
+        out = _shift(m) + np.log(d)
+    return out if keepdims else np.squeeze(out, axis=axis)
 
 
 def _split(z: np.ndarray, axis: int, chunk_size: int) -> Iterator[np.ndarray]:
@@ -94,27 +127,90 @@ def online_normalizer(
 
     chunk_size=1 is the element-by-element recurrence of Milakov & Gimelshein (a Python loop over
     the axis, vectorised over the other axes: for exposition and tests); a larger chunk folds
-    whole chunks with `merge_normalizers`. Both have `z`'s shape with the axis of length 1.
+    whole chunks with `merge_normalizers`.
+
+    Parameters
+    ----------
+    z : array_like
+        Logits (NumPy).
+    axis : int, optional
+        The class axis (default the last).
+    chunk_size : int, optional
+        Elements of the axis read per step (default 1).
+
+    Returns
+    -------
+    m : numpy.ndarray
+        The max along `axis`, with `z`'s shape and the axis of length 1.
+    d : numpy.ndarray
+        Σ_k exp(z_k − m), of the same shape.
+
+    Examples
+    --------
+    >>> m, d = sl.online_normalizer([[0.0, 1.0, 2.0]])
+    >>> m, d.round(6)
+    (array([[2.]]), array([[1.503215]]))
     """
     z = as_numpy_float_array(z, "z")
     axis = class_axis(z, axis, "z")
     if not isinstance(chunk_size, (int, np.integer)) or isinstance(chunk_size, bool) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive int, got {chunk_size!r}")
-    return _fold(_split(z, axis, chunk_size), axis)
+    m, d, _ = _fold((chunk, axis) for chunk in _split(z, axis, chunk_size))
+    return m, d
 
 
 def online_logsumexp(
     z: ArrayLike, axis: int = -1, chunk_size: int = 4096, keepdims: bool = False
 ) -> NDArray[np.floating]:
-    """log Σ_k exp(z_k) = s(m) + log d from the one-pass online normalizer."""
+    """log Σ_k exp(z_k) = s(m) + log d from the one-pass online normalizer.
+
+    Parameters
+    ----------
+    z : array_like
+        Logits (NumPy).
+    axis : int, optional
+        The class axis to reduce (default the last).
+    chunk_size : int, optional
+        Elements of the axis folded per step (default 4096).
+    keepdims : bool, optional
+        Keep the reduced axis with length 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        As `logsumexp` returns it.
+
+    Examples
+    --------
+    >>> sl.online_logsumexp(np.log([[1.0, 2.0, 5.0]]), chunk_size=2)
+    array([2.07944154])
+    """
     m, d = online_normalizer(z, axis, chunk_size)
-    with np.errstate(divide="ignore"):  # log 0 = −inf for an all −inf row
-        out = _shift(m) + np.log(d)
-    return out if keepdims else np.squeeze(out, axis=class_axis(out, axis, "z"))
+    return _logsumexp_of(m, d, class_axis(m, axis, "z"), keepdims)
 
 
 def online_softmax(z: ArrayLike, axis: int = -1, chunk_size: int = 4096) -> NDArray[np.floating]:
-    """p = exp(z − m) / d with (m, d) from the online normalizer: two reads of `z` instead of three."""
+    """p = exp(z − m) / d with (m, d) from the online normalizer: two reads of `z` instead of three.
+
+    Parameters
+    ----------
+    z : array_like
+        Logits (NumPy).
+    axis : int, optional
+        The class axis (default the last).
+    chunk_size : int, optional
+        Elements of the axis folded per step of the first pass (default 4096).
+
+    Returns
+    -------
+    numpy.ndarray
+        p, of `z`'s shape and dtype.
+
+    Examples
+    --------
+    >>> sl.online_softmax([1.0, 2.0, 3.0], chunk_size=2)
+    array([0.09003057, 0.24472847, 0.66524096])
+    """
     z = as_numpy_float_array(z, "z")
     m, d = online_normalizer(z, axis, chunk_size)
     return _normalized(z, m, d)
@@ -144,14 +240,29 @@ def streaming_logsumexp(chunks: Iterable[ArrayLike], axis: int = -1, keepdims: b
     """logsumexp over the concatenation of `chunks` along `axis`, reading each chunk once and keeping none.
 
     Memory: one chunk plus the (m, d) state, whatever the total length of the axis.
+
+    Parameters
+    ----------
+    chunks : iterable of array_like
+        The pieces of the axis, in any order; their other axes must agree. A generator will do.
+    axis : int, optional
+        The class axis of each chunk (default the last).
+    keepdims : bool, optional
+        Keep the reduced axis with length 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        As `logsumexp` of the concatenation returns it.
+
+    Examples
+    --------
+    >>> chunks = (np.log([[1.0, 2.0]]), np.log([[5.0]]))
+    >>> sl.streaming_logsumexp(chunks)  # log 8
+    array([2.07944154])
     """
-    m = d = ax = None
-    for chunk, ax in _checked_chunks(chunks, axis):
-        cm, cd = _chunk_state(chunk, ax)
-        m, d = (cm, cd) if m is None else merge_normalizers(m, d, cm, cd)
-    with np.errstate(divide="ignore"):
-        out = _shift(m) + np.log(d)
-    return out if keepdims else np.squeeze(out, axis=ax)
+    m, d, ax = _fold(_checked_chunks(chunks, axis))
+    return _logsumexp_of(m, d, ax, keepdims)
 
 
 def streaming_softmax(
@@ -161,9 +272,26 @@ def streaming_softmax(
 
     Two passes over the data, the fewest possible when the output is written out: pass 1 runs
     the online normalizer (one read), pass 2 yields exp(chunk − m) / d (one read, one write).
-    `chunks` must be readable twice: a sequence such as a list or a memory-mapped array's
-    blocks, or a callable that returns a fresh iterable of the same chunks each time.
-    A one-shot iterator (a generator) is refused rather than silently yielding nothing.
+
+    Parameters
+    ----------
+    chunks : sequence of array_like, or callable
+        The pieces of the axis. They are read twice: a sequence such as a list or a memory-mapped
+        array's blocks, or a callable that returns a fresh iterable of the same chunks each time.
+        A one-shot iterator (a generator) is refused rather than silently yielding nothing.
+    axis : int, optional
+        The class axis of each chunk (default the last).
+
+    Returns
+    -------
+    iterator of numpy.ndarray
+        The softmax of each chunk's entries, in the chunks' order and shapes.
+
+    Examples
+    --------
+    >>> parts = list(sl.streaming_softmax([np.array([1.0, 2.0]), np.array([3.0])]))
+    >>> np.concatenate(parts)
+    array([0.09003057, 0.24472847, 0.66524096])
     """
     if callable(chunks):
         source = chunks
@@ -182,9 +310,6 @@ def streaming_softmax(
 
 
 def _two_pass_chunks(source: Callable[[], Iterable[ArrayLike]], axis: int) -> Iterator[NDArray[np.floating]]:
-    m = d = None
-    for chunk, ax in _checked_chunks(source(), axis):
-        cm, cd = _chunk_state(chunk, ax)
-        m, d = (cm, cd) if m is None else merge_normalizers(m, d, cm, cd)
+    m, d, _ = _fold(_checked_chunks(source(), axis))
     for chunk, _ in _checked_chunks(source(), axis):
         yield _normalized(chunk, m, d)

@@ -77,6 +77,27 @@ def logsumexp(z: Array, axis: int = -1, keepdims: bool = False) -> Array:
     After the shift every exponent is ≤ 0, so no term overflows; the max's term is exactly 1 and
     is kept out of the sum so that log1p sees the rest unrounded. A row whose max is not finite
     gives that max: +inf for a +inf entry, −inf for an all −inf row, NaN for a NaN entry.
+
+    Parameters
+    ----------
+    z : array_like
+        Logits: a NumPy array, a list, or an Array API array (a torch tensor on any device).
+    axis : int, optional
+        The class axis to reduce (default the last).
+    keepdims : bool, optional
+        Keep the reduced axis with length 1.
+
+    Returns
+    -------
+    array
+        `z`'s type, device and floating dtype, the shape of `z` without `axis` (or with length 1).
+
+    Examples
+    --------
+    >>> float(sl.logsumexp([1000.0, 1000.0]))  # exp(1000) overflows; the result is 1000 + log 2
+    1000.6931471805599
+    >>> sl.logsumexp(np.log([[1.0, 2.0, 5.0]]), keepdims=True)
+    array([[2.07944154]])
     """
     z, axis = _check(z, axis)
     if _blocked(z):
@@ -100,6 +121,25 @@ def log_softmax(z: Array, axis: int = -1) -> Array:
 
     Finite for every finite input, including where p_i itself underflows to 0, and accurate for
     the dominant class, where log p is tiny.
+
+    Parameters
+    ----------
+    z : array_like
+        Logits: a NumPy array, a list, or an Array API array (a torch tensor on any device).
+    axis : int, optional
+        The class axis (default the last).
+
+    Returns
+    -------
+    array
+        log p, of `z`'s type, device, floating dtype and shape.
+
+    Examples
+    --------
+    >>> sl.log_softmax([0.0, -800.0])  # p_2 = exp(−800) underflows; its log does not
+    array([   0., -800.])
+    >>> float(sl.log_softmax([0.0, -45.0, -46.0])[0])  # −log(1 + 3.9e−20): the log1p form keeps it
+    -3.9155803163047745e-20
     """
     z, axis = _check(z, axis)
     if _blocked(z):
@@ -117,6 +157,27 @@ def softmax(z: Array, axis: int = -1) -> Array:
 
     The shift changes nothing mathematically (numerator and denominator share the factor
     exp(−m)) but keeps every exponent ≤ 0, so exp cannot overflow and the denominator is ≥ 1.
+
+    Parameters
+    ----------
+    z : array_like
+        Logits: a NumPy array, a list, or an Array API array (a torch tensor on any device). float16
+        and bfloat16 are computed in float32 and rounded once.
+    axis : int, optional
+        The class axis (default the last).
+
+    Returns
+    -------
+    array
+        p, of `z`'s type, device, floating dtype and shape; each row along `axis` sums to 1.
+
+    Examples
+    --------
+    >>> sl.softmax([1.0, 2.0, 3.0])
+    array([0.09003057, 0.24472847, 0.66524096])
+    >>> sl.softmax(np.array([[1000.0, 0.0], [0.0, 0.0]], dtype=np.float32), axis=0)
+    array([[1. , 0.5],
+           [0. , 0.5]], dtype=float32)
     """
     z, axis = _check(z, axis)
     if _blocked(z):
@@ -132,7 +193,25 @@ def softmax(z: Array, axis: int = -1) -> Array:
 def softmax_jacobian(z: Array, axis: int = -1) -> Array:
     """J_ij = ∂p_i/∂z_j = p_i (δ_ij − p_j), i.e. J = diag(p) − p pᵀ.
 
-    Returns shape (..., K, K): the other axes of `z` in their order, then i, then j.
+    Parameters
+    ----------
+    z : array_like
+        Logits, of any shape.
+    axis : int, optional
+        The class axis (default the last).
+
+    Returns
+    -------
+    array
+        Shape (..., K, K): the other axes of `z` in their order, then i, then j.
+
+    Examples
+    --------
+    >>> sl.softmax_jacobian([0.0, 0.0])
+    array([[ 0.25, -0.25],
+           [-0.25,  0.25]])
+    >>> sl.softmax_jacobian(np.zeros((2, 3, 4)), axis=1).shape
+    (2, 4, 3, 3)
     """
     p = softmax(z, axis=axis)
     xp = array_namespace(p)
@@ -145,6 +224,28 @@ def softmax_vjp(z: Array, v: Array, axis: int = -1) -> Array:
     """Jᵀv = p ⊙ (v − ⟨p, v⟩) along `axis`, without forming the K × K Jacobian J.
 
     J is symmetric, so this is also Jv. Cost O(K) per row instead of O(K²).
+
+    Parameters
+    ----------
+    z : array_like
+        Logits.
+    v : array_like
+        The vector (per row) to multiply, of `z`'s shape.
+    axis : int, optional
+        The class axis (default the last).
+
+    Returns
+    -------
+    array
+        Jᵀv, of `z`'s shape.
+
+    Examples
+    --------
+    >>> z, v = np.array([0.5, -1.0, 2.0]), np.array([1.0, 0.0, -1.0])
+    >>> bool(np.allclose(sl.softmax_vjp(z, v), sl.softmax_jacobian(z).T @ v))
+    True
+    >>> sl.softmax_vjp([0.0, 0.0], [1.0, 1.0])  # a constant v changes nothing: Jᵀ1 = 0
+    array([0., 0.])
     """
     p = softmax(z, axis=axis)
     v = as_float_array(v, "v")

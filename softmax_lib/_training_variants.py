@@ -264,6 +264,18 @@ def sparsemax_loss(z: ArrayLike, target: ArrayLike) -> NDArray[np.floating]:
 def sparsemax_loss_grad(z: ArrayLike, target: ArrayLike) -> NDArray[np.floating]:
     """∂L/∂z = sparsemax(z) − e_k, shape (..., K): the gradient of `sparsemax_loss`.
 
+    Parameters
+    ----------
+    z : array_like
+        Logits, classes on the last axis (NumPy).
+    target : array_like
+        Class indices k, of z's shape without the last axis.
+
+    Returns
+    -------
+    numpy.ndarray
+        Of z's shape and floating dtype.
+
     Examples
     --------
     >>> sparsemax_loss_grad([1.5, 1.0, 0.2, -1.0], 1).tolist()
@@ -281,6 +293,18 @@ def sparsemax_vjp(z: ArrayLike, v: ArrayLike) -> NDArray[np.floating]:
 
     J = diag(s) − s sᵀ/|S| is symmetric, so this is also Jv; s is the indicator of the support S.
     Forming J costs O(K²).
+
+    Parameters
+    ----------
+    z : array_like
+        Logits, classes on the last axis (NumPy).
+    v : array_like
+        The vector per row, of z's shape.
+
+    Returns
+    -------
+    numpy.ndarray
+        Jᵀv, of z's shape and floating dtype.
 
     Examples
     --------

@@ -1,8 +1,7 @@
-"""Variants of softmax: sigmoid, sparsemax, Gumbel-max / Gumbel-softmax, hierarchical softmax.
+"""Variants of softmax: sigmoid, sparsemax, hierarchical softmax (Gumbel-max / Gumbel-softmax: _gumbel.py).
 
-sparsemax, sparsemax_jacobian, gumbel_max, gumbel_softmax and hierarchical_softmax_log_prob take
-any Array API array (NumPy, PyTorch tensors on the CPU or CUDA) and keep its type and device;
-the others, and sample_gumbel (which draws from a NumPy Generator), are NumPy only.
+sparsemax, sparsemax_jacobian and hierarchical_softmax_log_prob take any Array API array (NumPy,
+PyTorch tensors on the CPU or CUDA) and keep its type and device; the others are NumPy only.
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from array_api_compat import array_namespace, device, is_array_api_obj, is_numpy
 from numpy.typing import ArrayLike, NDArray
 
 from ._cross_entropy import check_class_indices
-from ._softmax import softmax
 from ._validation import as_float_array, class_axis, namespace
 
 __all__ = [
@@ -23,9 +21,6 @@ __all__ = [
     "log_sigmoid",
     "sparsemax",
     "sparsemax_jacobian",
-    "sample_gumbel",
-    "gumbel_max",
-    "gumbel_softmax",
     "hierarchical_softmax_paths",
     "hierarchical_softmax_log_prob",
     "hierarchical_softmax_probabilities",
@@ -37,6 +32,21 @@ def sigmoid(x: ArrayLike) -> NDArray[np.floating]:
     """σ(x) = 1 / (1 + e^(−x)), evaluated as e^x / (1 + e^x) for x < 0.
 
     Each branch exponentiates a non-positive number, so nothing overflows; σ(x) = 1 − σ(−x).
+
+    Parameters
+    ----------
+    x : array_like
+        Any shape (NumPy).
+
+    Returns
+    -------
+    numpy.ndarray
+        σ(x), of x's shape and floating dtype.
+
+    Examples
+    --------
+    >>> sl.sigmoid([-1000.0, 0.0, 1000.0])
+    array([0. , 0.5, 1. ])
     """
     x = as_float_array(x, "x")
     e = np.exp(-np.abs(x))
@@ -44,7 +54,23 @@ def sigmoid(x: ArrayLike) -> NDArray[np.floating]:
 
 
 def log_sigmoid(x: ArrayLike) -> NDArray[np.floating]:
-    """log σ(x) = −log(1 + e^(−x)) = min(x, 0) − log1p(e^(−|x|)), finite for every finite x."""
+    """log σ(x) = −log(1 + e^(−x)) = min(x, 0) − log1p(e^(−|x|)), finite for every finite x.
+
+    Parameters
+    ----------
+    x : array_like
+        Any shape (NumPy).
+
+    Returns
+    -------
+    numpy.ndarray
+        log σ(x), of x's shape and floating dtype.
+
+    Examples
+    --------
+    >>> sl.log_sigmoid([-1000.0, 0.0])  # 1/(1 + e^1000) underflows; its log does not
+    array([-1.00000000e+03, -6.93147181e-01])
+    """
     x = as_float_array(x, "x")
     return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
 
@@ -60,6 +86,23 @@ def sparsemax(z: ArrayLike, axis: int = -1) -> NDArray[np.floating]:
     of the support's spread instead of cancelling (z = [1e16, 1e16] would give τ = 1e16, p = 0).
     float16 and bfloat16 are computed in float32 and rounded once. A row with a NaN, a +inf entry
     or only −inf entries is all NaN, as for softmax; −inf entries beside a finite max get p = 0.
+
+    Parameters
+    ----------
+    z : array_like
+        Logits: a NumPy array or an Array API array (a torch tensor on any device).
+    axis : int, optional
+        The class axis (default the last).
+
+    Returns
+    -------
+    array
+        p, of z's type, device, dtype and shape.
+
+    Examples
+    --------
+    >>> sl.sparsemax([1.0, 0.5, -3.0])
+    array([0.75, 0.25, 0.  ])
     """
     z = as_float_array(z, "z")
     axis = class_axis(z, axis, "z")
@@ -84,10 +127,29 @@ def sparsemax(z: ArrayLike, axis: int = -1) -> NDArray[np.floating]:
 
 
 def sparsemax_jacobian(z: ArrayLike, axis: int = -1) -> NDArray[np.floating]:
-    """J_ij = ∂p_i/∂z_j = s_i (δ_ij − s_j / |S|), i.e. J = diag(s) − s sᵀ / |S|,
+    """J_ij = ∂p_i/∂z_j = s_i (δ_ij − s_j / |S|), i.e. J = diag(s) − s sᵀ / |S|.
 
-    with s_i = 1 where p_i > 0 (the support S) and 0 elsewhere. Defined wherever no z_i sits exactly
-    on the threshold τ (there sparsemax has a kink). Shape (..., K, K) as for `softmax_jacobian`.
+    s_i = 1 where p_i > 0 (the support S) and 0 elsewhere. Defined wherever no z_i sits exactly on
+    the threshold τ (there sparsemax has a kink).
+
+    Parameters
+    ----------
+    z : array_like
+        Logits: a NumPy array or an Array API array.
+    axis : int, optional
+        The class axis (default the last).
+
+    Returns
+    -------
+    array
+        Shape (..., K, K) as for `softmax_jacobian`.
+
+    Examples
+    --------
+    >>> sl.sparsemax_jacobian([1.0, 0.5, -3.0])
+    array([[ 0.5, -0.5,  0. ],
+           [-0.5,  0.5,  0. ],
+           [ 0. ,  0. ,  0. ]])
     """
     p = sparsemax(z, axis=axis)
     xp = array_namespace(p)
@@ -99,43 +161,27 @@ def sparsemax_jacobian(z: ArrayLike, axis: int = -1) -> NDArray[np.floating]:
         return s[..., :, None] * eye - s[..., :, None] * s[..., None, :] / support_size
 
 
-def sample_gumbel(shape: int | tuple[int, ...], rng: np.random.Generator) -> NDArray[np.float64]:
-    """Standard Gumbel noise g = −log(−log U), U ~ Uniform(0, 1), of the given shape."""
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
-    return rng.gumbel(size=shape)
-
-
-def gumbel_max(logits: ArrayLike, gumbels: ArrayLike, axis: int = -1) -> NDArray[np.intp]:
-    """argmax_k (z_k + g_k): with g standard Gumbel noise, the index k is drawn with probability softmax(z)_k."""
-    logits, gumbels = as_float_array(logits, "logits"), as_float_array(gumbels, "gumbels")
-    xp = namespace(logits=logits, gumbels=gumbels)
-    perturbed = logits + gumbels
-    # Logits of shape (K,) with noise of shape (n, K) are n draws: the class axis is the broadcast one's.
-    return xp.argmax(perturbed, axis=class_axis(perturbed, axis, "logits + gumbels"))
-
-
-def gumbel_softmax(logits: ArrayLike, gumbels: ArrayLike, temperature: float, axis: int = -1) -> NDArray[np.floating]:
-    """y = softmax((z + g) / T): a point in the simplex, differentiable in z, whose argmax is `gumbel_max`.
-
-    As T → 0 it tends to the one-hot vector of argmax(z + g); as T → ∞, to the uniform vector
-    (Jang, Gu & Poole 2017).
-    """
-    if not np.isfinite(temperature) or temperature <= 0:
-        raise ValueError(f"temperature must be a positive finite number, got {temperature!r}")
-    logits = as_float_array(logits, "logits")
-    gumbels = as_float_array(gumbels, "gumbels")
-    namespace(logits=logits, gumbels=gumbels)
-    return softmax((logits + gumbels) / temperature, axis=axis)
-
-
 def hierarchical_softmax_paths(n_classes: int) -> list[tuple[NDArray[np.intp], NDArray[np.float64]]]:
     """The root-to-leaf path of each class in a balanced binary tree with K leaves and K − 1 inner nodes.
 
-    Returns, for class c = 0..K−1, the inner nodes on its path (numbered 0..K−2 in preorder, root 0)
-    and the direction taken at each: +1 for left, −1 for right. The tree splits the classes
-    [lo, hi) into [lo, mid) and [mid, hi) with mid = lo + ⌈(hi − lo)/2⌉, so every path has
-    ⌈log₂ K⌉ or ⌊log₂ K⌋ nodes.
+    The tree splits the classes [lo, hi) into [lo, mid) and [mid, hi) with mid = lo + ⌈(hi − lo)/2⌉,
+    so every path has ⌈log₂ K⌉ or ⌊log₂ K⌋ nodes.
+
+    Parameters
+    ----------
+    n_classes : int
+        K ≥ 2.
+
+    Returns
+    -------
+    list of (numpy.ndarray, numpy.ndarray)
+        For class c = 0..K−1, the inner nodes on its path (numbered 0..K−2 in preorder, root 0) and
+        the direction taken at each: +1 for left, −1 for right. The arrays are read-only.
+
+    Examples
+    --------
+    >>> [(nodes.tolist(), signs.tolist()) for nodes, signs in sl.hierarchical_softmax_paths(3)]
+    [([0, 1], [1.0, 1.0]), ([0, 1], [1.0, -1.0]), ([0], [-1.0])]
     """
     if not isinstance(n_classes, (int, np.integer)) or isinstance(n_classes, bool) or n_classes < 2:
         raise ValueError(f"n_classes must be an integer ≥ 2, got {n_classes!r}")
@@ -186,11 +232,27 @@ def _node_scores_and_target(node_scores: ArrayLike, target: ArrayLike) -> tuple[
 def hierarchical_softmax_log_prob(node_scores: ArrayLike, target: ArrayLike) -> NDArray[np.floating]:
     """log p(c) = Σ_{n on the path of c} log σ(d_n s_n), d_n = ±1 the direction taken at inner node n.
 
-    `node_scores` has shape (..., K − 1), one score s_n per inner node of the tree of
-    `hierarchical_softmax_paths(K)`; `target` holds class indices of shape (...). Only the
-    ⌈log₂ K⌉ or fewer nodes on each target's path are evaluated, against K exponentials for softmax.
-    All paths of a batch go through `log_sigmoid` in one call, padded to the tree's depth with
-    terms that add an exact 0; float16/bfloat16 are computed in float32.
+    Only the ⌈log₂ K⌉ or fewer nodes on each target's path are evaluated, against K exponentials for
+    softmax. All paths of a batch go through `log_sigmoid` in one call, padded to the tree's depth
+    with terms that add an exact 0; float16/bfloat16 are computed in float32.
+
+    Parameters
+    ----------
+    node_scores : array_like
+        Shape (..., K − 1): one score s_n per inner node of the tree of `hierarchical_softmax_paths(K)`.
+        A NumPy array or an Array API array.
+    target : array_like
+        Class indices, shape (...).
+
+    Returns
+    -------
+    array
+        log p(target), shape (...), of the scores' type and dtype.
+
+    Examples
+    --------
+    >>> sl.hierarchical_softmax_log_prob(np.zeros((2, 3)), np.array([0, 3]))  # K = 4: two nodes of σ(0)
+    array([-1.38629436, -1.38629436])
     """
     node_scores = as_float_array(node_scores, "node_scores")
     if not is_array_api_obj(target):
@@ -239,10 +301,25 @@ def _padded_paths(n_classes: int) -> tuple[NDArray[np.int64], NDArray[np.float64
 
 
 def hierarchical_softmax_probabilities(node_scores: ArrayLike) -> NDArray[np.floating]:
-    """p(c) for every class c = 0..K−1, shape (..., K): the product of σ(d_n s_n) along each leaf's path.
+    """p(c) for every class c = 0..K−1: the product of σ(d_n s_n) along each leaf's path.
 
     At each inner node σ(s) + σ(−s) = 1 splits the mass of the node between its children, so the
     leaves' probabilities sum to 1. This evaluates all K leaves; training needs only one path.
+
+    Parameters
+    ----------
+    node_scores : array_like
+        Shape (..., K − 1), NumPy.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (..., K), of the scores' dtype.
+
+    Examples
+    --------
+    >>> sl.hierarchical_softmax_probabilities([0.0, 0.0])  # K = 3: the right leaf sits under the root
+    array([0.25, 0.25, 0.5 ])
     """
     node_scores = as_float_array(node_scores, "node_scores")
     if node_scores.ndim == 0 or node_scores.shape[-1] < 1:
@@ -253,11 +330,27 @@ def hierarchical_softmax_probabilities(node_scores: ArrayLike) -> NDArray[np.flo
 
 
 def hierarchical_softmax_grad(node_scores: ArrayLike, target: ArrayLike) -> NDArray[np.floating]:
-    """∂(−log p(c))/∂s_n = σ(s_n) − t_n for n on the path of c (t_n = 1 if the path goes left, else 0),
-    and 0 for every other node. Same shape as `node_scores`.
+    """∂(−log p(c))/∂s_n = σ(s_n) − t_n for n on the path of c, and 0 for every other node.
 
-    Each inner node is a binary logistic regression with target t_n, so this is the p − y of the
-    sigmoid, once per node on the path.
+    t_n = 1 if the path goes left at n, else 0. Each inner node is a binary logistic regression with
+    target t_n, so this is the p − y of the sigmoid, once per node on the path.
+
+    Parameters
+    ----------
+    node_scores : array_like
+        Shape (..., K − 1), NumPy.
+    target : array_like
+        Class indices, shape (...).
+
+    Returns
+    -------
+    numpy.ndarray
+        Of `node_scores`' shape and dtype.
+
+    Examples
+    --------
+    >>> sl.hierarchical_softmax_grad(np.zeros(2), np.int64(2))  # class 2: right at the root only
+    array([0.5, 0. ])
     """
     node_scores, target, n_classes = _node_scores_and_target(node_scores, target)
     paths = hierarchical_softmax_paths(n_classes)

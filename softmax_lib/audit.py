@@ -1,27 +1,39 @@
-"""Verdicts for auditing published claims, and the record of an audit.
+"""The record of an audit of published claims, with its verdicts (defined in softmax_lib._verdicts).
 
-A printed number such as "0.866" stands for every value that rounds to it. It is
-"correct" when it equals the exact value, "correct but rounded" when the exact value lies within
-half a unit of its last printed digit, and "wrong" otherwise, which includes a value that was
-truncated (cut off) instead of rounded whenever truncation and rounding differ.
-
-An `Audit` keeps one `Claim` per audited statement: the verbatim quote, the article's formula
-(TeX, typeset in the table), the evidence (what was executed and what it gave), the verdict, and
-for a claim that is not correct its severity, the finding it belongs to (one mistake seen in
-several places is one finding) and the correction. It renders the summary table and the errata as
-HTML whose math MathJax typesets.
+A printed number such as "0.866" stands for every value that rounds to it: "correct", "correct but
+rounded" or "wrong" (`printed_number_verdict`). An `Audit` keeps one `Claim` per audited statement:
+the verbatim quote, the article's formula (TeX, typeset in the table), the evidence (what was
+executed and what it gave), the verdict, and for a claim that is not correct its severity, the
+finding it belongs to (one mistake seen in several places is one finding) and the correction. It
+renders the summary table and the errata as HTML whose math MathJax typesets.
 """
 
 from __future__ import annotations
 
-import re
-from collections import Counter
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from fractions import Fraction
-from html import escape
+from decimal import Decimal
 from numbers import Real
 
+from softmax_lib._audit_report import AuditReport
+from softmax_lib._verdicts import (
+    CORRECT,
+    FORMULA_ERROR,
+    ILL_FORMED,
+    NO_VERDICT,
+    PRESENTATION,
+    ROUNDED,
+    SEVERITIES,
+    TRUNCATION,
+    UNSAFE_CODE,
+    VERDICTS,
+    WRONG,
+    WRONG_NUMBER,
+    _exact,
+    fact,
+    formula_verdict,
+    is_truncation,
+    printed_number_verdict,
+)
 from softmax_lib.formatting import significant
 
 __all__ = [
@@ -45,96 +57,40 @@ __all__ = [
     "formula_verdict",
 ]
 
-CORRECT = "correct"
-ROUNDED = "correct but rounded"
-WRONG = "wrong"
-ILL_FORMED = "ill-formed"
-VERDICTS = (CORRECT, ROUNDED, WRONG, ILL_FORMED)
-NO_VERDICT = "no verdict"  # a statement with nothing to check; the claim says why
-
-# What a claim that is not correct gets wrong, most serious first: a wrong formula, derivation step
-# or listing gives wrong results on every input it covers; a wrong number is one value; a
-# truncated number is off by less than its last digit; a presentation defect (a lost image, a
-# notation slip) misleads only until it is repaired the evident way.
-FORMULA_ERROR = "formula or derivation error"
-UNSAFE_CODE = "unsafe code"
-WRONG_NUMBER = "wrong number"
-TRUNCATION = "truncation or rounding"
-PRESENTATION = "presentation"
-SEVERITIES = (FORMULA_ERROR, UNSAFE_CODE, WRONG_NUMBER, TRUNCATION, PRESENTATION)
-
-
-def _printed(printed: str) -> tuple[Fraction, Fraction]:
-    """The printed decimal as an exact fraction, and one unit of its last digit."""
-    try:
-        value = Decimal(printed.strip().replace("−", "-"))
-    except InvalidOperation:
-        raise ValueError(f"printed must be a plain decimal number, got {printed!r}") from None
-    if not value.is_finite():
-        raise ValueError(f"printed must be a finite decimal number, got {printed!r}")
-    return Fraction(value), Fraction(10) ** value.as_tuple().exponent
-
-
-def _exact(exact: Real | Decimal | str) -> Fraction:
-    """exact as a fraction: ints, floats (at their exact binary value), Fractions and Decimals directly,
-    anything else (a string, a SymPy or mpmath number) through its decimal string."""
-    # Pass many digits (e.g. str(sympy.N(x, 30))) when a float's 17 digits could sit on a rounding
-    # boundary of the printed value.
-    if isinstance(exact, (int, float, Fraction, Decimal)):
-        return Fraction(exact)
-    try:
-        return Fraction(Decimal(str(exact)))
-    except InvalidOperation:
-        raise ValueError(f"exact must be a real number, got {exact!r}") from None
-
-
-def printed_number_verdict(printed: str, exact: Real | Decimal | str) -> str:
-    """CORRECT if printed == exact, ROUNDED if |exact − printed| ≤ ½·10^(−d) with d the printed
-    decimals, else WRONG."""
-    value, unit = _printed(printed)
-    error = abs(_exact(exact) - value)
-    if error == 0:
-        return CORRECT
-    return ROUNDED if error <= unit / 2 else WRONG
-
-
-def is_truncation(printed: str, exact: Real | Decimal | str) -> bool:
-    """Whether printed is exact cut off after the printed digits (towards zero), not equal to it."""
-    value, unit = _printed(printed)
-    exact = _exact(exact)
-    magnitude = abs(exact)
-    cut = Fraction(int(magnitude / unit)) * unit
-    return value == (cut if exact >= 0 else -cut) and value != exact
-
-
-def formula_verdict(as_written_holds: bool | None, repaired_holds: bool) -> str:
-    """The verdict on a formula from two executed checks.
-
-    as_written_holds: whether the formula read literally, symbol by symbol, is true
-    (None when the page shows no formula at all: an image that is missing, LaTeX that is garbled).
-    repaired_holds: whether it is true once the notation is repaired minimally (the evident
-    intent: a missing subscript restored, a missing formula supplied as the text describes it).
-    True as written is CORRECT; false or absent as written but true repaired is ILL_FORMED;
-    false either way is WRONG.
-    """
-    if as_written_holds:
-        return CORRECT
-    return ILL_FORMED if repaired_holds else WRONG
-
-
-def fact(holds: bool) -> str:
-    """The verdict on a well-formed statement: CORRECT if it holds, else WRONG."""
-    return CORRECT if holds else WRONG
-
 
 @dataclass(frozen=True)
 class Claim:
-    """One audited statement of an article.
+    """One audited statement of an article (made by `Audit.record` and its siblings).
 
-    quote is verbatim from the article ("…" marks an elision); formula is the article's own TeX for
-    the formula the quote introduces ("" when none, or when the page's TeX does not typeset);
-    evidence says what was executed and what it gave; severity and finding are None for a correct
-    claim; correction is "" for a correct one. Text may hold inline math between $ signs.
+    Text may hold inline math between $ signs.
+
+    Parameters
+    ----------
+    article : str
+        The article's name.
+    quote : str
+        Verbatim from the article ("…" marks an elision).
+    gloss : str
+        What the statement says, in the audit's words.
+    formula : str
+        The article's own TeX for the formula the quote introduces ("" when none, or when the
+        page's TeX does not typeset).
+    evidence : str
+        What was executed and what it gave.
+    verdict : str
+        One of VERDICTS, or NO_VERDICT.
+    severity : str or None
+        One of SEVERITIES; None for a claim that is correct.
+    finding : str or None
+        The name shared by the claims that show one mistake; None for a correct claim.
+    correction : str
+        "" for a correct claim.
+
+    Examples
+    --------
+    >>> claim = Audit().record("a.txt", "1+1=2", "arithmetic", "1 + 1 == 2", CORRECT, fact(True), echo=False)
+    >>> claim.verdict, claim.severity
+    ('correct', None)
     """
 
     article: str
@@ -148,7 +104,7 @@ class Claim:
     correction: str
 
 
-class Audit:
+class Audit(AuditReport):
     """The claims of an audit, in the order they were recorded.
 
     Examples
@@ -198,6 +154,15 @@ class Audit:
         Returns
         -------
         Claim
+
+        Examples
+        --------
+        >>> audit = Audit()
+        >>> claim = audit.record("a.txt", "0.1 + 0.2 = 0.3", "in floats", "0.1 + 0.2 == 0.3 is False", WRONG,
+        ...                      fact(0.1 + 0.2 == 0.3), severity=WRONG_NUMBER, correction="0.30000000000000004")
+        [wrong, wrong number] 0.1 + 0.2 = 0.3  (in floats)
+            evidence: 0.1 + 0.2 == 0.3 is False
+            correction: 0.30000000000000004
         """
         if stated not in VERDICTS:
             raise ValueError(f"stated must be one of {VERDICTS}, got {stated!r}")
@@ -230,7 +195,27 @@ class Audit:
         return claim
 
     def unjudged(self, article: str, quote: str, gloss: str, reason: str, echo: bool = True) -> Claim:
-        """Keep a statement that gets no verdict, with the reason why."""
+        """Keep a statement that gets no verdict, with the reason why.
+
+        Parameters
+        ----------
+        article, quote, gloss : str
+            As in `Claim`.
+        reason : str
+            Why the statement gets no verdict (required).
+        echo : bool, optional
+            Print the claim.
+
+        Returns
+        -------
+        Claim
+            With verdict NO_VERDICT and the reason as its evidence.
+
+        Examples
+        --------
+        >>> Audit().unjudged("a.txt", "softmax is elegant", "taste", "an opinion", echo=False).verdict
+        'no verdict'
+        """
         if not reason:
             raise ValueError(f"{quote}: a statement without a verdict needs a reason")
         claim = Claim(article, quote, gloss, "", reason, NO_VERDICT, None, None, "")
@@ -255,6 +240,32 @@ class Audit:
 
         A wrong number's severity is TRUNCATION when it is the exact value cut off, else WRONG_NUMBER;
         the correction gives the value to 6 significant digits and, when wrong, to the printed decimals.
+
+        Parameters
+        ----------
+        article, quote, gloss : str
+            As in `Claim`.
+        printed : str
+            The number as printed.
+        exact : int, float, Fraction, Decimal or str
+            Its exact value.
+        stated : str
+            The verdict the audit states; it must be the computed one.
+        finding : str, optional
+            As for `record`.
+        echo : bool, optional
+            Print the claim.
+
+        Returns
+        -------
+        Claim
+
+        Examples
+        --------
+        >>> claim = Audit().number("a.txt", "p = 0.866", "softmax([1, 5, 3])[1]", "0.866", "0.866813332197335", WRONG,
+        ...                        echo=False)
+        >>> claim.severity, claim.correction
+        ('truncation or rounding', '0.866813; to 3 decimals 0.867 (0.866 is truncated, not rounded)')
         """
         verdict = printed_number_verdict(printed, exact)
         value = float(_exact(exact))
@@ -293,7 +304,33 @@ class Audit:
         finding: str | None = None,
         echo: bool = True,
     ) -> Claim:
-        """A printed vector: its verdict is that of its worst entry."""
+        """A printed vector: its verdict is that of its worst entry.
+
+        Parameters
+        ----------
+        article, quote, gloss : str
+            As in `Claim`.
+        printed : list of str
+            The entries as printed.
+        exact : list
+            Their exact values.
+        stated : str
+            The verdict the audit states; it must be the computed one.
+        severity, finding : str, optional
+            As for `record`.
+        echo : bool, optional
+            Print the claim.
+
+        Returns
+        -------
+        Claim
+
+        Examples
+        --------
+        >>> Audit().vector("a.txt", "p = [0.5, 0.5]", "softmax([0, 0])", ["0.5", "0.5"], [0.5, 0.5], CORRECT,
+        ...                echo=False).verdict
+        'correct'
+        """
         verdicts = [printed_number_verdict(p, e) for p, e in zip(printed, exact, strict=True)]
         verdict = max(verdicts, key=[CORRECT, ROUNDED, WRONG].index)
         correction = "" if verdict == CORRECT else significant([float(_exact(e)) for e in exact])
@@ -309,110 +346,3 @@ class Audit:
             correction=correction,
             echo=echo,
         )
-
-    def articles(self) -> list[str]:
-        """The articles, in the order of their first claim."""
-        return list(dict.fromkeys(c.article for c in self.claims))
-
-    def verdict_counts(self) -> dict[str, dict[str, int]]:
-        """Claims per verdict (VERDICTS and NO_VERDICT), for each article and for "all"."""
-        names = (*VERDICTS, NO_VERDICT)
-        counts = {article: dict.fromkeys(names, 0) for article in [*self.articles(), "all"]}
-        for claim in self.claims:
-            counts[claim.article][claim.verdict] += 1
-            counts["all"][claim.verdict] += 1
-        return counts
-
-    def severity_counts(self) -> dict[str, dict[str, int]]:
-        """Findings (not claims: one mistake seen in several places counts once) per severity,
-        for each article and for "all"."""
-        findings = {(c.article, c.finding): c.severity for c in self.claims if c.finding is not None}
-        counts = {article: dict.fromkeys(SEVERITIES, 0) for article in [*self.articles(), "all"]}
-        for (article, _), severity in findings.items():
-            counts[article][severity] += 1
-        everywhere = {finding: severity for (_, finding), severity in findings.items()}
-        counts["all"] = {s: Counter(everywhere.values())[s] for s in SEVERITIES}
-        return counts
-
-    def sorted_claims(self) -> list[Claim]:
-        """Most serious first: by severity, then correct but rounded, correct, and no verdict;
-        within each, in the order recorded."""
-        order = [*SEVERITIES, ROUNDED, CORRECT, NO_VERDICT]
-
-        def rank(claim: Claim) -> int:
-            return order.index(claim.severity or claim.verdict)
-
-        return sorted(self.claims, key=rank)
-
-    def table_html(self, article_label=lambda article: article[:3]) -> str:
-        """The summary table, sorted by severity: article; claim (verbatim quote, gloss, and the
-        article's formula typeset); verdict and severity; evidence; correction."""
-        head = "".join(f"<th>{h}</th>" for h in ("Art.", "Claim", "Verdict", "Evidence (executed)", "Correction"))
-        cell = '<td style="overflow-x: auto">'  # a long typeset formula scrolls inside its cell
-        rows = "".join(
-            f"<tr><td>{escape(article_label(c.article))}</td>"
-            f"{cell}{_quote(c.quote)}<br><em>{_with_math(c.gloss)}</em>"
-            f"{'<br>' + _math(c.formula) if c.formula else ''}</td>"
-            f"<td>{escape(c.verdict)}{'<br><small>' + escape(c.severity) + '</small>' if c.severity else ''}</td>"
-            f"{cell}{_with_math(c.evidence)}</td>{cell}{_with_math(c.correction)}</td></tr>"
-            for c in self.sorted_claims()
-        )
-        # Fixed layout at the page's width, so that every column shows without scrolling sideways.
-        widths = "".join(f'<col style="width: {w}%">' for w in (6, 32, 11, 29, 22))
-        # On a narrow screen the table scrolls inside its own box, as the theme's data tables do.
-        return (
-            '<div class="pst-scrollable-table-container">'
-            f'<table class="table" style="table-layout: fixed; width: 100%; font-size: 85%; '
-            f'overflow-wrap: anywhere"><colgroup>{widths}</colgroup><thead><tr>{head}</tr></thead>'
-            f"<tbody>{rows}</tbody></table></div>"
-        )
-
-    def errata_html(self, article: str, title: str, code: str = "") -> str:
-        """An admonition for the readers of one article: each finding, where it occurs (the formula
-        typeset, or else the quote, and the gloss), and its correction, most serious first; code is a
-        corrected listing to add, if any."""
-        items: dict[str, list[Claim]] = {}
-        for claim in self.sorted_claims():
-            if claim.article == article and claim.finding is not None:
-                items.setdefault(claim.finding, []).append(claim)
-        entries = "".join(
-            f"<li><strong>{escape(claims[0].severity)}</strong>: "
-            + "; ".join(
-                f"{_display_math(c.formula) if c.formula else _quote(c.quote, marks='“”')} "
-                f"({_with_math(c.gloss)}) → {_with_math(c.correction)}"
-                for c in claims
-            )
-            + "</li>"
-            for claims in items.values()
-        )
-        listing = f"<pre>{escape(code)}</pre>" if code else ""
-        return (
-            f'<div class="admonition attention"><p class="admonition-title">{escape(title)}</p>'
-            f"<ul>{entries}</ul>{listing}</div>"
-        )
-
-
-def _quote(text: str, marks: str = "") -> str:
-    """A verbatim quote as HTML, between `marks` (opening and closing): one that holds TeX source (a
-    formula that did not survive on its page) is shown as code instead, so that it reads as the
-    source it is and nothing tries to typeset it."""
-    if "\\" in text or "$" in text:
-        return f"<code>{escape(text)}</code>"
-    return f"{marks[:1]}{escape(text)}{marks[1:]}"
-
-
-def _display_math(tex: str) -> str:
-    # A formula on a line of its own: on a narrow screen it is scaled to the column's width.
-    return f'<div class="math notranslate nohighlight">\\[{escape(tex)}\\]</div>'
-
-
-def _math(tex: str) -> str:
-    # The element's "math" class is one MathJax processes inside a MyST page (myst-parser's
-    # mathjax_classes); the rest of a notebook page is marked mathjax_ignore.
-    return f'<span class="math notranslate nohighlight">\\({escape(tex)}\\)</span>'
-
-
-def _with_math(text: str) -> str:
-    """text as HTML, each $…$ in it as inline math."""
-    parts = re.split(r"\$([^$]+)\$", text)
-    return "".join(_math(part) if i % 2 else escape(part) for i, part in enumerate(parts))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
+__all__ = ["significant"]
+
 
 def significant(values: ArrayLike, digits: int = 6) -> str:
     """`values` to `digits` significant digits, trailing zeros kept, with no NumPy scalar repr.

@@ -40,12 +40,52 @@ def _lse(row):
 
 
 def logsumexp_mp(z: ArrayLike, axis: int = -1, dps: int = 50) -> NDArray[np.float64]:
-    """log Σ_k exp(z_k) in `dps` digits, rounded to float64."""
+    """log Σ_k exp(z_k) in `dps` digits, rounded to float64.
+
+    Parameters
+    ----------
+    z : array_like
+        Logits (their exact binary values are used).
+    axis : int, optional
+        The class axis to reduce (default the last).
+    dps : int, optional
+        Decimal digits of the working precision (default 50).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, of z's shape without `axis`.
+
+    Examples
+    --------
+    >>> logsumexp_mp([[0.0, np.log(3.0)]])  # log 4
+    array([1.38629436])
+    """
     return _apply(z, axis, _lse, dps, keeps_axis=False)
 
 
 def log_softmax_mp(z: ArrayLike, axis: int = -1, dps: int = 50) -> NDArray[np.float64]:
-    """z_i − log Σ_k exp(z_k) in `dps` digits, rounded to float64."""
+    """z_i − log Σ_k exp(z_k) in `dps` digits, rounded to float64.
+
+    Parameters
+    ----------
+    z : array_like
+        Logits (their exact binary values are used).
+    axis : int, optional
+        The class axis (default the last).
+    dps : int, optional
+        Decimal digits of the working precision (default 50).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, of z's shape.
+
+    Examples
+    --------
+    >>> float(log_softmax_mp([0.0, -45.0, -46.0])[0])  # −log(1 + e^−45 + e^−46), exact to the last bit
+    -3.915580316304775e-20
+    """
 
     def row_log_softmax(row):
         lse = _lse(row)
@@ -55,7 +95,27 @@ def log_softmax_mp(z: ArrayLike, axis: int = -1, dps: int = 50) -> NDArray[np.fl
 
 
 def softmax_mp(z: ArrayLike, axis: int = -1, dps: int = 50) -> NDArray[np.float64]:
-    """exp(z_i) / Σ_k exp(z_k) in `dps` digits, rounded to float64 (mpmath's exponent range is unbounded)."""
+    """exp(z_i) / Σ_k exp(z_k) in `dps` digits, rounded to float64 (mpmath's exponent range is unbounded).
+
+    Parameters
+    ----------
+    z : array_like
+        Logits (their exact binary values are used).
+    axis : int, optional
+        The class axis (default the last).
+    dps : int, optional
+        Decimal digits of the working precision (default 50).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, of z's shape.
+
+    Examples
+    --------
+    >>> softmax_mp([0.0, -800.0])  # e^−800 is below float64's range: it rounds to 0 only at the end
+    array([1., 0.])
+    """
 
     def row_softmax(row):
         total = mpmath.fsum(mpmath.exp(v) for v in row)
@@ -65,8 +125,30 @@ def softmax_mp(z: ArrayLike, axis: int = -1, dps: int = 50) -> NDArray[np.float6
 
 
 def cross_entropy_mp(logits: ArrayLike, target: ArrayLike, axis: int = -1, dps: int = 50) -> NDArray[np.float64]:
-    """Per-row −Σ_k y_k log p_k in `dps` digits (reduction "none"), for a probability target of the logits' shape
-    or integer class indices (converted exactly to one-hot rows)."""
+    """Per-row −Σ_k y_k log p_k in `dps` digits (reduction "none").
+
+    Parameters
+    ----------
+    logits : array_like
+        Logits (their exact binary values are used).
+    target : array_like
+        A probability target of the logits' shape, or integer class indices (converted exactly to
+        one-hot rows).
+    axis : int, optional
+        The class axis (default the last).
+    dps : int, optional
+        Decimal digits of the working precision (default 50).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, of the logits' shape without `axis`.
+
+    Examples
+    --------
+    >>> cross_entropy_mp([[0.0, 0.0]], [1])  # log 2
+    array([0.69314718])
+    """
     y = target_distribution(np.asarray(logits, dtype=np.float64), target, axis)
     y_rows, _, _ = _rows(y, axis)
     z_rows, moved_shape, _ = _rows(logits, axis)

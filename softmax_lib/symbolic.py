@@ -11,9 +11,29 @@ from typing import NamedTuple
 
 import sympy as sp
 
+__all__ = ["SymbolicSoftmax", "symbolic_softmax", "class_indices", "evaluate_delta_sums"]
+
 
 class SymbolicSoftmax(NamedTuple):
-    """The softmax over K symbolic classes, as the chapters derive with it."""
+    """The softmax over K symbolic classes, as the chapters derive with it (made by `symbolic_softmax`).
+
+    Parameters
+    ----------
+    K : sympy.Symbol
+        The number of classes, a positive integer.
+    z : sympy.IndexedBase
+        The logits z[1], ..., z[K], real.
+    S : sympy.Sum
+        The normalizer Σ_{m=1}^{K} exp(z[m]).
+    p : callable
+        p(i) = exp(z[i]) / S, the probability of class i.
+
+    Examples
+    --------
+    >>> softmax = symbolic_softmax()
+    >>> softmax.K, softmax.z
+    (K, z)
+    """
 
     K: sp.Symbol  #: the number of classes, a positive integer
     z: sp.IndexedBase  #: the logits z[1], ..., z[K], real
@@ -58,6 +78,16 @@ def symbolic_softmax() -> SymbolicSoftmax:
 def class_indices(names: str) -> tuple[sp.Symbol, ...]:
     """Integer symbols for class indices, e.g. `i, j = class_indices("i j")`.
 
+    Parameters
+    ----------
+    names : str
+        Symbol names separated by spaces or commas.
+
+    Returns
+    -------
+    tuple of sympy.Symbol
+        One integer symbol per name.
+
     Examples
     --------
     >>> class_indices("i j")
@@ -72,6 +102,33 @@ def evaluate_delta_sums(expr: sp.Expr, index: sp.Symbol, upper: sp.Symbol) -> sp
     SymPy answers with Piecewise((f(index), 1 ≤ index ≤ upper), (0, True)). We check that each
     Piecewise has exactly that condition and keep its first branch: the derivation is for an
     index inside the range, and that is asserted here rather than assumed.
+
+    Parameters
+    ----------
+    expr : sympy.Expr
+        An expression holding such sums.
+    index : sympy.Symbol
+        The index of the Kronecker deltas.
+    upper : sympy.Symbol
+        The sums' upper limit (K).
+
+    Returns
+    -------
+    sympy.Expr
+        `expr` with each sum replaced by its term at m = index.
+
+    Raises
+    ------
+    ValueError
+        A case split of another form.
+
+    Examples
+    --------
+    >>> import sympy as sp
+    >>> K, z, S, p = symbolic_softmax()
+    >>> i, m = class_indices("i m")
+    >>> evaluate_delta_sums(sp.Sum(sp.KroneckerDelta(i, m) * z[m], (m, 1, K)), i, K)
+    z[i]
     """
     done = expr.replace(lambda e: isinstance(e, sp.Sum), lambda e: e.doit())
     for piece in list(done.atoms(sp.Piecewise)):

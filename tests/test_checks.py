@@ -12,8 +12,10 @@ from softmax_lib.checks import (
     CheckResult,
     compare,
     machine_epsilon,
+    rounded_once_units,
     shifted_log_softmax_bound_units,
     shifted_logsumexp_bound_units,
+    smallest_normal,
     unit_roundoff,
 )
 
@@ -76,13 +78,18 @@ def test_half_precision_softmax_is_within_one_rounding_of_the_exact_value():
     import softmax_lib as sl
     from softmax_lib.reference import softmax_mp
 
-    # K = 400 terms: summed in float16 the row sum alone would carry an error of many u = 2⁻¹¹
+    # float32 arithmetic, then one rounding to float16 (rounded_once_units): relative, where the reference is a
+    # normal float16 number. K = 400 terms: summed in float16 the row sum alone would
+    # carry an error of many u₁₆.
     z = np.random.default_rng(9).normal(scale=3.0, size=(3, 400)).astype(np.float16)
     p = sl.softmax(z)
     ref = softmax_mp(z)
-    normal = ref >= np.finfo(np.float16).tiny
-    rel = np.abs(p.astype(np.float64)[normal] - ref[normal]) / ref[normal]
-    assert rel.max() <= 2 * 2.0**-11
+    normal = ref >= smallest_normal(np.float16)
+    tol = rounded_once_units(z, np.float16) * unit_roundoff(np.float16)
+    assert compare("float16 via float32", p[normal], ref[normal], tol, measure="relative").passed
+    e = np.exp(z - z.max(axis=-1, keepdims=True))  # float16
+    in_float16 = e / np.cumsum(e, axis=-1, dtype=np.float16)[:, -1:]  # every partial sum rounded to float16
+    assert not compare("float16 arithmetic", in_float16[normal], ref[normal], tol, measure="relative").passed
 
 
 @pytest.mark.parametrize("dtype_name", ["float16", "bfloat16"])

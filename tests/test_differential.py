@@ -29,6 +29,7 @@ import softmax_lib as sl
 import softmax_lib._softmax
 from softmax_lib.checks import (
     EXP_UNITS,
+    as_float64,
     compare,
     jacobian_units,
     logsumexp_log_units,
@@ -115,10 +116,6 @@ def layouts(z: np.ndarray) -> dict[str, np.ndarray]:
 # --- comparisons -------------------------------------------------------------------------------
 
 
-def as_numpy(x) -> np.ndarray:
-    return x.detach().to("cpu", torch.float64).numpy() if isinstance(x, torch.Tensor) else np.asarray(x, np.float64)
-
-
 def assert_bitwise(name: str, actual, expected) -> None:
     """Equal to the last bit: same dtype, same values, NaN where the other has NaN."""
     assert actual.dtype == expected.dtype, f"{name}: dtype {actual.dtype} != {expected.dtype}"
@@ -127,7 +124,7 @@ def assert_bitwise(name: str, actual, expected) -> None:
 
 def assert_same_specials(name: str, actual, expected) -> tuple[np.ndarray, np.ndarray]:
     """Same NaN, +inf and −inf entries; returns both as float64 NumPy arrays."""
-    actual, expected = as_numpy(actual), as_numpy(expected)
+    actual, expected = as_float64(actual), as_float64(expected)
     assert actual.shape == expected.shape, f"{name}: shape {actual.shape} != {expected.shape}"
     for test in (np.isnan, np.isposinf, np.isneginf):
         assert np.array_equal(test(actual), test(expected)), f"{name}: {test.__name__} differs:\n{actual}\n{expected}"
@@ -137,7 +134,7 @@ def assert_same_specials(name: str, actual, expected) -> tuple[np.ndarray, np.nd
 def max_probability(z, axis: int) -> float:
     """The largest finite softmax probability of any row of `z` (computed in float64): the size of the
     terms p_i δ_ij + p_i p_j, p − y and p ⊙ v that a Jacobian, gradient or VJP entry is made of."""
-    z64 = np.moveaxis(as_numpy(z), axis, -1)
+    z64 = np.moveaxis(as_float64(z), axis, -1)
     with np.errstate(all="ignore"):
         p = np.exp(z64 - np.max(z64, axis=-1, keepdims=True))
         p = p / np.sum(p, axis=-1, keepdims=True)
@@ -421,7 +418,7 @@ def test_loss_paths_and_backends_agree(case, target_kind, seed, data):
         # The documented difference (README): torch's probability-target loss is NaN for a masked
         # class (z_k = −inf) with y_k = 0, where softmax_lib takes 0·log 0 = 0. Only there.
         ignored_masked = np.any((torch.movedim(y_t, axis, -1) == 0).numpy() & np.isneginf(np.moveaxis(z, axis, -1)), -1)
-        differs = np.isnan(as_numpy(reference)) & ~np.isnan(as_numpy(ours_t))
+        differs = np.isnan(as_float64(reference)) & ~np.isnan(as_float64(ours_t))
         assert np.all(ignored_masked[differs]), "torch's loss is NaN where no masked class is ignored"
         reference = torch.where(torch.as_tensor(differs), ours_t, reference)
     assert_close("cross_entropy vs torch", ours_t, reference, dtype, n_classes, "loss")
@@ -457,7 +454,9 @@ def test_variants_agree_across_layouts_and_backends(case, seed):
     assert np.all(np.abs(rows[defined].sum(axis=-1) - 1) <= n_classes * (n_classes + 3) * unit_roundoff(dtype))
 
     gumbels = np.random.default_rng(seed).gumbel(size=z.shape).astype(dtype)
-    assert np.array_equal(as_numpy(sl.gumbel_max(zt, torch.as_tensor(gumbels), axis)), sl.gumbel_max(z, gumbels, axis))
+    assert np.array_equal(
+        as_float64(sl.gumbel_max(zt, torch.as_tensor(gumbels), axis)), sl.gumbel_max(z, gumbels, axis)
+    )
     assert_close(
         "gumbel_softmax, torch vs NumPy",
         sl.gumbel_softmax(zt, torch.as_tensor(gumbels), 0.5, axis),

@@ -12,6 +12,7 @@ import torch
 import softmax_lib as sl
 from softmax_lib.checks import (
     THIRD_DERIVATIVE_SOFTMAX,
+    as_float64,
     assert_passed,
     central_difference_error,
     central_difference_jacobian,
@@ -23,15 +24,16 @@ from softmax_lib.checks import (
     check_softmax_vjp,
     checked_array,
     compare,
+    cross_entropy_tolerances,
     jacobian_units,
     log_softmax_error_scale,
     logsumexp_error_scale,
     loss_error_scale,
     loss_units,
-    machine_epsilon,
     softmax64,
     softmax_bound_units,
     softmax_error_scale,
+    summation_units,
     torch_cross_entropy_with_grad,
     torch_device,
     unit_roundoff,
@@ -55,13 +57,6 @@ def torch_on(backend, x, dtype="float64"):
     return checked_array(x, dtype, backend or torch_device())[0]
 
 
-def numpy64(x):
-    """Any result as a float64 NumPy array, for assertions."""
-    if isinstance(x, torch.Tensor):
-        return x.detach().to(device="cpu", dtype=torch.float64).numpy()
-    return np.asarray(x, dtype=np.float64)
-
-
 def assert_same_kind(out, like, dtype=None):
     """`out` is of the input's array type, on its device, in `dtype` (default the input's)."""
     assert type(out) is type(like) or (isinstance(like, np.ndarray) and isinstance(out, np.generic))
@@ -77,7 +72,7 @@ def assert_same_kind(out, like, dtype=None):
 def test_softmax_log_softmax_logsumexp_match_torch(rng, axis, backend, dtype):
     data = rng.normal(scale=4.0, size=(3, 5, 4))
     z, z_t = on(backend, data, dtype), torch_on(backend, data, dtype)
-    z64 = numpy64(z)
+    z64 = as_float64(z)
     tol = 2 * unit_roundoff(dtype)  # both sides in the dtype
     assert_passed(
         compare(
@@ -135,7 +130,7 @@ def test_integer_logits_become_float64(backend):
 
 
 def finite(x):
-    return bool(np.all(np.isfinite(numpy64(x))))
+    return bool(np.all(np.isfinite(as_float64(x))))
 
 
 @pytest.mark.parametrize("scale", [1e4, 1e6, "max/4"])
@@ -152,21 +147,27 @@ def test_stable_for_huge_logits(backend, dtype, scale):
         lse = sl.logsumexp(z)
         loss = sl.cross_entropy(z, target, reduction="none")
     assert finite(p) and finite(log_p) and finite(lse) and finite(loss)
-    z64 = numpy64(z)
-    np.testing.assert_array_equal(numpy64(p)[0], [1, 0, 0, 0])
-    np.testing.assert_array_equal(numpy64(lse), np.max(z64, axis=-1))
-    np.testing.assert_array_equal(numpy64(log_p)[0], z64[0] - z64[0, 0])
-    # torch agrees on the losses, including a true class whose probability underflows to 0
+    z64 = as_float64(z)
+    np.testing.assert_array_equal(as_float64(p)[0], [1, 0, 0, 0])
+    np.testing.assert_array_equal(as_float64(lse), np.max(z64, axis=-1))
+    np.testing.assert_array_equal(as_float64(log_p)[0], z64[0] - z64[0, 0])
+    # torch agrees on the losses, including a true class whose probability underflows to 0: loss_units(K)·u per
+    # side of each row's loss_error_scale (as check_cross_entropy)
     ref = torch.nn.functional.cross_entropy(
         torch_on(backend, data, dtype), torch_on(backend, np.array([1, 0])), reduction="none"
     )
-    np.testing.assert_allclose(numpy64(loss), numpy64(ref), rtol=4 * machine_epsilon(dtype))
+    tol, scale = 2 * loss_units(4) * unit_roundoff(dtype), loss_error_scale(z64)
+    assert_passed(compare("loss vs torch", loss, ref, tol, measure="scaled", scale=scale))
+    # log(softmax) instead of log_softmax: the underflowed p_t gives an infinite loss
+    with np.errstate(divide="ignore"):
+        log_of_p = -np.log(as_float64(p)[[0, 1], [1, 0]])
+    assert not compare("log(softmax)", log_of_p, ref, tol, measure="scaled", scale=scale).passed
 
 
 def test_logsumexp_of_infinities_matches_torch(backend, dtype):
     data = np.array([[-np.inf, -np.inf], [np.inf, 0.0], [-np.inf, 1.0]])
     ours = sl.logsumexp(on(backend, data, dtype))
-    np.testing.assert_array_equal(numpy64(ours), numpy64(torch.logsumexp(torch_on(backend, data, dtype), -1)))
+    np.testing.assert_array_equal(as_float64(ours), as_float64(torch.logsumexp(torch_on(backend, data, dtype), -1)))
 
 
 def test_against_50_digit_reference(rng, backend, dtype):
@@ -188,7 +189,14 @@ def test_softmax_jacobian_layout(rng, backend):
     jac = sl.softmax_jacobian(on(backend, z), axis=1)
     assert tuple(jac.shape) == (2, 3, 4, 4)
     p = sl.softmax(z[1, :, 2])
-    np.testing.assert_allclose(numpy64(jac[1, 2]), np.diag(p) - np.outer(p, p), rtol=0, atol=1e-15)
+    # the slice and diag(p) − p pᵀ from float64 p, each within jacobian_units(b)·u of max(p_i δ_ij + p_i p_j)
+    b_slice = softmax_bound_units(4, float(np.ptp(z[1, :, 2])))
+    slice_size = float(np.max(np.diag(p) + np.outer(p, p)))
+    slice_tol = 2 * jacobian_units(b_slice) * U64
+    expected = np.diag(p) - np.outer(p, p)
+    assert_passed(compare("slice [1, 2]", jac[1, 2], expected, slice_tol, measure="scaled", scale=slice_size))
+    # the Jacobian of another slice in its place is rejected
+    assert not compare("slice [0, 2]", jac[0, 2], expected, slice_tol, measure="scaled", scale=slice_size).passed
     # as check_softmax_jacobian: jacobian_units(b) relative to max(p_i δ_ij + p_i p_j), plus the difference quotient
     row = z[0, :, 1]
     fd = central_difference_jacobian(sl.softmax, row)
@@ -212,9 +220,27 @@ def test_softmax_jacobian_is_not_diagonal(rng, backend):
     # diag(p) alone, or diag(p(1 − p)), would pass a diagonal-only check; the off-diagonal −p_i p_j must be there
     z = rng.normal(size=4)
     p = sl.softmax(z)
-    jac = numpy64(sl.softmax_jacobian(on(backend, z)))
-    np.testing.assert_allclose(jac - np.diag(np.diag(jac)), -np.outer(p, p) + np.diag(p * p), atol=1e-15)
-    np.testing.assert_allclose(jac.sum(axis=0), 0, atol=1e-15)
+    jac = as_float64(sl.softmax_jacobian(on(backend, z)))
+    # each entry within jacobian_units(b)·u of max(p_i δ_ij + p_i p_j), per side; a column sum of K such entries
+    # adds summation_units(K) of the same size
+    b = softmax_bound_units(4, float(np.ptp(z)))
+    size = float(np.max(np.diag(p) + np.outer(p, p)))
+    off_diagonal_tol = 2 * jacobian_units(b) * U64
+    column_tol = (4 * jacobian_units(b) + summation_units(4)) * U64
+
+    def off_diagonal_check(j):
+        off = j - np.diag(np.diag(j))
+        return compare(
+            "off-diagonal", off, -np.outer(p, p) + np.diag(p * p), off_diagonal_tol, measure="scaled", scale=size
+        )
+
+    def column_sums_check(j):
+        return compare("column sums", j.sum(axis=0), np.zeros(4), column_tol, measure="scaled", scale=size)
+
+    assert_passed([off_diagonal_check(jac), column_sums_check(jac)])
+    diagonal_only = np.diag(p * (1 - p))
+    assert not off_diagonal_check(diagonal_only).passed
+    assert not column_sums_check(diagonal_only).passed
 
 
 @pytest.mark.parametrize("axis", [-1, 0])
@@ -224,11 +250,11 @@ def test_softmax_vjp_matches_torch_and_jacobian(rng, axis, backend, dtype):
     z, v = on(backend, z_data, dtype), on(backend, v_data, dtype)
     ours = sl.softmax_vjp(z, v, axis)
     assert_same_kind(ours, z)
-    jac, v64 = numpy64(sl.softmax_jacobian(z, axis)), np.moveaxis(numpy64(v), axis, -1)
+    jac, v64 = as_float64(sl.softmax_jacobian(z, axis)), np.moveaxis(as_float64(v), axis, -1)
     explicit = np.moveaxis(np.einsum("...ij,...i->...j", jac, v64), -1, axis)
     # as check_softmax_jacobian: scaled by p_j(|v_j| + Σ_k p_k|v_k|), the VJP within 2b + K + 2 units, the
     # explicit product within jacobian_units(b) + K
-    z64, v64 = numpy64(z), numpy64(v)
+    z64, v64 = as_float64(z), as_float64(v)
     k = z64.shape[axis]
     b = softmax_bound_units(k, float(np.max(np.ptp(z64, axis=axis))))
     p = softmax64(z64, axis)
@@ -303,40 +329,51 @@ def test_cross_entropy_single_row(backend):
     logits = np.array([1.0, 5.0, 3.0])
     loss, grad = torch_cross_entropy_with_grad(logits, np.array(1))
     z = on(backend, logits)
-    # torch's float64 loss here is ~5u from the 50-digit value, softmax_lib's exact: allow both bounds
+    # each side within check_cross_entropy's bounds (torch's float64 loss here is ~5u from the 50-digit value)
+    bounds = cross_entropy_tolerances(logits, np.array(1))
+    loss_tol, loss_scale = 2 * bounds["loss_tolerance"], bounds["loss_scale"]
+    grad_tol, grad_scale = 2 * bounds["grad_tolerance"], bounds["grad_scale"]
+    assert_passed(compare("loss vs torch", sl.cross_entropy(z, 1), loss, loss_tol, measure="scaled", scale=loss_scale))
     assert_passed(
-        compare(
-            "loss vs torch",
-            sl.cross_entropy(z, 1),
-            loss,
-            2 * loss_units(3) * U64,
-            measure="scaled",
-            scale=loss_error_scale(logits),
-        )
+        compare("grad vs torch", sl.cross_entropy_grad(z, 1), grad, grad_tol, measure="scaled", scale=grad_scale)
     )
-    np.testing.assert_allclose(numpy64(sl.cross_entropy_grad(z, 1)), grad, atol=1e-16)
+    assert not compare("p without − y", sl.softmax(z), grad, grad_tol, measure="scaled", scale=grad_scale).passed
     loss_t, grad_t = torch_cross_entropy_with_grad(torch_on(backend, logits), torch_on(backend, np.array(1)))
-    np.testing.assert_allclose(numpy64(loss_t), loss, rtol=1e-15)
-    np.testing.assert_allclose(numpy64(grad_t), grad, atol=1e-16)
+    assert_passed(compare("torch loss", loss_t, loss, loss_tol, measure="scaled", scale=loss_scale))
+    assert_passed(compare("torch grad", grad_t, grad, grad_tol, measure="scaled", scale=grad_scale))
 
 
 def test_mean_divides_by_rows_not_classes(rng, backend):
     logits = rng.normal(size=(8, 3))
     target = rng.integers(0, 3, size=8)
     ours = sl.cross_entropy_grad(on(backend, logits), on(backend, target))
-    np.testing.assert_allclose(numpy64(ours), (sl.softmax(logits) - np.eye(3)[target]) / 8)
+    # both sides (p − y)/N within check_cross_entropy's bound
+    bounds = cross_entropy_tolerances(logits, target)
+    tol, scale = 2 * bounds["grad_tolerance"], bounds["grad_scale"]
+    y = np.eye(3)[target]
+    assert_passed(compare("1/N", ours, (sl.softmax(logits) - y) / 8, tol, measure="scaled", scale=scale))
+    assert not compare("1/K", ours, (sl.softmax(logits) - y) / 3, tol, measure="scaled", scale=scale).passed
 
 
 def test_one_hot_probability_target_equals_index_target(rng, backend):
-    logits = on(backend, rng.normal(size=(5, 4)))
-    idx = rng.integers(0, 4, size=5)
-    one_hot, idx = on(backend, np.eye(4)[idx]), on(backend, idx)
-    np.testing.assert_allclose(
-        numpy64(sl.cross_entropy(logits, one_hot)), numpy64(sl.cross_entropy(logits, idx)), rtol=1e-15
-    )
-    np.testing.assert_allclose(
-        numpy64(sl.cross_entropy_grad(logits, one_hot)), numpy64(sl.cross_entropy_grad(logits, idx)), atol=1e-17
-    )
+    logits64 = rng.normal(size=(5, 4))
+    logits = on(backend, logits64)
+    idx64 = rng.integers(0, 4, size=5)
+    y = np.eye(4)[idx64]
+    one_hot, idx = on(backend, y), on(backend, idx64)
+    # two computations of one loss and one gradient, each side within check_cross_entropy's bounds
+    bounds = cross_entropy_tolerances(logits64, idx64)
+    loss_tol, loss_scale = 2 * bounds["loss_tolerance"], bounds["loss_scale"]
+    grad_tol, grad_scale = 2 * bounds["grad_tolerance"], bounds["grad_scale"]
+
+    def loss_check(ours):
+        return compare("loss", ours, sl.cross_entropy(logits, idx), loss_tol, measure="scaled", scale=loss_scale)
+
+    assert_passed(loss_check(sl.cross_entropy(logits, one_hot)))
+    ours, theirs = sl.cross_entropy_grad(logits, one_hot), sl.cross_entropy_grad(logits, idx)
+    assert_passed(compare("grad", ours, theirs, grad_tol, measure="scaled", scale=grad_scale))
+    # the one-hot rows of the next class are rejected
+    assert not loss_check(sl.cross_entropy(logits, on(backend, np.roll(y, 1, axis=-1)))).passed
 
 
 # --- bad input -------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from softmax_lib.checks import (
     smallest_normal,
     softmax64,
     softmax_bound_units,
+    softmax_error_scale,
     to_torch,
     torch_sparsemax,
     unit_roundoff,
@@ -119,9 +120,14 @@ def test_sparsemax_matches_torch_and_is_a_sparse_distribution(rng, axis):
 
 
 def test_sparsemax_known_values():
-    np.testing.assert_allclose(sl.sparsemax([1.0, 0.5, -3.0]), [0.75, 0.25, 0.0], rtol=0, atol=1e-15)
+    # within sparsemax_units(K)·u absolute, normwise over max p (the exact values are 3/4, 1/4, 0 and 1/3)
+    tol = sparsemax_units(3) * U64
+    assert_passed(compare("τ = 1/4", sl.sparsemax([1.0, 0.5, -3.0]), [0.75, 0.25, 0.0], tol / 0.75))
+    assert not compare("softmax instead", sl.softmax([1.0, 0.5, -3.0]), [0.75, 0.25, 0.0], tol / 0.75).passed
     np.testing.assert_array_equal(sl.sparsemax([5.0, 0.0, 0.0]), [1.0, 0.0, 0.0])
-    np.testing.assert_allclose(sl.sparsemax([0.1, 0.1, 0.1]), [1 / 3] * 3, rtol=0, atol=1e-15)
+    assert_passed(compare("uniform", sl.sparsemax([0.1, 0.1, 0.1]), [1 / 3] * 3, tol * 3))
+    in_float32 = sl.sparsemax(np.full(3, 0.1, dtype=np.float32))  # float32 arithmetic where float64 is promised
+    assert not compare("float32 arithmetic", in_float32, [1 / 3] * 3, tol * 3).passed
     assert sl.sparsemax(np.zeros(4, dtype=np.float32)).dtype == np.float32
 
 
@@ -172,16 +178,40 @@ def test_gumbel_max_frequencies_match_softmax(rng):
     draws = sl.gumbel_max(np.broadcast_to(z, (n, 4)), sl.sample_gumbel((n, 4), rng))
     frequencies = np.bincount(draws, minlength=4) / n
     p = sl.softmax(z)
-    standard_error = np.sqrt(p * (1 - p) / n)
-    assert np.all(np.abs(frequencies - p) <= 5 * standard_error)
+    # Bernstein's inequality for a frequency of n Bernoulli(p_k) draws: P(|f_k − p_k| ≥ t) ≤ 2 exp(−n t² / (2 p_k
+    # (1 − p_k) + 2t/3)). With t solving 2 exp(...) = δ/K, all K frequencies are within t with probability ≥ 1 − δ.
+    failure_probability = 1e-9
+    log_term = np.log(2 * len(p) / failure_probability)
+    bound = (log_term / 3 + np.sqrt(log_term**2 / 9 + 2 * n * log_term * p * (1 - p))) / n
+    assert np.all(np.abs(frequencies - p) <= bound)
+    # the noise with the wrong sign, argmax(z − g), samples another distribution: rejected
+    wrong = np.bincount(sl.gumbel_max(np.broadcast_to(z, (n, 4)), -sl.sample_gumbel((n, 4), rng)), minlength=4) / n
+    assert not np.all(np.abs(wrong - p) <= bound)
 
 
 def test_gumbel_softmax_limits(rng):
     z = rng.normal(size=(50, 6))
     g = sl.sample_gumbel(z.shape, rng)
     one_hot = np.eye(6)[sl.gumbel_max(z, g)]
-    assert_passed(compare("T → 0 gives one-hot", sl.gumbel_softmax(z, g, 1e-4), one_hot, 1e-12))
-    assert_passed(compare("T → ∞ gives uniform", sl.gumbel_softmax(z, g, 1e9), np.full(z.shape, 1 / 6), 1e-8))
+    y = z + g
+    gaps = np.max(y, axis=-1, keepdims=True) - y  # ≥ 0; the top entry's is 0
+    # T → 0: the exact p_j = exp(−gap_j/T)·p_top ≤ exp(−gap_j/T) off the top, and 1 − p_top ≤ Σ_{j≠top} of those;
+    # the rounding of softmax(y/T) is at most u·softmax_error_scale (|y_j − m|/T·p_j ≤ 1/e for the others).
+    # Normwise over max|one-hot| = 1.
+    cold = 1e-4
+    with np.errstate(under="ignore"):
+        tails = np.where(gaps > 0, np.exp(-gaps / cold), 0.0)
+    cold_tol = float(np.max(np.sum(tails, axis=-1))) + U64 * float(np.max(softmax_error_scale(y / cold)))
+    assert_passed(compare("T → 0 gives one-hot", sl.gumbel_softmax(z, g, cold), one_hot, cold_tol))
+    assert not compare("noise dropped", sl.gumbel_softmax(z, 0 * g, cold), one_hot, cold_tol).passed
+    # T → ∞: p_i·K ∈ [exp(−spread/T), exp(spread/T)] exactly, so |p_i − 1/K| ≤ expm1(spread/T)/K; relative to
+    # 1/K that is expm1(spread/T), plus the rounding softmax_bound_units(K, spread/T)·u
+    hot = 1e9
+    spread = float(np.max(gaps))
+    hot_tol = np.expm1(spread / hot) + softmax_bound_units(6, spread / hot) * U64
+    uniform = np.full(z.shape, 1 / 6)
+    assert_passed(compare("T → ∞ gives uniform", sl.gumbel_softmax(z, g, hot), uniform, hot_tol, measure="relative"))
+    assert not compare("T ignored", sl.softmax(y), uniform, hot_tol, measure="relative").passed
     np.testing.assert_array_equal(np.argmax(sl.gumbel_softmax(z, g, 0.7), axis=-1), sl.gumbel_max(z, g))
 
 

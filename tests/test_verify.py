@@ -79,7 +79,7 @@ def test_a_bad_device_variable_is_a_one_line_usage_error():
 
 PLANTED = """
 import sys, torch
-import softmax_lib.checks.cases as checks
+import softmax_lib.checks.derivatives as checks
 from softmax_lib.verify import main
 
 correct = checks.softmax_jacobian

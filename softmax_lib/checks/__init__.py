@@ -2,31 +2,59 @@
 
 A claim about the library is a registered check (registry.py); a demonstration stays in its chapter.
 
-* tolerance: the error measures (`compare`), u, and the first-order rounding bounds in units of u;
-* oracles: the references (torch autograd in the checked dtype, float64 formulas), one conversion helper;
-* cases: the check_* functions, each taking dtype and device; registry: the verify matrix built from them;
+* tolerance: the error measures (`compare`) and u; bounds: the first-order rounding bounds in units of u;
+  differences: central differences and their error bound;
+* oracles: the references (torch autograd in the checked dtype; the float64 formulas of formulas.py), and
+  the conversions of arrays.py (one conversion helper, `to_torch`);
+* cases: the check_* functions of values and the loss, each taking dtype and device; derivatives: those of the
+  Jacobian, the VJP and the loss Hessian; registry: the verify matrix built from them;
 * variants: checks of sparsemax, hierarchical softmax and the fused loss;
-* scale: checks of the loss options (weight, ignore_index, label_smoothing, z_loss) against torch;
+* scale: checks of the loss options (weight, ignore_index, label_smoothing, z_loss) against torch, held to the
+  bounds of option_bounds;
 * training: checks of the variants' training functions (sparsemax loss and backward, path-scored hierarchical softmax);
 * regression: the book's softmax-regression problem (digits, objective, Hessian, L-BFGS fit), shared by two chapters;
 * accuracy: stress inputs and errors in units of u, for the accuracy studies;
 * mistakes: plausible wrong implementations and the mistake × check × dtype table.
 """
 
-from .accuracy import STRESS_FAMILIES, relative_error_units, stress_logits
+from .accuracy import STRESS_FAMILIES, relative_error_units, rounded_once_units, stress_logits
+from .bounds import (
+    logsumexp_log_units,
+    loss_units,
+    shifted_log_softmax_bound_units,
+    shifted_logsumexp_bound_units,
+    shifted_softmax_bound_units,
+    softmax_bound_units,
+    summation_units,
+)
 from .cases import (
     check_against_float64,
     check_cross_entropy,
     check_exact_uniform,
-    check_loss_hessian,
     check_output_layer_gradients,
-    check_softmax_jacobian,
-    check_softmax_vjp,
-    jacobian_units,
-    loss_units,
     output_layer_grad,
 )
-from .error_scales import log_softmax_error_scale, logsumexp_error_scale, loss_error_scale, softmax_error_scale
+from .derivatives import check_loss_hessian, check_softmax_jacobian, check_softmax_vjp, jacobian_units
+from .differences import (
+    THIRD_DERIVATIVE_SOFTMAX,
+    central_difference_error,
+    central_difference_jacobian,
+    central_difference_step,
+)
+from .error_scales import (
+    cross_entropy_tolerances,
+    log_softmax_error_scale,
+    logsumexp_error_scale,
+    loss_error_scale,
+    softmax_error_scale,
+)
+from .option_bounds import (
+    linear_options_bounds,
+    options_grad_units,
+    options_loss_units,
+    options_scales,
+    side_tolerance,
+)
 from .oracles import (
     DEVICE_VARIABLE,
     checked_array,
@@ -46,34 +74,18 @@ from .oracles import (
     torch_softmax_jacobian,
 )
 from .registry import CASES, SEED, Case, register
-from .scale import (
-    check_loss_options,
-    linear_options_bounds,
-    options_grad_units,
-    options_loss_units,
-    options_scales,
-    side_tolerance,
-)
+from .scale import check_loss_options
 from .tolerance import (
     DTYPES,
     EXP_UNITS,
     NUMPY_DTYPES,
-    THIRD_DERIVATIVE_SOFTMAX,
     CheckResult,
+    as_float64,
     assert_passed,
-    central_difference_error,
-    central_difference_jacobian,
-    central_difference_step,
     compare,
     dtype_name,
-    logsumexp_log_units,
     machine_epsilon,
-    shifted_log_softmax_bound_units,
-    shifted_logsumexp_bound_units,
-    shifted_softmax_bound_units,
     smallest_normal,
-    softmax_bound_units,
-    summation_units,
     unit_roundoff,
 )
 from .training import (
@@ -98,8 +110,10 @@ __all__ = [
     "log_softmax_error_scale",
     "logsumexp_error_scale",
     "loss_error_scale",
+    "cross_entropy_tolerances",
     "STRESS_FAMILIES",
     "relative_error_units",
+    "rounded_once_units",
     "stress_logits",
     "check_against_float64",
     "check_cross_entropy",
@@ -142,6 +156,7 @@ __all__ = [
     "NUMPY_DTYPES",
     "THIRD_DERIVATIVE_SOFTMAX",
     "CheckResult",
+    "as_float64",
     "assert_passed",
     "central_difference_error",
     "central_difference_jacobian",

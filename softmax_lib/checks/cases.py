@@ -14,34 +14,25 @@ from typing import Any
 
 import numpy as np
 from array_api_compat import array_namespace
-from array_api_compat import device as array_device
 from numpy.typing import ArrayLike
 
 from .._cross_entropy import cross_entropy, cross_entropy_grad
-from .._softmax import log_softmax, softmax, softmax_jacobian, softmax_vjp
-from . import oracles
-from .error_scales import loss_error_scale
+from .._softmax import log_softmax, softmax
+from . import formulas, oracles
+from .bounds import logsumexp_log_units, loss_units, shifted_softmax_bound_units, softmax_bound_units
+from .differences import THIRD_DERIVATIVE_SOFTMAX, central_difference_error, central_difference_jacobian
+from .error_scales import cross_entropy_tolerances, loss_error_scale
 from .oracles import checked_array, float64_target, softmax64, to_torch
 from .tolerance import (
-    EXP_UNITS,
-    THIRD_DERIVATIVE_SOFTMAX,
     CheckResult,
-    central_difference_error,
-    central_difference_jacobian,
     compare,
-    logsumexp_log_units,
-    shifted_softmax_bound_units,
     smallest_normal,
-    softmax_bound_units,
     unit_roundoff,
 )
 
 __all__ = [
     "output_layer_grad",
-    "check_softmax_jacobian",
-    "check_softmax_vjp",
     "check_cross_entropy",
-    "check_loss_hessian",
     "check_output_layer_gradients",
     "check_against_float64",
     "check_exact_uniform",
@@ -55,126 +46,6 @@ def _spread(z64: np.ndarray, axis: int = -1) -> float:
 
 def _rows_last(a: np.ndarray, axis: int) -> np.ndarray:
     return np.moveaxis(a, axis, -1)
-
-
-def jacobian_units(softmax_units: float) -> float:
-    """2b + 2: bound, in u, on |Ĵ_ij − J_ij| / (p_i δ_ij + p_i p_j), J = diag(p) − p pᵀ from p̂ within b units:
-    the diagonal term carries b, the product p̂_i p̂_j 2b + 1, the difference one more."""
-    return 2 * softmax_units + 2
-
-
-def check_softmax_jacobian(z: ArrayLike, dtype: Any = "float64", device: Any = None) -> list[CheckResult]:
-    """softmax_jacobian(z) against torch autograd and central differences, z of shape (K,).
-
-    Measure: |Ĵ − J| scaled componentwise by s_ij = p_i δ_ij + p_i p_j, the size of the terms of
-    J_ij = p_i δ_ij − p_i p_j (the diagonal cancels where p_i ≈ 1). Each side is within
-    `jacobian_units`(b) of J with b = `softmax_bound_units`; against autograd the tolerance is twice
-    that; against central differences (float64, error `central_difference_error` with M₃ = 1/8) the
-    scale is max s and the tolerance adds the difference quotient's error. softmax_vjp(z, v) against
-    the explicit Jᵀv (both in `dtype`): scale p_i(|v_i| + Σ_k p_k|v_k|), tolerance (2b + K + 2) + (2b + 2 + K).
-    """
-    x, z64 = checked_array(np.asarray(z, dtype=np.float64), dtype, device)
-    xp = array_namespace(x)
-    ours = softmax_jacobian(x)
-    k = z64.shape[-1]
-    u = unit_roundoff(dtype)
-    b = softmax_bound_units(k, _spread(z64))
-    p = softmax64(z64)
-    scale = np.diag(p) + np.outer(p, p)
-    fd_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX, 1.0, b, float(np.max(np.abs(z64))))
-    v = xp.astype(xp.arange(k, device=array_device(x)), x.dtype)
-    v64 = np.arange(k, dtype=np.float64)
-    vjp_scale = p * (np.abs(v64) + np.sum(p * np.abs(v64)))
-    return [
-        compare(
-            "softmax_jacobian vs torch autograd",
-            ours,
-            oracles.torch_softmax_jacobian(x),
-            2 * jacobian_units(b) * u,
-            measure="scaled",
-            scale=scale,
-        ),
-        compare(
-            "softmax_jacobian vs central differences",
-            ours,
-            central_difference_jacobian(softmax64, z64),
-            jacobian_units(b) * u + fd_error / scale.max(),
-            measure="scaled",
-            scale=scale.max(),
-        ),
-        compare(
-            "softmax_vjp vs explicit Jᵀv",
-            softmax_vjp(x, v),
-            ours.T @ v,
-            (2 * b + k + 2 + jacobian_units(b) + k) * u,
-            measure="scaled",
-            scale=vjp_scale,
-        ),
-    ]
-
-
-def check_softmax_vjp(
-    z: ArrayLike, v: ArrayLike, axis: int = -1, dtype: Any = "float64", device: Any = None
-) -> list[CheckResult]:
-    """softmax_vjp(z, v) = p ⊙ (v − ⟨p, v⟩) against torch autograd (backward of softmax with gradient v)
-    and against Jᵀv with J from central differences, per row along `axis`.
-
-    Measure: scaled componentwise by p_i(|v_i| + Σ_k p_k|v_k|). Bound of each side 2b + K + 2 units
-    (p within b; ⟨p, v⟩ within b + K − 1 relative to Σ p|v|; the difference, the product: 2 more).
-    Against central differences (scale: its max) the quotient's error times Σ_k |v_k| is added.
-    """
-    import torch
-
-    x, z64 = checked_array(np.asarray(z, dtype=np.float64), dtype, device)
-    v_x, v64 = checked_array(np.asarray(v, dtype=np.float64), dtype, device)
-    ours = softmax_vjp(x, v_x, axis)
-    z_t = to_torch(x).detach().clone().requires_grad_(True)
-    torch.softmax(z_t, dim=axis).backward(to_torch(v_x, z_t.device))
-    rows64, v_rows = _rows_last(z64, axis), _rows_last(v64, axis)
-    k = rows64.shape[-1]
-    explicit = np.stack(
-        [
-            central_difference_jacobian(softmax64, row).T @ v_row
-            for row, v_row in zip(rows64.reshape(-1, k), v_rows.reshape(-1, k))
-        ]
-    )
-    explicit = np.moveaxis(explicit.reshape(rows64.shape), -1, axis)
-    u = unit_roundoff(dtype)
-    b = softmax_bound_units(k, _spread(z64, axis))
-    p = softmax64(z64, axis)
-    scale = p * (np.abs(v64) + np.sum(p * np.abs(v64), axis=axis, keepdims=True))
-    units = 2 * b + k + 2
-    fd_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX, 1.0, b, float(np.max(np.abs(z64))))
-    fd_error *= float(np.max(np.sum(np.abs(v_rows), axis=-1)))
-    return [
-        compare("softmax_vjp vs torch autograd", ours, z_t.grad, 2 * units * u, measure="scaled", scale=scale),
-        compare(
-            "softmax_vjp vs central-difference Jᵀv",
-            ours,
-            explicit,
-            units * u + fd_error / scale.max(),
-            measure="scaled",
-            scale=scale.max(),
-        ),
-    ]
-
-
-def loss_units(n_classes: int) -> float:
-    """L + K + 2: bound, in u, on a row's cross-entropy error relative to max_k |z_k − m| + log K + 1, with
-    L = logsumexp_log_units(K): each log p_k = (z_k − m) − log s carries |z_k − m| + L + |log p_k| units,
-    the weighted sum over K classes K − 1 and the products one more."""
-    return logsumexp_log_units(n_classes) + n_classes + 2
-
-
-def _loss_scale(z64: np.ndarray, axis: int, reduction: str) -> tuple[Any, float]:
-    """Per row max_k |z_k − m| + log K + 1, reduced like the loss; and the reduction's extra units."""
-    per_row = loss_error_scale(z64, axis)
-    n = per_row.size
-    if reduction == "none":
-        return per_row, 0.0
-    if reduction == "sum":
-        return float(np.sum(per_row)), float(n - 1)
-    return float(np.mean(per_row)), float(n)  # n − 1 additions and the division
 
 
 def check_cross_entropy(
@@ -192,21 +63,42 @@ def check_cross_entropy(
     componentwise by (max(p, tiny) + y)/N, b + 2 units per side (p within b, the subtraction, the division; tiny,
     the smallest normal number of `dtype`, where p's error stops being relative).
     Central differences of the float64 loss: scale max (p + y)/N, the quotient's error added.
+
+    Parameters
+    ----------
+    logits : array_like
+        Float64 data, rounded to `dtype`.
+    target : array_like
+        Class indices, or probabilities of the logits' shape.
+    axis : int, optional
+        The class axis (default the last).
+    reduction : {"mean", "sum", "none"}, optional
+    dtype : str, numpy dtype or torch.dtype, optional
+        The dtype to check in (default float64).
+    device : torch.device or str, optional
+        None: NumPy where NumPy has the dtype; else torch on that device (see `checked_array`).
+
+    Returns
+    -------
+    list of CheckResult
+        One per comparison; the check passes when every one has passed.
+
+    Examples
+    --------
+    >>> results = check_cross_entropy(np.array([[1.0, -0.5, 2.0]]), np.array([2]), dtype="float32")
+    >>> [r.passed for r in results]
+    [True, True, True]
     """
     logits_x, logits64 = checked_array(np.asarray(logits, dtype=np.float64), dtype, device)
     target_x, target64 = checked_array(target, dtype, device)
     target64 = float64_target(target64, axis)
     k = logits64.shape[axis]
-    u = unit_roundoff(dtype)
-    b = softmax_bound_units(k, _spread(logits64, axis))
     loss_ref, grad_ref = oracles.torch_cross_entropy_with_grad(logits_x, target_x, axis, reduction)
     grad = cross_entropy_grad(logits_x, target_x, axis, reduction)
     n_div = logits64.size // k if reduction == "mean" else 1
-    y = oracles._one_hot64(logits64, target64, axis)
-    # below the smallest normal number a stored p_i has an absolute error of u times that number
-    grad_scale = (np.maximum(softmax64(logits64, axis), smallest_normal(dtype)) + y) / n_div
-    loss_scale, reduction_units = _loss_scale(logits64, axis, reduction)
-    loss_tol = 2 * (loss_units(k) + reduction_units) * u
+    bounds = cross_entropy_tolerances(logits64, target64, axis, reduction, dtype=dtype)
+    loss_scale, grad_scale = bounds["loss_scale"], bounds["grad_scale"]
+    loss_tol, grad_tol = 2 * bounds["loss_tolerance"], 2 * bounds["grad_tolerance"]
     total = lambda z: np.sum(oracles.cross_entropy64(z, target64, axis, reduction))  # noqa: E731
     f_scale = float(np.sum(loss_scale))
     fd_error = central_difference_error(
@@ -226,7 +118,7 @@ def check_cross_entropy(
             f"cross_entropy_grad vs torch autograd ({label})",
             grad,
             grad_ref,
-            2 * (b + 2) * u,
+            grad_tol,
             measure="scaled",
             scale=grad_scale,
         ),
@@ -234,56 +126,9 @@ def check_cross_entropy(
             f"cross_entropy_grad vs central differences ({label})",
             grad,
             central_difference_jacobian(total, logits64),
-            (b + 2) * u + fd_error / grad_scale.max(),
+            grad_tol / 2 + fd_error / grad_scale.max(),
             measure="scaled",
             scale=grad_scale.max(),
-        ),
-    ]
-
-
-def check_loss_hessian(
-    logits: ArrayLike, target: ArrayLike, dtype: Any = "float64", device: Any = None
-) -> list[CheckResult]:
-    """The Hessian of the cross-entropy in the logits, ∂²L/∂z² = diag(p) − p pᵀ (= softmax_jacobian(z)),
-    whatever the target (∂L/∂z = p − y and y does not depend on z): against
-    torch.autograd.functional.hessian and against central differences of the float64 p − y.
-
-    Measure as in `check_softmax_jacobian`. torch differentiates log_softmax twice, so its p = exp(log p)
-    carries L + |z − m| + EXP_UNITS + 1 units (L = logsumexp_log_units(K)) instead of b; its side is
-    bounded by `jacobian_units` of that. One row of logits of shape (K,); target a class index or a
-    probability vector summing to 1.
-    """
-    x, z64 = checked_array(np.asarray(logits, dtype=np.float64), dtype, device)
-    if z64.ndim != 1:
-        raise ValueError(f"logits must be one row of shape (K,), got shape {z64.shape}")
-    target_x, target64 = checked_array(target, dtype, device)
-    target64 = float64_target(target64)
-    ours = softmax_jacobian(x)
-    k = z64.shape[-1]
-    u = unit_roundoff(dtype)
-    spread = _spread(z64)
-    b = softmax_bound_units(k, spread)
-    b_torch = max(b, logsumexp_log_units(k) + spread + EXP_UNITS + 1)
-    p = softmax64(z64)
-    scale = np.diag(p) + np.outer(p, p)
-    fd_error = central_difference_error(THIRD_DERIVATIVE_SOFTMAX, 1.0, b + 1, float(np.max(np.abs(z64))))
-    label = "index" if np.issubdtype(target64.dtype, np.integer) else "probability"
-    return [
-        compare(
-            f"loss Hessian vs torch autograd ({label} target)",
-            ours,
-            oracles.torch_cross_entropy_hessian(x, target_x),
-            (jacobian_units(b) + jacobian_units(b_torch)) * u,
-            measure="scaled",
-            scale=scale,
-        ),
-        compare(
-            f"loss Hessian vs central differences of the gradient ({label} target)",
-            ours,
-            central_difference_jacobian(lambda z: oracles.cross_entropy_grad64(z, target64, reduction="sum"), z64),
-            jacobian_units(b) * u + fd_error / scale.max(),
-            measure="scaled",
-            scale=scale.max(),
         ),
     ]
 
@@ -294,6 +139,30 @@ def output_layer_grad(
     """∂C/∂W = (P − Y)ᵀ A / N and ∂C/∂b = Σ_n (p_n − y_n) / N for C = mean cross-entropy of softmax(A Wᵀ + b).
 
     Per row, ∂C/∂b_j = p_j − y_j and ∂C/∂W_jk = a_k (p_j − y_j); `cross_entropy_grad` supplies p − y.
+
+    Parameters
+    ----------
+    weights : array
+        W, shape (K, D).
+    bias : array
+        b, shape (K,).
+    activations : array
+        A, shape (N, D).
+    target : array
+        Class indices, shape (N,).
+
+    Returns
+    -------
+    grad_weights : array
+        ∂C/∂W, shape (K, D).
+    grad_bias : array
+        ∂C/∂b, shape (K,).
+
+    Examples
+    --------
+    >>> grad_w, grad_b = output_layer_grad(np.zeros((2, 1)), np.zeros(2), np.ones((1, 1)), np.array([0]))
+    >>> grad_w.tolist(), grad_b.tolist()
+    ([[-0.5], [0.5]], [-0.5, 0.5])
     """
     xp = array_namespace(weights, bias, activations)
     delta = cross_entropy_grad(activations @ weights.T + bias, target, reduction="mean")
@@ -312,6 +181,33 @@ def check_output_layer_gradients(
     relative; so p is within b' = b + 2c_z, G within b' + 2 relative to |G| = (P + Y)/N, and the products
     summed over N (or K) add max(N, K): b' + 2 + max(N, K). With c_z taken per row n, these units weight
     each row of |G| in the scales |G|ᵀ|x|, Σ_n |G_n| and |G||W|, and the tolerance is u per side.
+
+    Parameters
+    ----------
+    inputs : array_like
+        x, shape (N, D).
+    weight : array_like
+        W, shape (K, D).
+    bias : array_like
+        b, shape (K,).
+    target : array_like
+        Class indices, shape (N,).
+    dtype : str, numpy dtype or torch.dtype, optional
+        The dtype to check in (default float64).
+    device : torch.device or str, optional
+        As for `check_cross_entropy`.
+
+    Returns
+    -------
+    list of CheckResult
+        One per comparison; the check passes when every one has passed.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> results = check_output_layer_gradients(rng.normal(size=(3, 2)), rng.normal(size=(4, 2)), np.zeros(4), [0, 3, 1])
+    >>> all(r.passed for r in results)
+    True
     """
     import torch
 
@@ -341,12 +237,12 @@ def check_output_layer_gradients(
     # per row n: c_z = (D + 1)·max_j (|x_n||W_j| + |b_j|), and the row's bound b' + 2 + max(N, K)
     c_z = (n_features + 1) * np.max(np.abs(x64) @ np.abs(w64).T + np.abs(b64), axis=1)
     units = (softmax_bound_units(k, _spread(z64)) + 2 * c_z + 2 + max(n_rows, k))[:, None]
-    g = (softmax64(z64) + oracles._one_hot64(z64, target64, -1)) / n_rows
+    g = (softmax64(z64) + formulas._one_hot64(z64, target64, -1)) / n_rows
     # the bound of each term is folded into the scale: the tolerance is then u per side
     scales = {"W": (units * g).T @ np.abs(x64), "b": np.sum(units * g, axis=0), "x": (units * g) @ np.abs(w64)}
     # M₃ along one coordinate: the softmax's 1/8 times the cube of how far the logits move per unit step
     reach = max(1.0, float(np.max(np.abs(x64))), float(np.max(np.sum(np.abs(w64), axis=0))))
-    loss_scale, _ = _loss_scale(z64, -1, "mean")
+    loss_scale = float(np.mean(loss_error_scale(z64)))
     fd_error = central_difference_error(
         THIRD_DERIVATIVE_SOFTMAX * reach**3,
         loss_scale,
@@ -387,6 +283,28 @@ def check_against_float64(logits: ArrayLike, target: ArrayLike, dtype: Any, devi
     the smallest normal number of `dtype`, is where a stored value's error stops being relative);
     log p_i: ≤ u·(|log p_i| + |z_i − m| + L), L = logsumexp_log_units(K); p − y (sum reduction, entries of
     order 1): ≤ u·((max(p_i, tiny) + y_i)·(b_i + 1)).
+
+    Parameters
+    ----------
+    logits : array_like
+        Float64 data of shape (N, K), rounded to `dtype`.
+    target : array_like
+        Class indices, shape (N,).
+    dtype : str, numpy dtype or torch.dtype
+        The dtype to check in.
+    device : torch.device or str, optional
+        As for `check_cross_entropy`.
+
+    Returns
+    -------
+    list of CheckResult
+        One per comparison; the check passes when every one has passed.
+
+    Examples
+    --------
+    >>> results = check_against_float64(np.array([[0.0, 3.0, -2.0]]), np.array([1]), "float16")
+    >>> len(results), all(r.passed for r in results)
+    (6, True)
     """
     import torch
 
@@ -431,7 +349,27 @@ def check_against_float64(logits: ArrayLike, target: ArrayLike, dtype: Any, devi
 
 def check_exact_uniform(n_classes: int, dtype: Any, device: Any = None) -> list[CheckResult]:
     """softmax of K equal logits is exactly 1/K when K is a power of 2: exp(0) = 1, the sum K and the
-    quotient 1/K are all exact, so the tolerance is 0 (a bias of one ulp fails)."""
+    quotient 1/K are all exact, so the tolerance is 0 (a bias of one ulp fails).
+
+    Parameters
+    ----------
+    n_classes : int
+        K, a power of 2.
+    dtype : str, numpy dtype or torch.dtype
+        The dtype to check in.
+    device : torch.device or str, optional
+        As for `check_cross_entropy`.
+
+    Returns
+    -------
+    list of CheckResult
+        One per comparison; the check passes when every one has passed.
+
+    Examples
+    --------
+    >>> [r.passed for r in check_exact_uniform(8, "float16")]
+    [True]
+    """
     if n_classes & (n_classes - 1):
         raise ValueError(f"n_classes must be a power of 2, got {n_classes}")
     x, _ = checked_array(np.full((3, n_classes), 2.5), dtype, device)

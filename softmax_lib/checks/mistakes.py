@@ -1,7 +1,7 @@
 """Plausible wrong implementations, and the table of which registered check catches which, in which dtype.
 
-Each `Mistake` replaces one library function, as the checks see it (in softmax_lib.checks.cases), by a
-plausible wrong version. `mistake_table` runs every registered case that uses that function
+Each `Mistake` replaces one library function, as the checks see it (in softmax_lib.checks.cases,
+derivatives and scale), by a plausible wrong version. `mistake_table` runs every registered case that uses that function
 (registry.Case.uses) in every dtype and records whether it failed. A cell where the mistake cannot be
 seen (it is below the dtype's resolution, or the case's answer is the same for the wrong function)
 is marked with the reason, given by the mistake's `excused` rules; every other cell must fail.
@@ -19,7 +19,7 @@ import numpy as np
 from array_api_compat import array_namespace
 
 from .. import _cross_entropy, _softmax
-from . import cases, scale
+from . import cases, derivatives, scale
 from .registry import CASES
 from .tolerance import DTYPES, machine_epsilon
 
@@ -232,7 +232,7 @@ class Cell:
 def planted(mistake: Mistake) -> Iterator[None]:
     """The checks see `mistake.wrong` in place of the library function while the block runs."""
     # Every check module that calls the function by name sees the wrong one.
-    modules = [module for module in (cases, scale) if hasattr(module, mistake.function)]
+    modules = [module for module in (cases, derivatives, scale) if hasattr(module, mistake.function)]
     correct = [getattr(module, mistake.function) for module in modules]
     for module in modules:
         setattr(module, mistake.function, mistake.wrong)

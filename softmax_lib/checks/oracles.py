@@ -1,19 +1,22 @@
 """The references the checks compare softmax_lib with: torch (autograd, in the checked dtype) and the
 textbook formulas written out in float64 NumPy, independent of the library, for central differences.
 
-torch is imported here (and by `softmax_lib.verify`) only when a torch reference or device is asked for.
-`to_torch` is the one conversion helper; `checked_array` rounds a check's float64 data to its dtype.
+The torch references are here; the float64 formulas in formulas.py; the conversions in arrays.py
+(`to_torch`, the one conversion helper; `checked_array`, which rounds a check's float64 data to its
+dtype). This module re-exports both, so that a check finds every reference in one place. torch is
+imported (here and by `softmax_lib.verify`) only when a torch reference or device is asked for.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .tolerance import NUMPY_DTYPES, _float64_numpy, _is_tensor, dtype_name
+from .arrays import DEVICE_VARIABLE, _like_input, checked_array, float64_target, to_torch, torch_device, torch_dtype
+from .formulas import cross_entropy64, cross_entropy_grad64, log_softmax64, softmax64
+from .tolerance import _is_tensor, as_float64
 
 __all__ = [
     "DEVICE_VARIABLE",
@@ -34,124 +37,6 @@ __all__ = [
     "torch_loss_with_options_and_grad",
 ]
 
-DEVICE_VARIABLE = "SOFTMAX_LIB_DEVICE"
-
-
-def torch_device():
-    """The torch device to check on: CUDA when torch sees one, else the CPU.
-
-    The environment variable SOFTMAX_LIB_DEVICE=cpu or =cuda forces either; any other value raises
-    ValueError naming the variable.
-    """
-    wanted = os.environ.get(DEVICE_VARIABLE, "").strip().lower()
-    if wanted not in ("", "auto", "cpu", "cuda"):
-        raise ValueError(f"{DEVICE_VARIABLE} must be cpu, cuda or auto, got {wanted!r}")
-    import torch
-
-    if wanted == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(f"{DEVICE_VARIABLE}=cuda, but torch sees no CUDA device")
-    if wanted == "cpu" or not torch.cuda.is_available():
-        return torch.device("cpu")
-    return torch.device("cuda")
-
-
-def torch_dtype(dtype: Any):
-    """The torch dtype of that name: torch.bfloat16 for "bfloat16", np.float32 or torch.float32."""
-    import torch
-
-    return getattr(torch, dtype_name(dtype))
-
-
-def to_torch(x: Any, device: Any = None, dtype: Any = None):
-    """`x` as a torch tensor: NumPy data goes to `device` (default torch_device()); a tensor is moved only
-    when `device` is given. Integer NumPy data stays integer; `dtype` converts floating data."""
-    import torch
-
-    if isinstance(x, torch.Tensor):
-        tensor = x if device is None else x.to(device)
-    else:
-        x = np.asarray(x)
-        # torch.as_tensor rejects negative strides and read-only memory is shared with the array
-        x = x.copy(order="C") if x.ndim and not (x.flags.c_contiguous and x.flags.writeable) else x
-        tensor = torch.as_tensor(x, device=device or torch_device())
-    if dtype is not None and tensor.is_floating_point():
-        tensor = tensor.to(torch_dtype(dtype))
-    return tensor
-
-
-def _like_input(x: Any, was_numpy: bool):
-    return x.detach().cpu().numpy() if was_numpy else x.detach()
-
-
-def checked_array(x: ArrayLike, dtype: Any = "float64", device: Any = None) -> tuple[Any, np.ndarray]:
-    """`x` as the array a check runs softmax_lib on, and the same values as NumPy for the float64 references.
-
-    Floating data is rounded to `dtype` (its NumPy copy is the rounded values in float64), so both
-    sides of a check see the same inputs; integer data (class targets) is kept as it is. The array
-    is NumPy when `device` is None and NumPy has the dtype, else a torch tensor on `device` (or on
-    torch_device()).
-    """
-    x = np.asarray(x)
-    is_float = np.issubdtype(x.dtype, np.floating)
-    if device is None and dtype_name(dtype) in NUMPY_DTYPES:
-        rounded = x.astype(dtype_name(dtype)) if is_float else x
-        return rounded, rounded.astype(np.float64) if is_float else x
-    import torch
-
-    tensor = to_torch(x, device or torch_device(), dtype if is_float else None)
-    return tensor, (tensor.to(device="cpu", dtype=torch.float64).numpy() if is_float else x)
-
-
-def float64_target(target64: np.ndarray, axis: int = -1) -> np.ndarray:
-    """The rounded target for the float64 references: indices as they are; probability rows
-    divided by their sum, which rounding to a narrow dtype moves off 1 by up to ~K·u."""
-    if np.issubdtype(target64.dtype, np.integer):
-        return target64
-    return target64 / np.sum(target64, axis=axis, keepdims=True)
-
-
-# --- the formulas in float64 NumPy, independent of softmax_lib ------------------------------------
-
-
-def softmax64(z: ArrayLike, axis: int = -1) -> NDArray[np.float64]:
-    """exp(z − m) / Σ exp(z − m) in float64."""
-    e = np.exp(np.asarray(z, dtype=np.float64) - np.max(z, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
-
-
-def log_softmax64(z: ArrayLike, axis: int = -1) -> NDArray[np.float64]:
-    """(z − m) − log Σ exp(z − m) in float64."""
-    shifted = np.asarray(z, dtype=np.float64) - np.max(z, axis=axis, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
-
-
-def _one_hot64(logits: np.ndarray, target: np.ndarray, axis: int) -> np.ndarray:
-    target = np.asarray(target)
-    if target.shape == logits.shape:
-        return np.asarray(target, dtype=np.float64)
-    axis = axis % logits.ndim
-    classes = np.arange(logits.shape[axis]).reshape([-1 if a == axis else 1 for a in range(logits.ndim)])
-    return (np.expand_dims(target, axis) == classes).astype(np.float64)
-
-
-def _reduce64(per_row: np.ndarray, reduction: str) -> np.ndarray:
-    return {"none": per_row, "sum": np.sum(per_row), "mean": np.mean(per_row)}[reduction]
-
-
-def cross_entropy64(logits: ArrayLike, target: ArrayLike, axis: int = -1, reduction: str = "mean") -> np.ndarray:
-    """−Σ_k y_k log p_k per row, reduced, in float64 (class indices become one-hot rows)."""
-    logits = np.asarray(logits, dtype=np.float64)
-    y = _one_hot64(logits, target, axis)
-    return _reduce64(-np.sum(y * log_softmax64(logits, axis), axis=axis), reduction)
-
-
-def cross_entropy_grad64(logits: ArrayLike, target: ArrayLike, axis: int = -1, reduction: str = "mean") -> np.ndarray:
-    """(p − y), divided by the number of rows for the mean, in float64."""
-    logits = np.asarray(logits, dtype=np.float64)
-    grad = softmax64(logits, axis) - _one_hot64(logits, target, axis)
-    return grad / (grad.size // logits.shape[axis]) if reduction == "mean" else grad
-
-
 # --- torch references, in the checked dtype --------------------------------------------------------
 
 
@@ -163,7 +48,21 @@ def _floating(x: Any) -> Any:
 def torch_softmax_jacobian(z: Any) -> Any:
     """∂softmax(z)/∂z by torch autograd, for one logit vector z of shape (K,), in z's dtype.
 
-    A NumPy z runs on torch_device() and gives a NumPy array; a tensor gives a tensor on its device.
+    Parameters
+    ----------
+    z : array_like or torch.Tensor
+        A NumPy z runs on torch_device() and gives a NumPy array; a tensor gives a tensor on its device.
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor
+        Shape (K, K).
+
+    Examples
+    --------
+    >>> torch_softmax_jacobian(np.zeros(2))
+    array([[ 0.25, -0.25],
+           [-0.25,  0.25]])
     """
     import torch
 
@@ -178,8 +77,29 @@ def torch_cross_entropy_with_grad(logits: Any, target: Any, axis: int = -1, redu
 
     Classes on `axis` are moved to dim 1, where torch expects them; a single row of shape (K,)
     is given a batch axis of length 1 (torch 2.13's backward rejects an unbatched input).
-    Logits keep their floating dtype (integers become float64). NumPy logits run on
-    torch_device() and give NumPy results; tensor logits stay on their device and give tensors.
+
+    Parameters
+    ----------
+    logits : array_like or torch.Tensor
+        Keep their floating dtype (integers become float64). NumPy logits run on torch_device() and
+        give NumPy results; tensor logits stay on their device and give tensors.
+    target : array_like or torch.Tensor
+        Class indices or probabilities.
+    axis : int, optional
+        The class axis (default the last).
+    reduction : {"mean", "sum", "none"}, optional
+
+    Returns
+    -------
+    loss : numpy.ndarray or torch.Tensor
+    grad : numpy.ndarray or torch.Tensor
+        Of the logits' shape.
+
+    Examples
+    --------
+    >>> loss, grad = torch_cross_entropy_with_grad(np.zeros(2), np.array(1))
+    >>> float(loss), grad  # run on torch_device(): compared to 12 digits
+    (0.693147180560, array([ 0.5, -0.5]))
     """
     was_numpy = not _is_tensor(logits)
     z_t = to_torch(_floating(logits) if was_numpy else logits)
@@ -203,12 +123,29 @@ def torch_cross_entropy_with_grad(logits: Any, target: Any, axis: int = -1, redu
 
 
 def torch_cross_entropy_hessian(logits: Any, target: Any) -> Any:
-    """∂²L/∂z² of L = torch.nn.functional.cross_entropy(z, target) by torch.autograd.functional.hessian,
-    for one row of logits z of shape (K,) and a class index or a probability vector of shape (K,).
+    """∂²L/∂z² of L = torch.nn.functional.cross_entropy(z, target) by torch.autograd.functional.hessian.
 
     The probability target is passed to torch as given, so a target that does not sum to 1 gives the
-    Hessian of that loss, (Σ_k y_k)(diag(p) − p pᵀ). NumPy logits run on torch_device() and give
-    NumPy; a tensor gives a tensor on its device.
+    Hessian of that loss, (Σ_k y_k)(diag(p) − p pᵀ).
+
+    Parameters
+    ----------
+    logits : array_like or torch.Tensor
+        One row of shape (K,). NumPy runs on torch_device() and gives NumPy; a tensor gives a tensor
+        on its device.
+    target : array_like or torch.Tensor
+        A class index or a probability vector of shape (K,).
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor
+        Shape (K, K).
+
+    Examples
+    --------
+    >>> torch_cross_entropy_hessian(np.zeros(2), np.array(0))
+    array([[ 0.25, -0.25],
+           [-0.25,  0.25]])
     """
     import torch
 
@@ -246,8 +183,19 @@ def torch_loss_with_options(
     `label_smoothing` and `reduction`, plus the z-loss c·lse_n², lse_n = logsumexp of row n: 0 on ignored
     rows, unweighted, and divided by the number of kept rows N_kept for "mean" (the cross-entropy part
     keeps torch's divisor: Σ_n w_(t_n) over kept rows for index targets, N for probabilities).
-    `logits`, `target` and `weight` are torch tensors on one device; a linear layer or a shard in
-    front of the logits is differentiated through.
+    A linear layer or a shard in front of the logits is differentiated through.
+
+    Parameters
+    ----------
+    logits, target : torch.Tensor
+        On one device; classes on dim 1.
+    reduction : {"mean", "sum", "none"}, optional
+    weight, ignore_index, label_smoothing, z_loss
+        As for `softmax_lib.cross_entropy`.
+
+    Returns
+    -------
+    torch.Tensor
 
     Examples
     --------
@@ -282,12 +230,35 @@ def torch_loss_with_options_and_grad(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """`torch_loss_with_options` in float64 on the CPU and, by autograd, the gradient of its sum over the output.
 
-    NumPy (or tensor) logits with a batch axis and classes on `axis`, class indices or probabilities, weights
-    of shape (K,); returns (loss, ∂Σloss/∂z) as float64 NumPy, the gradient in the logits' layout.
+    Parameters
+    ----------
+    logits : array_like or torch.Tensor
+        With a batch axis and classes on `axis`.
+    target : array_like or torch.Tensor
+        Class indices or probabilities.
+    axis : int, optional
+        The class axis (default the last).
+    reduction : {"mean", "sum", "none"}, optional
+    weight : array_like, optional
+        Shape (K,).
+    ignore_index, label_smoothing, z_loss
+        As for `softmax_lib.cross_entropy`.
+
+    Returns
+    -------
+    loss : numpy.ndarray
+    grad : numpy.ndarray
+        ∂Σloss/∂z, float64, in the logits' layout.
+
+    Examples
+    --------
+    >>> loss, grad = torch_loss_with_options_and_grad(np.zeros((1, 2)), np.array([1]), reduction="sum")
+    >>> float(loss), grad
+    (0.6931471805599453, array([[ 0.5, -0.5]]))
     """
     import torch
 
-    z64 = _float64_numpy(logits)
+    z64 = as_float64(logits)
     if z64.ndim < 2:
         raise ValueError(f"logits must have a batch axis and a class axis, got shape {z64.shape}")
     target = target.detach().cpu().numpy() if _is_tensor(target) else np.asarray(target)
@@ -295,7 +266,7 @@ def torch_loss_with_options_and_grad(
     z_t = torch.tensor(np.moveaxis(z64, axis, 1), dtype=torch.float64, requires_grad=True)
     t = np.moveaxis(target, axis, 1) if target.shape == z64.shape else target
     t_t = torch.tensor(t, dtype=torch.float64 if np.issubdtype(t.dtype, np.floating) else torch.int64)
-    w_t = None if weight is None else torch.tensor(_float64_numpy(weight), dtype=torch.float64)
+    w_t = None if weight is None else torch.tensor(as_float64(weight), dtype=torch.float64)
     loss = torch_loss_with_options(
         z_t, t_t, reduction, weight=w_t, ignore_index=ignore_index, label_smoothing=label_smoothing, z_loss=z_loss
     )
@@ -307,8 +278,28 @@ def torch_loss_with_options_and_grad(
 def torch_hierarchical_softmax_log_prob_with_grad(
     node_scores: ArrayLike, target: ArrayLike
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """log p(target) per row by torch (logsigmoid summed along each path), and the gradient of
-    −Σ_rows log p by autograd. `node_scores` has shape (N, K − 1), `target` shape (N,)."""
+    """log p(target) per row by torch (logsigmoid summed along each path), and the gradient of −Σ_rows log p.
+
+    Parameters
+    ----------
+    node_scores : array_like
+        Shape (N, K − 1).
+    target : array_like
+        Class indices, shape (N,).
+
+    Returns
+    -------
+    log_prob : numpy.ndarray
+        Shape (N,).
+    grad : numpy.ndarray
+        Of the scores' shape.
+
+    Examples
+    --------
+    >>> log_prob, grad = torch_hierarchical_softmax_log_prob_with_grad(np.zeros((1, 2)), np.array([2]))
+    >>> log_prob, grad
+    (array([-0.69314718]), array([[0.5, 0. ]]))
+    """
     import torch
 
     from .._variants import hierarchical_softmax_paths

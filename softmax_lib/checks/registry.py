@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from . import cases, scale
+from . import cases, derivatives, scale
 from .oracles import softmax64
 from .tolerance import CheckResult
 
@@ -24,7 +24,23 @@ SEED = 20261121
 
 @dataclass(frozen=True)
 class Case:
-    """One row group of the verify matrix: `run(dtype, device)` returns its CheckResults."""
+    """One row group of the verify matrix: `run(dtype, device)` returns its CheckResults.
+
+    Parameters
+    ----------
+    name : str
+        The row group's name in the verify table.
+    run : callable
+        run(dtype, device) -> list of CheckResult.
+    uses : tuple of str
+        The library functions whose results the case checks.
+
+    Examples
+    --------
+    >>> case = next(c for c in CASES if c.name == "exact uniform softmax")
+    >>> case.uses, [r.passed for r in case.run("float32", None)]
+    (('softmax',), [True])
+    """
 
     name: str
     run: Callable[[str, Any], list[CheckResult]]
@@ -35,7 +51,27 @@ CASES: list[Case] = []
 
 
 def register(name: str, uses: tuple[str, ...]) -> Callable:
-    """Decorator: add `run(dtype, device)` to CASES under `name`, checking the library functions `uses`."""
+    """Decorator: add `run(dtype, device)` to CASES under `name`, checking the library functions `uses`.
+
+    Parameters
+    ----------
+    name : str
+        A name not registered yet.
+    uses : tuple of str
+        The library functions whose results the case checks.
+
+    Returns
+    -------
+    callable
+        The decorator; it returns `run` unchanged.
+
+    Examples
+    --------
+    >>> run = register("a demonstration", ("softmax",))(lambda dtype, device: [])
+    >>> CASES[-1].name, CASES[-1].uses
+    ('a demonstration', ('softmax',))
+    >>> _ = CASES.pop()  # the verify matrix as it was
+    """
     if name in case_names():
         raise ValueError(f"a case named {name!r} is already registered")
 
@@ -66,9 +102,9 @@ LARGE_LOGITS = 1000.0 - np.stack([np.linspace(0.0, 800.0, 10), np.linspace(0.0, 
 LARGE_TARGETS = np.array([0, 3])
 
 register("softmax Jacobian", ("softmax_jacobian", "softmax_vjp"))(
-    lambda dt, dev: cases.check_softmax_jacobian(Z_VECTOR, dt, dev)
+    lambda dt, dev: derivatives.check_softmax_jacobian(Z_VECTOR, dt, dev)
 )
-register("softmax VJP", ("softmax_vjp",))(lambda dt, dev: cases.check_softmax_vjp(Z_BATCH, V_BATCH, 0, dt, dev))
+register("softmax VJP", ("softmax_vjp",))(lambda dt, dev: derivatives.check_softmax_vjp(Z_BATCH, V_BATCH, 0, dt, dev))
 for _kind, _target in (("index", CLASS_TARGETS), ("probability", PROBABILITY_TARGETS)):
     for _reduction in ("mean", "sum", "none"):
         register(f"p − y, {_kind} target, {_reduction}", ("cross_entropy", "cross_entropy_grad"))(
@@ -85,10 +121,10 @@ def _classes_on_axis_1(dtype, device):
 
 
 register("loss Hessian, index target", ("softmax_jacobian",))(
-    lambda dt, dev: cases.check_loss_hessian(HESSIAN_Z, HESSIAN_CLASS, dt, dev)
+    lambda dt, dev: derivatives.check_loss_hessian(HESSIAN_Z, HESSIAN_CLASS, dt, dev)
 )
 register("loss Hessian, probability target", ("softmax_jacobian",))(
-    lambda dt, dev: cases.check_loss_hessian(HESSIAN_Z, HESSIAN_PROBABILITIES, dt, dev)
+    lambda dt, dev: derivatives.check_loss_hessian(HESSIAN_Z, HESSIAN_PROBABILITIES, dt, dev)
 )
 register("output-layer gradients", ("output_layer_grad", "cross_entropy_grad"))(
     lambda dt, dev: cases.check_output_layer_gradients(*LAYER, dt, dev)

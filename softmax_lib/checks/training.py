@@ -11,11 +11,10 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import oracles
+from .differences import central_difference_error, central_difference_jacobian
 from .tolerance import (
     EXP_UNITS,
     CheckResult,
-    central_difference_error,
-    central_difference_jacobian,
     compare,
     unit_roundoff,
 )
@@ -34,7 +33,24 @@ __all__ = [
 
 
 def torch_sparsemax(z: Any) -> Any:
-    """Sparsemax of a torch tensor by sorting (last axis), independent of softmax_lib's (no shift by max z)."""
+    """Sparsemax of a torch tensor by sorting (last axis), independent of softmax_lib's (no shift by max z).
+
+    Parameters
+    ----------
+    z : torch.Tensor
+        Logits, classes on the last axis.
+
+    Returns
+    -------
+    torch.Tensor
+        p, of z's shape; differentiable by autograd.
+
+    Examples
+    --------
+    >>> import torch
+    >>> torch_sparsemax(torch.tensor([1.0, 0.5, -3.0])).tolist()
+    [0.75, 0.25, 0.0]
+    """
     import torch
 
     ordered, _ = torch.sort(z, dim=-1, descending=True)
@@ -52,6 +68,20 @@ def sparsemax_loss_units(n_classes: int) -> float:
     (K + 5)u·r. Each term (z_j − τ)(z_j + τ), |z_j − τ| ≤ 1 and |z_j + τ| ≤ 2r, is then within (3K + 21)u·r²;
     K of them, plus the sum's (K − 1)u·Σ|terms| ≤ 2(K − 1)u·r (Σ p_j = 1), halved: (3K² + 23K)/2 − 1;
     then ÷2, −z_k and + ½, counted as four roundings of at most u·r² each.
+
+    Parameters
+    ----------
+    n_classes : int
+        K.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> sparsemax_loss_units(1)
+    16.0
     """
     k = int(n_classes)
     return (3 * k * k + 23 * k) / 2 + 3
@@ -63,6 +93,20 @@ def torch_sparsemax_loss_units(n_classes: int) -> float:
     τ from a cumulative sum of raw scores is within (K + 2)u·r, p within (K + 3)u·r. ½‖e_k − z‖²: K squares
     of terms ≤ r, each within 3u·r², summed with (K − 1)u·K·r²; ½‖p − z‖² likewise, each square within
     (2K + 9)u·r²; halved, one subtraction: (K(K + 2) + K(3K + 8))/2 + 1.
+
+    Parameters
+    ----------
+    n_classes : int
+        K.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> torch_sparsemax_loss_units(1)
+    8
     """
     k = int(n_classes)
     return 2 * k * k + 5 * k + 1
@@ -79,6 +123,25 @@ def check_sparsemax_loss(z: ArrayLike, target: ArrayLike, loss_grad: Callable | 
     Central differences, per row: the loss is piecewise quadratic, so away from the kinks the quotient has no
     truncation error (M₃ = 0), only rounding, `central_difference_error`(0, r², `sparsemax_loss_units`(K));
     the check raises ValueError where an entry is within 2h of τ (`require_away_from_kinks`).
+
+    Parameters
+    ----------
+    z : array_like
+        Logits, shape (N, K).
+    target : array_like
+        Class indices, shape (N,).
+    loss_grad : callable, optional
+        The gradient function to check (default `softmax_lib.sparsemax_loss_grad`).
+
+    Returns
+    -------
+    list of CheckResult
+        One per comparison; the check passes when every one has passed.
+
+    Examples
+    --------
+    >>> [r.passed for r in check_sparsemax_loss(np.array([[1.5, 1.0, 0.2, -1.0]]), np.array([1]))]
+    [True, True, True]
     """
     import torch
 
@@ -139,6 +202,25 @@ def check_sparsemax_vjp(z: ArrayLike, v: ArrayLike, vjp: Callable | None = None)
     Measure: scaled per row by V = max_j |v_j|. s ⊙ (v − mean_S v): the mean of |S| ≤ K entries is within
     K·u·V, the subtraction 2u·V: (K + 2)u per side, the same for autograd (the sum over S through τ). The
     dense product: J's entries within 2u, K products (3u each, Σ_i |J_ij| ≤ 2) and their sum: 2(K + 2)u.
+
+    Parameters
+    ----------
+    z : array_like
+        Logits, shape (N, K).
+    v : array_like
+        The vectors, of z's shape.
+    vjp : callable, optional
+        The function to check (default `softmax_lib.sparsemax_vjp`).
+
+    Returns
+    -------
+    list of CheckResult
+        One per comparison; the check passes when every one has passed.
+
+    Examples
+    --------
+    >>> [r.passed for r in check_sparsemax_vjp(np.array([[1.5, 1.0, 0.2, -1.0]]), np.array([[1.0, 0.0, 5.0, 5.0]]))]
+    [True, True]
     """
 
     from .._training_variants import sparsemax_vjp
@@ -175,7 +257,24 @@ def hierarchical_path_units(dim: int, depth: int) -> int:
     """EXP_UNITS + 3 + D + L − 1: bound, in u, on a path-scored hierarchical loss relative to its
     `hierarchical_path_scales` loss scale: each score s = uᵀh of D products is within D·u·a, a = Σ_i |u_i h_i|;
     log σ(±s) (slope ≤ 1) within (EXP_UNITS + 3)u·(|log σ| + 1) + D·u·a; the L terms add (L − 1)u·Σ|log σ|.
-    The gradients' bound is this plus 1 (∂/∂h: L products u·(σ − t), summed) or plus N (∂/∂u_m over N rows)."""
+    The gradients' bound is this plus 1 (∂/∂h: L products u·(σ − t), summed) or plus N (∂/∂u_m over N rows).
+
+    Parameters
+    ----------
+    dim : int
+        D, the length of the hidden vector.
+    depth : int
+        L, the longest path.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> hierarchical_path_units(4, 3)
+    11
+    """
     return EXP_UNITS + 3 + int(dim) + int(depth) - 1
 
 
@@ -191,6 +290,23 @@ def hierarchical_path_scales(hidden: ArrayLike, node_vectors: ArrayLike, target:
     hidden_scale : ndarray, shape (N, D)
     node_row_scale : ndarray, shape (N, L, D)
         In the layout of `hierarchical_softmax_loss`'s grad_node_rows (0 on padding).
+
+    Parameters
+    ----------
+    hidden : array_like
+        h, shape (N, D).
+    node_vectors : array_like
+        One vector per inner node, shape (K − 1, D).
+    target : array_like
+        Class indices, shape (N,).
+    tree : optional
+        The path table (default: the balanced tree of `softmax_lib.path_table`).
+
+    Examples
+    --------
+    >>> loss_scale, hidden_scale, node_row_scale = hierarchical_path_scales(np.ones((1, 2)), np.zeros((3, 2)), [0])
+    >>> loss_scale.shape, hidden_scale.shape, node_row_scale.shape
+    ((1,), (1, 2), (1, 2, 2))
     """
     from .._training_variants import balanced_path_table
 
@@ -215,6 +331,31 @@ def check_hierarchical_softmax_loss(
     Measure: scaled by `hierarchical_path_scales` (the node vectors' gradient: the row scales added like the
     rows). Each side within `hierarchical_path_units`(D, L) for the loss, one more for ∂/∂h, N more for ∂/∂u
     (N rows accumulated); the tolerance is twice each.
+
+    Parameters
+    ----------
+    hidden : array_like
+        h, shape (N, D).
+    node_vectors : array_like
+        Shape (K − 1, D).
+    target : array_like
+        Class indices, shape (N,).
+    paths : optional
+        The path table (default: the balanced tree).
+    loss : callable, optional
+        The function to check (default `softmax_lib.hierarchical_softmax_loss`).
+
+    Returns
+    -------
+    list of CheckResult
+        One per comparison; the check passes when every one has passed.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> hidden, node_vectors = rng.normal(size=(3, 2)), rng.normal(size=(4, 2))
+    >>> all(r.passed for r in check_hierarchical_softmax_loss(hidden, node_vectors, [0, 4, 2]))
+    True
     """
     import torch
     import torch.nn.functional as functional

@@ -7,15 +7,12 @@ from numpy.typing import ArrayLike
 
 from .._cross_entropy import cross_entropy, cross_entropy_grad
 from . import oracles
-from .cases import _loss_scale, _spread, loss_units
+from .differences import THIRD_DERIVATIVE_SOFTMAX, central_difference_error, central_difference_jacobian
+from .error_scales import cross_entropy_tolerances
 from .tolerance import (
     EXP_UNITS,
-    THIRD_DERIVATIVE_SOFTMAX,
     CheckResult,
-    central_difference_error,
-    central_difference_jacobian,
     compare,
-    softmax_bound_units,
     unit_roundoff,
 )
 
@@ -30,7 +27,30 @@ __all__ = [
 def require_away_from_kinks(z: np.ndarray) -> None:
     """Raise ValueError if some |z_i − τ| ≤ 2h in a row of z (shape (..., K)), h the largest central
     difference step ε^(1/3)·max(1, max|z|): sparsemax has a kink at z_i = τ, and a step of h in one
-    entry moves τ by at most h (∂τ/∂z_j = s_j/|S| ≤ 1), so within 2h a difference quotient may straddle it."""
+    entry moves τ by at most h (∂τ/∂z_j = s_j/|S| ≤ 1), so within 2h a difference quotient may straddle it.
+
+    Parameters
+    ----------
+    z : numpy.ndarray
+        Logits, shape (..., K).
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    ValueError
+        Some entry is within 2h of its row's τ.
+
+    Examples
+    --------
+    >>> require_away_from_kinks(np.array([1.0, 0.5, -3.0]))
+    >>> require_away_from_kinks(np.array([1.0, 0.0, 0.0]))  # τ = 0: the zeros sit on it
+    Traceback (most recent call last):
+    ...
+    ValueError: z[1] is within 1.2e-05 of its row's threshold τ = 0.0: sparsemax has a kink there
+    """
     from .._variants import sparsemax
 
     p = sparsemax(z)
@@ -52,6 +72,21 @@ def check_sparsemax_jacobian(z: ArrayLike) -> list[CheckResult]:
     error, only rounding: (K + 2)u·max p / h (`central_difference_error` with M₃ = 0). The Jacobian's
     entries are δ_ij − 1/|S| on the support S, so the error is scaled by 1/|S|. Valid away from the
     kinks: every |z_i − τ| must exceed the difference step, which the check asserts.
+
+    Parameters
+    ----------
+    z : array_like
+        One logit vector of shape (K,), away from the kinks.
+
+    Returns
+    -------
+    list of CheckResult
+        One per comparison; the check passes when every one has passed.
+
+    Examples
+    --------
+    >>> [r.passed for r in check_sparsemax_jacobian([1.0, 0.5, -3.0])]
+    [True]
     """
     from .._variants import sparsemax, sparsemax_jacobian
 
@@ -80,6 +115,24 @@ def check_hierarchical_softmax(node_scores: ArrayLike, target: ArrayLike) -> lis
     scaled by |log p| + d, (EXP_UNITS + 3)·d + d − 1 units per side. Each gradient entry σ(s) − t is
     within EXP_UNITS + 3 units absolute: normwise, 2(EXP_UNITS + 3)u / max|g|. Central differences:
     M₃ = 1/8 (|(log σ)'''| ≤ 1/8), the loss summed over N rows.
+
+    Parameters
+    ----------
+    node_scores : array_like
+        Shape (N, K − 1).
+    target : array_like
+        Class indices, shape (N,).
+
+    Returns
+    -------
+    list of CheckResult
+        One per comparison; the check passes when every one has passed.
+
+    Examples
+    --------
+    >>> results = check_hierarchical_softmax(np.array([[0.5, -1.0, 2.0]]), np.array([3]))
+    >>> all(r.passed for r in results)
+    True
     """
     from .._variants import hierarchical_softmax_grad, hierarchical_softmax_log_prob
 
@@ -119,21 +172,38 @@ def check_cross_entropy_with_grad(
     logits: ArrayLike, target: ArrayLike, axis: int = -1, reduction: str = "mean"
 ) -> list[CheckResult]:
     """The fused cross_entropy_with_grad against cross_entropy / cross_entropy_grad and against torch autograd,
-    in float64, with the measures and bounds of `check_cross_entropy` (two sides, each within its bound)."""
+    in float64, with the measures and bounds of `check_cross_entropy` (two sides, each within its bound).
+
+    Parameters
+    ----------
+    logits : array_like
+        Float64 logits.
+    target : array_like
+        Class indices, or probabilities of the logits' shape.
+    axis : int, optional
+        The class axis (default the last).
+    reduction : {"mean", "sum", "none"}, optional
+
+    Returns
+    -------
+    list of CheckResult
+        One per comparison; the check passes when every one has passed.
+
+    Examples
+    --------
+    >>> [r.passed for r in check_cross_entropy_with_grad(np.array([[1.0, -0.5, 2.0]]), np.array([0]))]
+    [True, True, True, True]
+    """
     from .._fused import cross_entropy_with_grad
 
     logits = np.asarray(logits, dtype=np.float64)
     target = np.asarray(target)
-    k = logits.shape[axis]
-    u = unit_roundoff(np.float64)
     loss, grad = cross_entropy_with_grad(logits, target, axis, reduction)
     loss_ref, grad_ref = oracles.torch_cross_entropy_with_grad(logits, target, axis, reduction)
     label = f"{'index' if np.issubdtype(target.dtype, np.integer) else 'probability'} target, {reduction}"
-    loss_scale, reduction_units = _loss_scale(logits, axis, reduction)
-    loss_tol = 2 * (loss_units(k) + reduction_units) * u
-    n_div = logits.size // k if reduction == "mean" else 1
-    grad_scale = (oracles.softmax64(logits, axis) + oracles._one_hot64(logits, target, axis)) / n_div
-    grad_tol = 2 * (softmax_bound_units(k, _spread(logits, axis)) + 2) * u
+    bounds = cross_entropy_tolerances(logits, target, axis, reduction)
+    loss_scale, grad_scale = bounds["loss_scale"], bounds["grad_scale"]
+    loss_tol, grad_tol = 2 * bounds["loss_tolerance"], 2 * bounds["grad_tolerance"]
     return [
         compare(
             f"fused loss vs cross_entropy ({label})",
