@@ -18,7 +18,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from .._cross_entropy import cross_entropy, cross_entropy_grad
 from .._softmax import softmax
-from .tolerance import softmax_bound_units, unit_roundoff
+from .bounds import softmax_bound_units
+from .tolerance import unit_roundoff
 
 __all__ = [
     "RegressionProblem",
