@@ -77,8 +77,9 @@ test-fast: install
 	$(BIN)/python _ext/build_pdf.py --optional --config _build/_config.cached.yml
 	$(BIN)/python -m pytest $(BUILT_BOOK_TESTS) $(PARALLEL)
 
-# The slow tests run beside the fast suite: the planted errors keep two processes busy part of the
-# time and the fast suite one, so together they fill the two cores. The slow run's report, kept
+# The slow tests run beside the fast suite: the planted errors (tools/mutation_engine.py: two forked
+# workers of one thread each) and the Colab-like run (two chapters at a time) keep two processes
+# busy part of the time and the fast suite one, so together they fill the two cores. The slow run's report, kept
 # in _build/slow-tests.log, is printed after the fast one's; either failing fails `make test`.
 SLOW_LOG = _build/slow-tests.log
 test: install
