@@ -1,5 +1,9 @@
-# make book: install what is needed into .venv, then build the HTML book into _build/html, and its
-#            PDF (_build/pdf/book.pdf, linked from the home page) when Chromium is installed.
+# make book: install what is needed into .venv, execute the chapters (all CPUs at once) into the
+#            book's cache, then build the HTML book into _build/html, and its PDF
+#            (_build/pdf/book.pdf, linked from the home page) when Chromium is installed, both from
+#            that cache: no chapter is executed twice. The cache (_build/.jupyter_cache/) is keyed by
+#            the library's source and the installed packages (tools/book_config.py): a change to
+#            either executes every chapter again, a changed chapter is executed again.
 # make test: run every test: unit and property tests, the docstring examples, nbval over every
 #            notebook; build the book from the notebooks nbval executed (warnings are errors); the
 #            site and browser tests over every built page (screenshots: _build/screenshots/); and,
@@ -51,14 +55,17 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	fi
 	touch $@
 
+BOOK_CONFIG = _build/_config.book.yml
 book: install
-	$(BIN)/jupyter-book build . -W -n --keep-going
-	$(BIN)/python _ext/build_pdf.py --optional
+	@mkdir -p _build
+	$(BIN)/python tools/book_config.py --execute > $(BOOK_CONFIG)
+	$(BIN)/jupyter-book build . -W -n --keep-going --config $(BOOK_CONFIG)
+	$(BIN)/python _ext/build_pdf.py --optional --config $(BOOK_CONFIG)
 
 # The fast suite: nbval executes and checks every chapter and stores the executed notebooks in a
 # jupyter-cache (--nb-cache, conftest.py); the book is built from them (tools/book_config.py)
 # instead of executing every chapter a second time; then the tests that read the built book.
-# `make book` alone still executes every chapter as _config.yml says.
+# `make book` executes the chapters itself, into its own cache (see above).
 NB_CACHE = _build/.nbval_cache
 BUILT_BOOK_TESTS = tests/test_site.py tests/test_browser.py tests/test_pdf.py
 test-fast: install
@@ -70,8 +77,9 @@ test-fast: install
 	$(BIN)/python _ext/build_pdf.py --optional --config _build/_config.cached.yml
 	$(BIN)/python -m pytest $(BUILT_BOOK_TESTS) $(PARALLEL)
 
-# The slow tests run beside the fast suite: the planted errors keep two processes busy part of the
-# time and the fast suite one, so together they fill the two cores. The slow run's report, kept
+# The slow tests run beside the fast suite: the planted errors (tools/mutation_engine.py: two forked
+# workers of one thread each) and the Colab-like run (two chapters at a time) keep two processes
+# busy part of the time and the fast suite one, so together they fill the two cores. The slow run's report, kept
 # in _build/slow-tests.log, is printed after the fast one's; either failing fails `make test`.
 SLOW_LOG = _build/slow-tests.log
 test: install
@@ -105,8 +113,10 @@ lab: install
 
 # The whole book as one PDF (Chromium prints the single-page HTML), linked from the home page.
 pdf: install
-	$(BIN)/jupyter-book build . -W -n --keep-going
-	$(BIN)/python _ext/build_pdf.py
+	@mkdir -p _build
+	$(BIN)/python tools/book_config.py --execute > $(BOOK_CONFIG)
+	$(BIN)/jupyter-book build . -W -n --keep-going --config $(BOOK_CONFIG)
+	$(BIN)/python _ext/build_pdf.py --config $(BOOK_CONFIG)
 
 regression:
 	@$(MAKE) --no-print-directory check-python PYTHON=$(PYTHON)

@@ -13,7 +13,8 @@ says that no chapter exercises that path (`why_no_chapter` says why). A mutant w
 test asserts that the suite still passes with it (a check of the reasoning, and of flakiness).
 
 Run one mutant by hand: python -m tests.mutants NAME (prints the mutated diff).
-The asserts of each chapter and the planted errors that must trip it: python -m tests.mutants --by-chapter.
+The asserts of each chapter and the planted errors that tripped them in the last run of
+tests/test_mutants.py (recorded in _build/mutation-run.json): python -m tests.mutants --by-chapter.
 """
 
 from __future__ import annotations
@@ -591,18 +592,80 @@ def diff(mutant: Mutant, root: Path) -> str:
     return "".join(difflib.unified_diff(source.splitlines(True), mutated.splitlines(True), mutant.path, mutant.path))
 
 
-def chapter_report() -> str:
-    """Per chapter: every executed assert in its code cells, and the planted errors that name the chapter
-    (the ones whose run must make it fail). Built by a scan, so a new assert or chapter shows up unasked."""
+# The record of the last run of the planted errors (tests/test_mutants.py writes it): one entry per
+# (mutant, target), with the cell and the statement that raised.
+RUN_RECORD = ROOT / "_build" / "mutation-run.json"
+# Chapters that a mutant names but that no planted error makes raise, with the reason.
+NOT_TRIPPED: dict[str, str] = {
+    "book/api_reference.ipynb": (
+        "it has no asserts: it prints one example output per function, which nbval compares with the stored "
+        "one; the functions' claims are asserted in the chapters that derive them"
+    ),
+}
+
+
+def _asserts(notebook: Path) -> list[tuple[int, int, int, str]]:
+    """(cell index, first line, last line, text of the first line) of every assert in the code cells."""
+    import ast
+    import json
+
+    found = []
+    for index, cell in enumerate(json.loads(notebook.read_text())["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        lines = "".join(cell["source"]).splitlines()
+        # IPython's magics (%pip, !cmd) are not Python: a `pass` of the same indentation stands in.
+        python = [re.sub(r"^(\s*)[%!].*", r"\1pass", line) for line in lines]
+        for node in ast.walk(ast.parse("\n".join(python))):
+            if isinstance(node, ast.Assert):
+                found.append((index, node.lineno, node.end_lineno or node.lineno, lines[node.lineno - 1].strip()))
+    return sorted(found)
+
+
+def chapter_report(records: list[dict] | None = None) -> str:
+    """Per chapter: every assert in its code cells, and the planted errors that tripped it in the last run.
+
+    Each (mutant, chapter) run stops at the first cell that raises, so an assert is listed with the
+    planted errors that reached it first. A statement other than an assert that raised (a library
+    call that rejects its input, or a check that raises itself) is listed too. `records` default to
+    the last run's (RUN_RECORD); the asserts come from a scan, so a new one shows up unasked.
+    """
+    import json
+
+    if records is None:
+        if not RUN_RECORD.is_file():
+            return f"no run recorded: run the planted errors first (pytest -m slow tests/test_mutants.py), {RUN_RECORD}"
+        records = json.loads(RUN_RECORD.read_text())
     lines = []
     for notebook in sorted((ROOT / "book").glob("*.ipynb")):
         path = f"book/{notebook.name}"
-        asserts = [line.strip() for line in _code_of(notebook).splitlines() if line.strip().startswith("assert ")]
-        planted = [mutant.name for mutant in MUTANTS if path in mutant.chapters]
-        lines.append(
-            f"## {path}: {len(asserts)} asserts; planted errors that must trip it: " + (", ".join(planted) or "none")
+        asserts = _asserts(notebook)
+        runs = [r for r in records if r["mutant"] and r["target"] == path]
+        raised = [r for r in runs if r["status"] == "failed"]
+        tripped_asserts = 0
+        body = []
+        for cell, first, last, text in asserts:
+            by = [r["mutant"] for r in raised if r["cell"] == cell and first <= r["line"] <= last]
+            tripped_asserts += bool(by)
+            body.append(f"    Cell {cell}: {text[:100]}\n        tripped by: " + (", ".join(by) or "-"))
+        others = {}
+        for r in raised:
+            if not any(r["cell"] == cell and first <= r["line"] <= last for cell, first, last, _ in asserts):
+                others.setdefault((r["cell"], r["statement"], r["error"]), []).append(r["mutant"])
+        for (cell, statement, error), by in sorted(others.items()):
+            text = f"    Cell {cell}: {statement[:100]}  (raised {error}, not an assert)\n        by: "
+            body.append(text + ", ".join(by))
+        not_reached = [r["mutant"] for r in runs if r["status"] == "passed"]
+        header = (
+            f"## {path}: {len(asserts)} asserts, {tripped_asserts} tripped by a planted error; "
+            f"{len(raised)} of the {len(runs)} planted errors run on it raise"
         )
-        lines += [f"    {line[:110]}" for line in asserts]
+        lines.append(header)
+        if path in NOT_TRIPPED:
+            lines.append(f"    no planted error trips it: {NOT_TRIPPED[path]}")
+        if not_reached:
+            lines.append("    runs through without raising under: " + ", ".join(not_reached))
+        lines += body
     return "\n".join(lines)
 
 

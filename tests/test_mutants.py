@@ -1,43 +1,55 @@
 """Planted errors: each mutant in tests/mutants.py must be caught by the unit tests and by its chapters.
 
-Each mutant is applied to a temporary COPY of the repository (never to the working tree). Then, with
-PYTHONPATH pointing at the copy, so that the copy's softmax_lib is the one imported (checked in a
-subprocess first), pytest -x runs the mutant's unit-test files and, separately, its chapters under
-nbval. A mutant is caught when pytest reports failing tests (exit status 1); a crash of pytest
-itself does not count. An unmutated copy must pass the same commands, else "caught" would mean
-nothing. A report (mutant, first failing unit test, first failing chapter cell) is printed and
-written to _build/mutation-report.md.
+tools/mutation_engine.py runs them: one process imports NumPy, torch, SymPy, matplotlib, pytest...
+once, then forks one child per (mutant, target). The child copies the working tree to a temporary
+folder (never touching the working tree), applies the mutant there, checks that softmax_lib is
+imported from that copy and holds the mutated text, and then either runs the mutant's unit-test
+files with pytest -x in-process, or runs one chapter's code cells in an IPython shell, stopping at
+the first cell that raises and recording that cell and the statement that raised (the assert that
+tripped). A mutant's chapters are tried smallest first until one raises; then each chapter that no
+planted error has made raise yet is run under the mutants that name it until one does, so that every
+chapter has an assert that a planted error is seen to trip. `--every-chapter` runs every (mutant,
+chapter) pair instead: the whole matrix, several times longer.
+
+A mutant is caught when its unit tests fail (pytest exit status 1, a failure of the math: not a
+NameError or other sign of a broken replacement) and, if it names chapters, a chapter raises. A
+mutant that no chapter's code makes raise is run under nbval over its chapters as well, in a copy,
+where a changed output also catches it (the report says "output only"). An equivalent mutant must
+pass all of that. The unmutated copy must pass every command a mutant runs, else "caught" would
+mean nothing.
+
+The run is written to _build/mutation-run.json (every record) and _build/mutation-report.md (the
+table); `python -m tests.mutants --by-chapter` lists each chapter's asserts with the planted errors
+that tripped them in that run.
 
 Stand-alone: python tests/test_mutants.py [MUTANT ...] runs the same and prints the report.
-MUTANT_WORKERS (default 2) sets how many mutants run at once.
+MUTANT_WORKERS (default 2) sets how many jobs run at once.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mutants import MUTANTS, Mutant  # noqa: E402
+from mutants import MUTANTS, NOT_TRIPPED, RUN_RECORD, Mutant  # noqa: E402
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-IGNORED = shutil.ignore_patterns(
-    ".git", ".venv", "_build", "__pycache__", ".hypothesis", "*.egg-info", ".pytest_cache", ".ipynb_checkpoints"
-)
+sys.path.insert(0, str(REPOSITORY))
+from tools.mutation_engine import copy_tree, tree_files  # noqa: E402
+
 PYTEST_TIMEOUT_S = 300
 # A failure of this kind means the replacement is not valid code, not that a test caught wrong math.
 BROKEN = r"\b(NameError|SyntaxError|ImportError|ModuleNotFoundError|UnboundLocalError)\b"
-BROKEN_STATUS = -1
 # The baseline runs every command a mutant runs, unmutated: each unit-test file and chapter once.
 BASELINE_UNIT_TESTS = tuple(dict.fromkeys(path for m in MUTANTS for path in m.unit_tests))
 BASELINE_CHAPTERS = tuple(dict.fromkeys(path for m in MUTANTS for path in m.chapters))
@@ -45,155 +57,189 @@ BASELINE_CHAPTERS = tuple(dict.fromkeys(path for m in MUTANTS for path in m.chap
 
 def copy_repository(destination: Path) -> Path:
     """The working tree's files (tracked, and untracked but not ignored when git is there) copied to destination."""
-    try:
-        listed = subprocess.run(
-            ["git", "-C", str(REPOSITORY), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            capture_output=True,
+    return copy_tree(destination, tree_files())
+
+
+def _by_size(paths) -> list[str]:
+    return sorted(paths, key=lambda path: (REPOSITORY / path).stat().st_size)
+
+
+def first_chains(mutants: list[Mutant]) -> list[list[dict]]:
+    """The baseline (every unit-test file and chapter, unmutated), each mutant's unit tests, and each
+    mutant's chapters, smallest first, tried until one raises."""
+    chains = [[{"mutant": None, "target": "unit", "paths": [path]}] for path in BASELINE_UNIT_TESTS]
+    chains += [[{"mutant": None, "target": path}] for path in reversed(_by_size(BASELINE_CHAPTERS))]
+    chains += [[{"mutant": m.name, "target": "unit"}] for m in mutants]
+    chains += [[{"mutant": m.name, "target": path} for path in _by_size(m.chapters)] for m in mutants if m.chapters]
+    return chains
+
+
+def second_chains(mutants: list[Mutant], records: list[dict]) -> list[list[dict]]:
+    """For each chapter that no planted error has made raise yet: the mutants that name it and have
+    not run on it, tried until one makes it raise."""
+    ran = {(r["mutant"], r["target"]) for r in records}
+    tripped = {r["target"] for r in records if r["mutant"] and r["status"] == "failed"}
+    chains = []
+    for path in _by_size(BASELINE_CHAPTERS):
+        if path not in tripped and path not in NOT_TRIPPED:
+            chain = [{"mutant": m.name, "target": path} for m in mutants if path in m.chapters]
+            chains.append([job for job in chain if (job["mutant"], path) not in ran])
+    return [chain for chain in chains if chain]
+
+
+def every_pair(mutants: list[Mutant]) -> list[list[dict]]:
+    """Every (mutant, chapter it names) on its own: the whole matrix (python tests/test_mutants.py --every-chapter)."""
+    return first_chains([])[: len(BASELINE_UNIT_TESTS) + len(BASELINE_CHAPTERS)] + [
+        [{"mutant": m.name, "target": target}] for m in mutants for target in ("unit", *m.chapters)
+    ]
+
+
+def run_engine(chains: list[list[dict]], workers: int) -> list[dict]:
+    with tempfile.TemporaryDirectory(prefix="softmax-mutants-") as tmp:
+        todo, done = Path(tmp) / "chains.json", Path(tmp) / "results.json"
+        todo.write_text(json.dumps(chains))
+        env = {key: value for key, value in os.environ.items() if key not in ("PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER")}
+        subprocess.run(
+            [sys.executable, "-m", "tools.mutation_engine", str(todo), str(done), str(workers)],
+            cwd=REPOSITORY,
+            env=env,
             check=True,
-        ).stdout
-        files = [name for name in listed.decode().split("\0") if name and (REPOSITORY / name).is_file()]
-    except (OSError, subprocess.CalledProcessError):
-        shutil.copytree(REPOSITORY, destination, ignore=IGNORED)
-        return destination
-    for name in files:
-        (destination / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(REPOSITORY / name, destination / name)
-    return destination
+        )
+        return json.loads(done.read_text())
 
 
-def environment(copy: Path) -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(copy)  # before site-packages, so before the editable install of the working tree
-    env["HYPOTHESIS_PROFILE"] = "ci"
-    env["SOFTMAX_LIB_DEVICE"] = "cpu"
-    env.pop("PYTEST_XDIST_WORKER", None)
-    env.pop("PYTEST_ADDOPTS", None)
-    return env
-
-
-def assert_copy_is_imported(copy: Path, mutated_file: str | None = None, mutated_text: str | None = None) -> None:
-    """In a fresh interpreter with the copy's environment, softmax_lib comes from the copy (and is mutated)."""
-    probe = (
-        "import pathlib, softmax_lib, softmax_lib._softmax, softmax_lib._cross_entropy as ce\n"
-        "print(pathlib.Path(softmax_lib.__file__).resolve().parent)"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", probe],
-        cwd=copy / "book",
-        env=environment(copy),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    assert Path(out) == (copy / "softmax_lib").resolve(), f"softmax_lib imported from {out}, not from the copy {copy}"
-    if mutated_file is not None:
-        assert (Path(out).parent / mutated_file).read_text() == mutated_text
-
-
-def run_pytest(copy: Path, paths: tuple[str, ...]) -> tuple[int, str, float]:
-    """pytest -x -q on `paths` in the copy: (exit status, first failing test or the tail of the output, seconds)."""
-    start = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-x", "-q", "-o", "console_output_style=classic", *paths],
-        cwd=copy,
-        env=environment(copy),
-        capture_output=True,
-        text=True,
-        timeout=PYTEST_TIMEOUT_S,
-    )
-    failed = re.findall(r"^FAILED (.+?)((?: - .*)?)$", proc.stdout, flags=re.MULTILINE)
-    if failed and re.search(BROKEN, failed[0][1]):
-        # the mutant broke the code instead of the math: it proves nothing about the tests
-        return BROKEN_STATUS, f"broken mutant: {failed[0][0]}{failed[0][1]}", time.monotonic() - start
+def run_nbval(paths: tuple[str, ...], mutant: Mutant | None) -> tuple[int, str]:
+    """nbval (pytest -x) on `paths` in a copy of the tree with `mutant` applied: (exit status, first failure)."""
+    with tempfile.TemporaryDirectory(prefix="softmax-mutant-nbval-") as tmp:
+        copy = copy_repository(Path(tmp) / "repo")
+        if mutant is not None:
+            target = copy / mutant.path
+            target.write_text(mutant.apply(target.read_text()))
+        env = dict(os.environ, PYTHONPATH=str(copy), HYPOTHESIS_PROFILE="ci", SOFTMAX_LIB_DEVICE="cpu")
+        env.pop("PYTEST_XDIST_WORKER", None)
+        env.pop("PYTEST_ADDOPTS", None)
+        proc = subprocess.run(
+            [sys.executable, "-m", "pytest", "-x", "-q", "-o", "console_output_style=classic", *paths],
+            cwd=copy,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=PYTEST_TIMEOUT_S,
+        )
+    failed = re.findall(r"^FAILED (.+?)(?: - .*)?$", proc.stdout, flags=re.MULTILINE)
     lines = proc.stdout.strip().splitlines()
-    detail = failed[0][0] if failed else (lines[-1] if lines else proc.stderr[-500:])
-    return proc.returncode, detail, time.monotonic() - start
+    return proc.returncode, failed[0] if failed else (lines[-1] if lines else proc.stderr[-500:])
+
+
+def _broken(record: dict) -> bool:
+    return bool(re.search(BROKEN, f"{record.get('error', '')} {record.get('message', '')}"))
 
 
 @dataclass
 class Outcome:
     mutant: Mutant
-    unit_status: int
-    unit_detail: str
-    chapter_status: int | None
-    chapter_detail: str
+    unit: dict
+    chapters: list[dict]
+    nbval: tuple[int, str] | None  # only when no chapter raised
     seconds: float
 
     @property
     def unit_caught(self) -> bool:
-        return self.unit_status == 1
+        return self.unit["status"] == 1 and not _broken(self.unit)
+
+    @property
+    def tripped(self) -> list[dict]:
+        return [record for record in self.chapters if record["status"] == "failed"]
 
     @property
     def chapters_caught(self) -> bool | None:
-        return None if self.chapter_status is None else self.chapter_status == 1
+        if not self.mutant.chapters:
+            return None
+        if any(_broken(record) for record in self.tripped):
+            return False
+        return bool(self.tripped) or (self.nbval is not None and self.nbval[0] == 1)
 
     @property
     def ok(self) -> bool:
+        if any(record["status"] == "crashed" for record in self.chapters):
+            return False
         if self.mutant.equivalent:  # an equivalent mutant must pass everything
-            return self.unit_status == 0 and self.chapter_status in (None, 0)
+            return self.unit["status"] == 0 and not self.tripped and (self.nbval is None or self.nbval[0] == 0)
         return self.unit_caught and self.chapters_caught in (None, True)
 
 
-def run_mutant(mutant: Mutant, workspace: Path) -> Outcome:
-    start = time.monotonic()
-    copy = copy_repository(workspace / mutant.name)
-    target = copy / mutant.path
-    original = target.read_text()
-    mutated = mutant.apply(original)
-    assert mutated != original
-    target.write_text(mutated)
-    assert_copy_is_imported(copy, mutant.path, mutated)
-    unit_status, unit_detail, _ = run_pytest(copy, mutant.unit_tests)
-    chapter_status, chapter_detail = None, mutant.why_no_chapter
-    if mutant.chapters:
-        chapter_status, chapter_detail, _ = run_pytest(copy, mutant.chapters)
-    shutil.rmtree(copy, ignore_errors=True)
-    return Outcome(mutant, unit_status, unit_detail, chapter_status, chapter_detail, time.monotonic() - start)
+def outcomes_of(mutants: list[Mutant], records: list[dict]) -> list[Outcome]:
+    result = []
+    for mutant in mutants:
+        mine = [record for record in records if record["mutant"] == mutant.name]
+        unit = next(record for record in mine if record["target"] == "unit")
+        chapters = [record for record in mine if record["target"] != "unit"]
+        nbval = None
+        if mutant.chapters and not any(record["status"] == "failed" for record in chapters):
+            nbval = run_nbval(mutant.chapters, mutant)
+        seconds = sum(record["seconds"] for record in mine)
+        result.append(Outcome(mutant, unit, chapters, nbval, seconds))
+    return result
+
+
+def _where(record: dict) -> str:
+    return f"{record['target']}::Cell {record['cell']}: `{record['statement']}` ({record['error']})"
 
 
 def report(outcomes: list[Outcome]) -> str:
     real = [o for o in outcomes if not o.mutant.equivalent]
-    caught = sum(o.ok for o in real)
     lines = [
-        f"Mutation report: {caught}/{len(real)} non-equivalent mutants caught, "
-        f"{sum(1 for o in outcomes if o.mutant.equivalent)} equivalent",
+        f"Mutation report: {sum(o.ok for o in real)}/{len(real)} non-equivalent mutants caught, "
+        f"{len(outcomes) - len(real)} equivalent",
         "",
-        "| mutant | caught by unit tests | caught by chapters | s |",
+        "| mutant | caught by unit tests | caught by chapters (each chapter's first raising statement) | s |",
         "| --- | --- | --- | --- |",
     ]
     for o in outcomes:
-
-        def verdict(status, detail, caught, o=o):
-            if status is None:
-                return f"(no chapter: {detail})"
-            if status == BROKEN_STATUS:
-                return f"ERROR: {detail}"
-            if status not in (0, 1):
-                return f"ERROR (pytest exit status {status}): {detail}"
-            if o.mutant.equivalent:
-                return f"passes, as an equivalent mutant must: {detail}"
-            word = "CAUGHT" if caught else "NOT caught"
-            return f"{word}: {detail}"
-
-        unit = verdict(o.unit_status, o.unit_detail, o.unit_caught)
-        chapters = verdict(o.chapter_status, o.chapter_detail, o.chapters_caught)
+        unit = o.unit
+        if o.mutant.equivalent:
+            unit_text = "passes, as an equivalent mutant must" if unit["status"] == 0 else f"FAILS: {unit['test']}"
+        elif unit["status"] not in (0, 1) or _broken(unit):
+            unit_text = f"ERROR (status {unit['status']}): {unit.get('test', '')} {unit.get('message', '')}"
+        else:
+            unit_text = f"CAUGHT: {unit['test']}" if o.unit_caught else "NOT caught"
+        if not o.mutant.chapters:
+            chapter_text = f"(no chapter: {o.mutant.why_no_chapter})"
+        else:
+            crashed = [r for r in o.chapters if r["status"] == "crashed"]
+            parts = [f"ERROR in {r['target']}: {r['error']}" for r in crashed]
+            parts += [_where(r) for r in o.tripped]
+            passed = [r["target"] for r in o.chapters if r["status"] == "passed"]
+            if passed:
+                parts.append("no assert trips in " + ", ".join(Path(p).stem for p in passed))
+            if o.nbval is not None:
+                verdict = {0: "nbval passes", 1: "nbval: output only, "}.get(o.nbval[0], f"nbval ERROR {o.nbval[0]}: ")
+                parts.append(verdict + ("" if o.nbval[0] == 0 else o.nbval[1]))
+            word = "" if o.mutant.equivalent else ("CAUGHT: " if o.chapters_caught else "NOT caught: ")
+            chapter_text = word + "; ".join(parts)
         name = o.mutant.name + (" (equivalent)" if o.mutant.equivalent else "")
-        lines.append(f"| {name} | {unit} | {chapters} | {o.seconds:.0f} |")
+        lines.append(f"| {name} | {unit_text} | {chapter_text} | {o.seconds:.0f} |")
     for o in outcomes:
         if o.mutant.equivalent:
             lines += ["", f"{o.mutant.name} is equivalent: {o.mutant.equivalent}"]
     return "\n".join(lines)
 
 
-def run_all(mutants: list[Mutant], workers: int) -> tuple[list[Outcome], str]:
-    with tempfile.TemporaryDirectory(prefix="softmax-mutants-") as tmp:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            outcomes = list(pool.map(lambda m: run_mutant(m, Path(tmp)), mutants))
-    text = report(outcomes)
-    out = REPOSITORY / "_build"
-    out.mkdir(exist_ok=True)
-    (out / "mutation-report.md").write_text(text + "\n")
-    return outcomes, text
+def run_all(mutants: list[Mutant], workers: int, every_chapter: bool = False) -> tuple[list[dict], list[Outcome], str]:
+    """Run the planted errors: the first chains, then the chapters no planted error tripped (or every pair)."""
+    start = time.monotonic()
+    if every_chapter:
+        records = run_engine(every_pair(mutants), workers)
+    else:
+        records = run_engine(first_chains(mutants), workers)
+        second = second_chains(mutants, records)
+        records += run_engine(second, workers) if second else []
+    outcomes = outcomes_of(mutants, records)
+    text = report(outcomes) + f"\n\n(run: {time.monotonic() - start:.0f} s with {workers} workers)"
+    RUN_RECORD.parent.mkdir(exist_ok=True)
+    RUN_RECORD.write_text(json.dumps(records, indent=1) + "\n")
+    (RUN_RECORD.parent / "mutation-report.md").write_text(text + "\n")
+    return records, outcomes, text
 
 
 # --- tests -------------------------------------------------------------------------------------
@@ -211,27 +257,51 @@ def test_pattern_matches_exactly_once(mutant):
     )
 
 
-@pytest.mark.slow
-def test_unmutated_copy_passes(tmp_path):
-    """The baseline: the copy, imported through PYTHONPATH, passes the commands that must fail on mutants."""
-    copy = copy_repository(tmp_path / "baseline")
-    assert_copy_is_imported(copy)
-    for paths in (BASELINE_UNIT_TESTS, BASELINE_CHAPTERS):
-        status, detail, _ = run_pytest(copy, paths)
-        assert status == 0, f"unmutated copy fails {paths}: {detail}"
+@pytest.fixture(scope="module")
+def mutation_run(tmp_path_factory):
+    return run_all(MUTANTS, int(os.environ.get("MUTANT_WORKERS", "2")))
 
 
 @pytest.mark.slow
-def test_every_mutant_is_caught(capsys):
-    outcomes, text = run_all(MUTANTS, int(os.environ.get("MUTANT_WORKERS", "2")))
+def test_unmutated_copy_passes(mutation_run):
+    """The baseline: the unmutated copy passes every command that must fail on a mutant."""
+    records, outcomes, _ = mutation_run
+    baseline = [record for record in records if record["mutant"] is None]
+    assert {r["target"] for r in baseline} == {"unit", *BASELINE_CHAPTERS}
+    failing = [r for r in baseline if r["status"] not in (0, "passed")]
+    assert not failing, f"the unmutated copy fails: {failing}"
+    nbval_chapters = tuple(dict.fromkeys(path for o in outcomes if o.nbval is not None for path in o.mutant.chapters))
+    if nbval_chapters:
+        status, detail = run_nbval(nbval_chapters, None)
+        assert status == 0, f"the unmutated copy fails nbval on {nbval_chapters}: {detail}"
+
+
+@pytest.mark.slow
+def test_every_mutant_is_caught(mutation_run, capsys):
+    _, outcomes, text = mutation_run
     with capsys.disabled():
         print("\n" + text)
     missed = [o.mutant.name for o in outcomes if not o.ok]
     assert not missed, f"mutants not handled as expected: {missed}\n{text}"
 
 
+@pytest.mark.slow
+def test_every_chapter_has_an_assert_a_planted_error_trips(mutation_run):
+    """Each chapter that a mutant names has at least one statement that a planted error makes raise,
+    or the mutation report says why none does (tests/mutants.py: NOT_TRIPPED)."""
+    from mutants import chapter_report
+
+    records, _, _ = mutation_run
+    tripped = {r["target"] for r in records if r["mutant"] and r["status"] == "failed"}
+    untripped = [path for path in BASELINE_CHAPTERS if path not in tripped and path not in NOT_TRIPPED]
+    assert not untripped, f"no planted error trips an assert of {untripped}\n" + chapter_report(records)
+    stale = [path for path in NOT_TRIPPED if path in tripped]
+    assert not stale, f"NOT_TRIPPED names chapters whose asserts a planted error trips: {stale}"
+
+
 if __name__ == "__main__":
-    chosen = [m for m in MUTANTS if len(sys.argv) < 2 or m.name in sys.argv[1:]]
-    results, text = run_all(chosen, int(os.environ.get("MUTANT_WORKERS", "2")))
-    print(text)
+    names = [arg for arg in sys.argv[1:] if arg != "--every-chapter"]
+    chosen = [m for m in MUTANTS if not names or m.name in names]
+    _, results, summary = run_all(chosen, int(os.environ.get("MUTANT_WORKERS", "2")), "--every-chapter" in sys.argv)
+    print(summary)
     sys.exit(0 if all(o.ok for o in results) else 1)

@@ -85,3 +85,25 @@ def test_editing_the_library_changes_the_built_page(tmp_path):
     # Nothing changed since a successful build: nothing is re-executed.
     log = _build(book)
     assert "0 added, 0 changed, 0 removed" in log, log[-2000:]
+
+
+def test_the_book_cache_follows_the_library(tmp_path):
+    """`make book` reads the chapters' outputs from a cache named after the library and the packages
+    (tools/book_config.py): an edit to the library gives another, empty cache, so the next build
+    executes every chapter again; the same library gives the same cache back."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from tools.book_config import book_cache
+    finally:
+        sys.path.pop(0)
+    shutil.copytree(ROOT / "_ext", tmp_path / "_ext", ignore=shutil.ignore_patterns("__pycache__"))
+    library = tmp_path / "softmax_lib"
+    library.mkdir()
+    (library / "__init__.py").write_text("VALUE = 1\n")
+    first = book_cache(tmp_path)
+    assert first.parent == tmp_path / "_build" / ".jupyter_cache"
+    assert book_cache(tmp_path) == first
+    (library / "__init__.py").write_text("VALUE = 2\n")
+    assert book_cache(tmp_path) != first
+    (library / "__init__.py").write_text("VALUE = 1\n")
+    assert book_cache(tmp_path) == first

@@ -1,22 +1,36 @@
 """Print _config.yml with the build reading the chapters' outputs from a jupyter-cache.
 
-    python tools/book_config.py CACHE_DIR > _build/_config.cached.yml
+    python tools/book_config.py CACHE_DIR > _build/_config.cached.yml      (make test)
+    python tools/book_config.py --execute [WORKERS] > _build/_config.book.yml   (make book, make pdf)
     jupyter-book build . --config _build/_config.cached.yml
 
-`make test` uses it to render the notebooks that nbval has just executed and checked (stored by
-`pytest --nb-cache=CACHE_DIR`, see conftest.py) instead of executing them again: the build's
-execution mode becomes `cache`, and a chapter missing from the cache is executed as usual.
-_config.yml itself keeps its own mode for `make book`.
+`make test` uses the first form to render the notebooks that nbval has just executed and checked
+(stored by `pytest --nb-cache=CACHE_DIR`, see conftest.py) instead of executing them again.
+
+`make book` uses the second: it executes the chapters that are not yet in the book's cache,
+WORKERS (default: the number of CPUs) at a time, each in its own kernel, and stores them there.
+The HTML build and the single-page build of the PDF then both read every chapter from that cache,
+so no chapter is executed twice, nor one after the other. The cache's folder is named after
+_ext/book_site.py's fingerprint of the library's source and the installed packages: a change to
+softmax_lib/ or an upgrade of a package starts an empty cache, so every chapter is executed again
+(a chapter that changed is executed again anyway: jupyter-cache matches a notebook by its code).
+
+In both forms the build's execution mode becomes `cache`: a chapter missing from the cache is
+executed by the build, as _config.yml says, with its timeout and raise_on_error.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
+BOOK_CACHES = ROOT / "_build" / ".jupyter_cache"
 
 
 def cached_config(cache: Path) -> dict:
@@ -34,7 +48,81 @@ def cached_config(cache: Path) -> dict:
     return config
 
 
+def book_cache(root: Path = ROOT) -> Path:
+    """The cache folder for the current library and packages: _build/.jupyter_cache/FINGERPRINT."""
+    sys.path.insert(0, str(root / "_ext"))
+    try:
+        from book_site import inputs_fingerprint
+    finally:
+        sys.path.pop(0)
+    return root / "_build" / ".jupyter_cache" / inputs_fingerprint(root)[:16]
+
+
+def chapters() -> list[Path]:
+    """The notebooks of the table of contents."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        from book_html import toc_documents
+    finally:
+        sys.path.pop(0)
+    return [ROOT / f"{doc}.ipynb" for doc in toc_documents() if (ROOT / f"{doc}.ipynb").is_file()]
+
+
+def _execute(path: Path):
+    """One chapter, executed in a new kernel in its own folder: (path, executed notebook, seconds, error)."""
+    import nbformat
+    from jupyter_cache.executors.utils import single_nb_execution
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8")).get("execute", {})
+    notebook = nbformat.read(path, as_version=4)
+    result = single_nb_execution(
+        notebook, cwd=str(path.parent), timeout=config.get("timeout", 30), allow_errors=False, meta_override=True
+    )
+    return path, notebook, result.time, result.exc_string if result.err else None
+
+
+def execute_missing(cache_path: Path, workers: int) -> list[str]:
+    """Execute the chapters that `cache_path` lacks, `workers` at a time; the failures' tracebacks."""
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    for stale in BOOK_CACHES.glob("*"):  # caches of an older library or package set
+        if stale != cache_path:
+            shutil.rmtree(stale, ignore_errors=True)
+    cache = get_cache(cache_path)
+    missing = []
+    for path in chapters():
+        try:
+            cache.match_cache_notebook(nbformat.read(path, as_version=4))
+        except KeyError:
+            missing.append(path)
+    print(f"executing {len(missing)} chapters, {workers} at a time, into {cache_path}", file=sys.stderr)
+    failures = []
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for path, notebook, seconds, error in pool.map(_execute, missing):
+            name = path.relative_to(ROOT)
+            if error:
+                failures.append(f"{name}:\n{error}")
+                continue
+            print(f"  {name}: {seconds:.1f} s", file=sys.stderr)
+            cache.cache_notebook_bundle(
+                CacheBundleIn(notebook, str(path), data={"execution_seconds": seconds}),
+                check_validity=False,
+                overwrite=True,
+            )
+    return failures
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1].startswith("-"):
+    arguments = sys.argv[1:]
+    if arguments[:1] == ["--execute"] and len(arguments) <= 2:
+        target = book_cache()
+        failed = execute_missing(target, int(arguments[1]) if len(arguments) == 2 else os.cpu_count() or 1)
+        if failed:
+            sys.exit("chapters that failed to execute:\n\n" + "\n\n".join(failed))
+    elif len(arguments) == 1 and not arguments[0].startswith("-"):
+        target = Path(arguments[0])
+    else:
         sys.exit(__doc__.strip())
-    yaml.safe_dump(cached_config(Path(sys.argv[1])), sys.stdout, allow_unicode=True, sort_keys=False)
+    yaml.safe_dump(cached_config(target), sys.stdout, allow_unicode=True, sort_keys=False)

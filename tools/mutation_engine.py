@@ -1,0 +1,317 @@
+"""Run the planted errors of tests/mutants.py quickly: import the heavy packages once, fork per job.
+
+    python -m tools.mutation_engine CHAINS.json RESULTS.json [WORKERS]
+
+A job is {"mutant": NAME or null, "target": "unit" or "book/CHAPTER.ipynb"}; CHAINS.json holds a
+list of chains, each a list of jobs run one after the other until one of them does not pass (so
+that a mutant's chapters are tried until one catches it). This process imports
+NumPy, torch, SymPy, matplotlib, IPython, pytest... once (never softmax_lib), then for each job forks
+a child that copies the working tree to a temporary folder, applies the planted error there, puts
+the copy first on sys.path, and
+
+- for "unit": runs pytest -x in-process on the mutant's unit-test files (pytest.main), recording the
+  exit status and the first failing test;
+- for a chapter: runs its code cells in order in an IPython InteractiveShell (no kernel start, no
+  re-import), stopping at the first cell that raises, and records that cell, the exception and the
+  statement that raised (the failing assert, or the call that raised inside the library).
+
+A child checks that softmax_lib comes from its copy and holds the mutated text before it runs
+anything. The jobs of a null mutant are the baseline: the unmutated copy must pass all of them.
+RESULTS.json holds one record per job run, chain by chain.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import importlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# Imported once, before any fork: what the chapters and the unit tests import, softmax_lib aside.
+HEAVY = (
+    "numpy",
+    "scipy.special",
+    "scipy.stats",
+    "scipy.optimize",
+    "torch",
+    "torch.nn.functional",
+    "torch.distributed",
+    "sympy",
+    "mpmath",
+    "matplotlib.pyplot",
+    "IPython",
+    "IPython.core.interactiveshell",
+    "myst_nb",
+    "sklearn.linear_model",
+    "sklearn.datasets",
+    "sklearn.model_selection",
+    "sklearn.metrics",
+    "sklearn.preprocessing",
+    "sklearn.multiclass",
+    "threadpoolctl",
+    "pytest",
+    "hypothesis",
+    "hypothesis.extra.numpy",
+    "array_api_compat",
+    "nbval",
+)
+JOB_TIMEOUT_S = 300
+IGNORED = shutil.ignore_patterns(
+    ".git", ".venv", "_build", "__pycache__", ".hypothesis", "*.egg-info", ".pytest_cache", ".ipynb_checkpoints"
+)
+
+
+def tree_files() -> list[str]:
+    """The working tree's files: tracked, and untracked but not ignored (everything when git is absent)."""
+    try:
+        listed = subprocess.run(
+            ["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            capture_output=True,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    return [name for name in listed.decode().split("\0") if name and (ROOT / name).is_file()]
+
+
+def copy_tree(destination: Path, files: list[str]) -> Path:
+    if not files:
+        shutil.copytree(ROOT, destination, ignore=IGNORED)
+        return destination
+    for name in files:
+        (destination / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, destination / name)
+    return destination
+
+
+# --- in the child ------------------------------------------------------------------------------
+
+
+def _use_copy(copy: Path, mutant) -> None:
+    """Make `copy` the repository this process imports from, with `mutant` applied to it."""
+    mutated_text = None
+    if mutant is not None:
+        target = copy / mutant.path
+        original = target.read_text()
+        mutated_text = mutant.apply(original)
+        assert mutated_text != original
+        target.write_text(mutated_text)
+    for name in [name for name in sys.modules if name.split(".")[0] in ("softmax_lib", "conftest", "tests")]:
+        del sys.modules[name]
+    sys.path.insert(0, str(copy))
+    os.environ["PYTHONPATH"] = str(copy)  # for the subprocesses a test or a chapter starts
+    importlib.invalidate_caches()
+    import softmax_lib
+
+    where = Path(softmax_lib.__file__).resolve().parent
+    assert where == (copy / "softmax_lib").resolve(), f"softmax_lib imported from {where}, not from the copy {copy}"
+    if mutant is not None:
+        assert (copy / mutant.path).read_text() == mutated_text
+
+
+def _statement(source: str, lineno: int) -> str:
+    """The first line of the innermost statement of `source` that covers line `lineno`."""
+    lines = source.splitlines()
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return lines[lineno - 1].strip() if 0 < lineno <= len(lines) else ""
+    best = None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.stmt) and node.lineno <= lineno <= (node.end_lineno or node.lineno):
+            if not isinstance(node, (ast.For, ast.While, ast.If, ast.With, ast.FunctionDef, ast.Try)):
+                best = node if best is None or node.lineno >= best.lineno else best
+    line = lines[best.lineno - 1] if best is not None else lines[lineno - 1]
+    return line.strip()
+
+
+def _cell_line(error: BaseException, filename: str) -> int:
+    """The line of the cell (compiled as `filename`) at which `error` left it: the cell's own frame."""
+    lineno = 0
+    for frame, line in traceback.walk_tb(error.__traceback__):
+        if frame.f_code.co_filename == filename:
+            lineno = line
+            break
+    return lineno
+
+
+def run_chapter(notebook: Path) -> dict:
+    """Run the code cells of `notebook` in order, in an InteractiveShell; stop at the first that raises."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    os.chdir(notebook.parent)
+    shell = InteractiveShell.instance()
+    executed = 0
+    slow_cells = {}  # cell index -> seconds, for the cells that take a second or more
+    for index, cell in enumerate(cells):
+        if cell["cell_type"] != "code":
+            continue
+        source = "".join(cell["source"])
+        start = time.monotonic()
+        with capture_output(display=True):
+            result = shell.run_cell(source, store_history=True)
+        if time.monotonic() - start >= 1:
+            slow_cells[index] = round(time.monotonic() - start, 1)
+        executed += 1
+        error = result.error_before_exec or result.error_in_exec
+        if error is not None:
+            filename = shell.compile.get_code_name(source, shell.transform_cell(source), shell.execution_count - 1)
+            lineno = _cell_line(error, filename)
+            return {
+                "status": "failed",
+                "cell": index,
+                "line": lineno,
+                "statement": _statement(source, lineno) if lineno else "",
+                "error": type(error).__name__,
+                "message": str(error).strip().splitlines()[0][:300] if str(error).strip() else "",
+                "cells_run": executed,
+                "slow_cells": slow_cells,
+            }
+    return {"status": "passed", "cells_run": executed, "slow_cells": slow_cells}
+
+
+class _FirstFailure:
+    """A pytest plugin that keeps the first failing test's id and its error."""
+
+    def __init__(self) -> None:
+        self.nodeid = ""
+        self.message = ""
+
+    def pytest_runtest_logreport(self, report) -> None:
+        if report.failed and not self.nodeid:
+            self.nodeid = report.nodeid
+            crash = getattr(report.longrepr, "reprcrash", None)
+            self.message = (crash.message if crash else str(report.longrepr)).strip().splitlines()[0][:300]
+
+
+def run_unit_tests(copy: Path, paths: tuple[str, ...]) -> dict:
+    import pytest
+
+    os.chdir(copy)
+    first = _FirstFailure()
+    status = pytest.main(["-x", "-q", "-p", "no:cacheprovider", *paths], plugins=[first])
+    return {"status": int(status), "test": first.nodeid, "message": first.message}
+
+
+def _child(job: dict, files: list[str], out: Path) -> None:
+    from mutants import BY_NAME
+
+    mutant = BY_NAME[job["mutant"]] if job["mutant"] else None
+    with tempfile.TemporaryDirectory(prefix="softmax-mutant-") as tmp:
+        copy = copy_tree(Path(tmp) / "repo", files)
+        log = open(out.with_suffix(".log"), "w")  # noqa: SIM115 (kept open until the child exits)
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            _use_copy(copy, mutant)
+            if job["target"] == "unit":
+                unit_tests = mutant.unit_tests if mutant else tuple(job["paths"])
+                record = run_unit_tests(copy, unit_tests)
+            else:
+                record = run_chapter(copy / job["target"])
+        except BaseException as error:  # noqa: BLE001 (any crash is the job's result)
+            record = {"status": "crashed", "error": type(error).__name__, "message": traceback.format_exc()[-2000:]}
+        os.chdir(ROOT)
+    out.write_text(json.dumps(record))
+
+
+# --- in the parent -----------------------------------------------------------------------------
+
+
+def _preload(workers: int) -> None:
+    # One core per child: with more threads than cores, the BLAS and OpenMP threads of the children
+    # spin against each other. The chapters' results do not depend on the number of threads (the
+    # baseline, run the same way, checks that they pass).
+    threads = str(max(1, (os.cpu_count() or 1) // workers))
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = threads
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ["SOFTMAX_LIB_DEVICE"] = "cpu"
+    os.environ["HYPOTHESIS_PROFILE"] = "ci"
+    os.environ.pop("PYTEST_XDIST_WORKER", None)
+    os.environ.pop("PYTEST_ADDOPTS", None)
+    for name in HEAVY:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    sys.path.insert(0, str(ROOT / "tests"))
+    importlib.import_module("mutants")  # the planted errors' list: it reads files, it imports no softmax_lib
+    assert "softmax_lib" not in sys.modules, "the parent must not import softmax_lib: each child imports its copy"
+
+
+def _passed(record: dict) -> bool:
+    return record["status"] in ("passed", 0)
+
+
+def run_chains(chains: list[list[dict]], workers: int) -> list[dict]:
+    """Each job in a forked child, `workers` at a time. A chain's jobs run one after the other until
+    one does not pass (a chapter that raises, failing unit tests): the rest of that chain is skipped.
+    Returns one record per job run, with its seconds, chain by chain."""
+    _preload(workers)
+    files = tree_files()
+    done: list[list[dict]] = [[] for _ in chains]
+    running: dict[int, tuple[int, Path, float]] = {}
+    pending = [index for index, chain in enumerate(chains) if chain]
+    with tempfile.TemporaryDirectory(prefix="softmax-mutant-results-") as tmp:
+        while pending or running:
+            while pending and len(running) < workers:
+                index = pending.pop(0)
+                job = chains[index][len(done[index])]
+                out = Path(tmp) / f"{index}-{len(done[index])}.json"
+                pid = os.fork()
+                if pid == 0:  # the child: never returns into the parent's loop
+                    code = 0
+                    try:
+                        _die_with_parent()
+                        _child(job, files, out)
+                    except BaseException:  # noqa: BLE001
+                        code = 1
+                    finally:
+                        os._exit(code)
+                running[pid] = (index, out, time.monotonic())
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                for child, (_, _, start) in list(running.items()):
+                    if time.monotonic() - start > JOB_TIMEOUT_S:
+                        os.kill(child, signal.SIGKILL)
+                time.sleep(0.05)
+                continue
+            index, out, start = running.pop(pid)
+            if out.is_file():
+                record = json.loads(out.read_text())
+            else:
+                log = out.with_suffix(".log")
+                tail = log.read_text(errors="replace")[-2000:] if log.is_file() else ""
+                record = {"status": "crashed", "error": "no result", "message": tail}
+            record["seconds"] = round(time.monotonic() - start, 2)
+            done[index].append({**chains[index][len(done[index])], **record})
+            if _passed(record) and len(done[index]) < len(chains[index]):
+                pending.insert(0, index)  # the chain's next job, before new chains: finish what was started
+    return [record for chain in done for record in chain]
+
+
+def _die_with_parent() -> None:
+    """Linux: the child is killed when the engine dies, instead of running on as an orphan."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+if __name__ == "__main__":
+    if len(sys.argv) not in (3, 4):
+        sys.exit(__doc__.strip())
+    todo = json.loads(Path(sys.argv[1]).read_text())
+    done = run_chains(todo, int(sys.argv[3]) if len(sys.argv) == 4 else 2)
+    Path(sys.argv[2]).write_text(json.dumps(done, indent=1))
