@@ -21,8 +21,8 @@ import numpy as np
 from array_api_compat import is_torch_array
 
 from ._blocked import working_dtype
-from ._cross_entropy import LossTarget, check_options, check_reduction, loss_target
-from ._fused import _fused_rows
+from ._fused import RowTarget, _fused_rows, loss_options
+from ._loss_target import LossTarget, check_options, check_reduction, loss_target
 
 __all__ = ["linear_cross_entropy", "linear_cross_entropy_with_grad"]
 
@@ -147,28 +147,18 @@ def linear_cross_entropy_with_grad(
     grad_h = np.empty_like(h)
     grad_W = np.zeros_like(W)
     grad_b = None if b is None else np.zeros_like(b)
-    index = tgt.index.astype(np.intp)
-    w_t = tgt.w_t.astype(work)
+    index, w_t = tgt.index.astype(np.intp), tgt.w_t.astype(work)
+    opt = loss_options(n_classes, cw, label_smoothing, z_loss, ce_div, z_div, work)
     for start in range(0, n_rows, chunk):
         rows = slice(start, min(start + chunk, n_rows))
         logits = h[rows] @ W.T
         if b is not None:
             logits += b
         # The gradient overwrites the chunk's logits: one V-wide buffer per chunk, nothing more.
-        ce_rows[rows], zl_rows[rows] = _fused_rows(
-            logits,
-            logits,
-            index[rows],
-            tgt.kept[rows],
-            w_t[rows],
-            None,
-            cw,
-            label_smoothing,
-            z_loss,
-            ce_div,
-            z_div,
-            None,
-        )
+        target_rows = RowTarget(index[rows], tgt.kept[rows], w_t[rows], None)
+        ce_rows[rows], zl = _fused_rows(logits, logits, target_rows, opt)
+        if zl is not None:
+            zl_rows[rows] = zl
         grad_h[rows] = logits @ W
         grad_W += logits.T @ h[rows]
         if grad_b is not None:

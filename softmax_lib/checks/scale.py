@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._cross_entropy import cross_entropy, cross_entropy_grad
-from .._fused import cross_entropy_with_grad
+from .._cross_entropy import cross_entropy, cross_entropy_grad, cross_entropy_with_grad
 from .cases import loss_units
 from .oracles import checked_array, float64_target, softmax64, torch_loss_with_options_and_grad
 from .tolerance import (

@@ -120,7 +120,7 @@ def check_cross_entropy_with_grad(
 ) -> list[CheckResult]:
     """The fused cross_entropy_with_grad against cross_entropy / cross_entropy_grad and against torch autograd,
     in float64, with the measures and bounds of `check_cross_entropy` (two sides, each within its bound)."""
-    from .._fused import cross_entropy_with_grad
+    from .._cross_entropy import cross_entropy_with_grad
 
     logits = np.asarray(logits, dtype=np.float64)
     target = np.asarray(target)
