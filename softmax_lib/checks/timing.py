@@ -31,8 +31,10 @@ __all__ = [
     "last_level_cache_bytes",
     "machine_facts",
     "ratio_spread",
+    "run_description",
     "run_header",
     "spread",
+    "worded",
 ]
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -82,13 +84,29 @@ def spread(times: dict[str, np.ndarray], numerator: str, denominator: str) -> di
 
 def comparison(times: dict[str, np.ndarray], a: str, b: str) -> str:
     """How a compared with b: "faster"/"slower" only if every round agrees, else "within noise"."""
-    low, high = ratio_spread(times, b, a)
-    within = f"{low:.2f}–{high:.2f}×"
-    if low > 1:
+    return worded(a, b, spread(times, b, a))
+
+
+def worded(a: str, b: str, ratio: dict[str, float]) -> str:
+    """A sentence on time(b) / time(a) per round (min, median, max): "faster"/"slower" only where the
+    whole spread lies on one side of 1, else a measurement "within noise"."""
+    within = f"{ratio['min']:.2f}–{ratio['max']:.2f}×, median {ratio['median']:.2f}×"
+    if ratio["min"] > 1:
         return f"{a} was faster than {b} in every round ({b} took {within} as long)"
-    if high < 1:
+    if ratio["max"] < 1:
         return f"{a} was slower than {b} in every round ({b} took {within} as long)"
     return f"{a} and {b} were within noise of each other ({b} took {within} as long as {a})"
+
+
+def run_description(run: dict) -> str:
+    """One sentence naming a benchmark run: command, date and machine, with its load."""
+    m = run["machine"]
+    load = m.get("load_average_1_5_15_min")
+    busy = f", load average {load[0]:.1f} at the start" if load else ""
+    return (
+        f"`{run['command']}` on {run['date_utc']} UTC, on a {m['cores_available']}-core {m['cpu_model']} "
+        f"(NumPy {m['numpy']}, torch {m['torch']}{busy})"
+    )
 
 
 def last_level_cache_bytes() -> int:
