@@ -11,8 +11,8 @@ time ratio of each round is formed under the same load; the result gives its min
     python benchmarks/linear_cross_entropy.py           # N = 4096, D = 1024, V ∈ {32000, 128000}: minutes, ~6 GB
     python benchmarks/linear_cross_entropy.py --quick   # N = 256, D = 128, V ∈ {4000, 16000}: seconds
 
-Writes the result file softmax_lib/checks/results/linear_cross_entropy.json (--quick, or another
-dtype or device: benchmarks/results/linear_cross_entropy_quick.json, git-ignored; --json PATH to choose).
+Writes the result file softmax_lib/checks/results/linear_cross_entropy.json (--quick, or another dtype
+or device: benchmarks/results/linear_cross_entropy_<dtype>_<device>[_quick].json, git-ignored; or --json PATH).
 
 Options: --dtype bfloat16 and --device cuda for the GPU (the memory is then torch's
 max_memory_allocated on that device).
@@ -179,7 +179,8 @@ def main() -> None:
     run["load_average_at_end"] = list(os.getloadavg())
     report(run["cases"])
     committed = not args.quick and args.dtype == "float32" and args.device == "cpu"
-    default = RESULTS / "linear_cross_entropy.json" if committed else RESULTS_HERE / "linear_cross_entropy_quick.json"
+    name = f"linear_cross_entropy_{args.dtype}_{args.device}" + ("_quick" if args.quick else "")
+    default = RESULTS / "linear_cross_entropy.json" if committed else RESULTS_HERE / f"{name}.json"
     path = args.json or default
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(run, indent=1) + "\n", encoding="utf-8")

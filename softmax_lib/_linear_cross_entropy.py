@@ -291,9 +291,13 @@ def _torch_function():
         def backward(ctx, grad_out):
             if ctx.scalar:
                 gh, gW, gb = ctx.saved_tensors
-                scale = grad_out.to(gh.dtype)
-                # In place: a V × D copy of ∂L/∂W would cost as much memory as W itself.
-                grads = [None if g is None else g.mul_(scale) for g in (gh, gW, gb)]
+                if bool(grad_out == 1):
+                    # loss.backward(): the gradients as computed, without a V × D copy of ∂L/∂W (as
+                    # large as W). Not scaled in place: a second backward (retain_graph) reuses them.
+                    grads = [gh, gW, gb]
+                else:
+                    scale = grad_out.to(gh.dtype)
+                    grads = [None if g is None else g * scale for g in (gh, gW, gb)]
             else:
                 h, W, b, cw = ctx.saved_tensors
                 tgt, eps, zc, chunk = ctx.args
