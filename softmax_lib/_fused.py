@@ -148,7 +148,7 @@ def _probability_block(src, g, t: RowTarget, block: slice, opt: LossOptions, wan
     if opt.weight is None and opt.zc == 0:
         np.subtract(g, b, out=g)
         if ce_div != 1:
-            np.divide(g, ce_div, out=g)
+            g /= ce_div
         return ce, zl
     # g = ((Σ b) p − b) / D + 2c lse p / N (Σ b taken as 1 without weights: a target row sums to 1)
     p_coef = (b_total if opt.weight is not None else 1.0) / ce_div
