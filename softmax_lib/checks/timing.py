@@ -104,7 +104,7 @@ def run_description(run: dict) -> str:
     load = m.get("load_average_1_5_15_min")
     busy = f", load average {load[0]:.1f} at the start" if load else ""
     return (
-        f"`{run['command']}` on {run['date_utc']} UTC, on a {m['cores_available']}-core {m['cpu_model']} "
+        f"“{run['command']}” on {run['date_utc']} UTC, on a {m['cores_available']}-core {m['cpu_model']} "
         f"(NumPy {m['numpy']}, torch {m['torch']}{busy})"
     )
 
