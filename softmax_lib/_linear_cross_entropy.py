@@ -147,22 +147,28 @@ def linear_cross_entropy_with_grad(
     ce_rows = np.empty(n_rows, work)
     zl_rows = np.empty(n_rows, work)
     grad_h = np.empty_like(h)
-    grad_W = np.zeros_like(W)
+    grad_W = np.empty_like(W)
     grad_b = None if b is None else np.zeros_like(b)
     index, w_t = tgt.index.astype(np.intp), tgt.w_t.astype(work)
     opt = loss_options(n_classes, cw, label_smoothing, z_loss, ce_div, z_div, work)
+    # The products go into buffers allocated once: the chunk's logits (overwritten by their gradient)
+    # and, from the second chunk on, its V × D contribution to ∂L/∂W.
+    chunk_buffer = np.empty((min(chunk, n_rows), n_classes), work)
+    grad_W_part = np.empty_like(W) if chunk < n_rows else None
     for start in range(0, n_rows, chunk):
         rows = slice(start, min(start + chunk, n_rows))
-        logits = h[rows] @ W.T
+        logits = np.matmul(h[rows], W.T, out=chunk_buffer[: rows.stop - rows.start])
         if b is not None:
             logits += b
-        # The gradient overwrites the chunk's logits: one V-wide buffer per chunk, nothing more.
         target_rows = RowTarget(index[rows], tgt.kept[rows], w_t[rows], None)
         ce_rows[rows], zl = _fused_rows(logits, logits, target_rows, opt)
         if zl is not None:
             zl_rows[rows] = zl
-        grad_h[rows] = logits @ W
-        grad_W += logits.T @ h[rows]
+        np.matmul(logits, W, out=grad_h[rows])
+        if start == 0:
+            np.matmul(logits.T, h[rows], out=grad_W)
+        else:
+            grad_W += np.matmul(logits.T, h[rows], out=grad_W_part)
         if grad_b is not None:
             grad_b += np.sum(logits, axis=0)
     loss = _reduce(ce_rows, zl_rows, z_loss, reduction, tgt, ce_div, z_div, np)
