@@ -4,6 +4,8 @@ For every input family of softmax_lib.checks.STRESS_FAMILIES, K from 2 to 10⁵ 
 measures the relative error (in units of the dtype's unit roundoff u) of the naive formula,
 the shifted formulas, softmax_lib, its fast paths, scipy.special and torch (CPU), and checks it
 against the first-order error bounds of the shifted formulas (Blanchard, Higham & Higham 2021).
+The implementations, the 50-digit reference and the bounds are those of the accuracy kit,
+softmax_lib.checks.accuracy, which the chapter fast_exact runs at small K.
 
     python benchmarks/accuracy.py            # K up to 1e5, about a minute or two
     python benchmarks/accuracy.py --quick    # K up to 1e3, a few seconds
@@ -17,58 +19,21 @@ import argparse
 import math
 import sys
 import time
-import warnings
 from pathlib import Path
 
-import mpmath
 import numpy as np
-import scipy.special
 import torch
 
-import softmax_lib as sl
 from softmax_lib import reference
-from softmax_lib.checks import (
-    STRESS_FAMILIES,
-    relative_error_units,
-    shifted_log_softmax_bound_units,
-    shifted_logsumexp_bound_units,
-    shifted_softmax_bound_units,
-    stress_logits,
-)
+from softmax_lib.checks import STRESS_FAMILIES, stress_logits
+from softmax_lib.checks.accuracy import accuracy_study, implementations, mp_references
 
 DTYPES = (np.float16, np.float32, np.float64)
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-# --- the 50-digit reference, one pass of mpmath exps per row ------------------------------------
-
-
-def mp_references(z: np.ndarray, target: np.ndarray, dps: int = 50) -> dict[str, np.ndarray]:
-    """softmax, log_softmax, logsumexp and the index-target cross-entropy of the rows of z, in `dps` digits.
-
-    The formulas of softmax_lib.reference, with each row's exps computed once for all four functions
-    (calling the four reference functions would compute them four times, at K up to 10⁵).
-    check_reference_against_library() asserts that both give the same bits.
-    """
-    rows = np.asarray(z, dtype=np.float64)
-    out = {name: np.empty(rows.shape) for name in ("softmax", "log_softmax")}
-    out["logsumexp"] = np.empty(rows.shape[0])
-    out["cross_entropy"] = np.empty(rows.shape[0])
-    with mpmath.workdps(dps):
-        for r, row in enumerate(rows):
-            values = [mpmath.mpf(float(v)) for v in row]
-            exps = [mpmath.exp(v) for v in values]
-            total = mpmath.fsum(exps)
-            lse = mpmath.log(total)
-            out["softmax"][r] = [float(e / total) for e in exps]
-            out["log_softmax"][r] = [float(v - lse) for v in values]
-            out["logsumexp"][r] = float(lse)
-            out["cross_entropy"][r] = float(lse - values[target[r]])
-    return out
-
-
 def check_reference_against_library() -> None:
-    """mp_references agrees with softmax_lib.reference to the last bit on a small input."""
+    """The kit's mp_references agrees with softmax_lib.reference to the last bit on a small input."""
     z = stress_logits("normal", np.float64, 7, 3, seed=1)
     target = np.array([0, 3, 6])
     ours = mp_references(z, target)
@@ -78,125 +43,26 @@ def check_reference_against_library() -> None:
     assert np.array_equal(ours["cross_entropy"], reference.cross_entropy_mp(z, target))
 
 
-# --- the implementations ------------------------------------------------------------------------
-
-
-def _torch(fn):
-    def run(z, *args):
-        with torch.no_grad():
-            return fn(torch.from_numpy(np.ascontiguousarray(z)), *args).numpy()
-
-    return run
-
-
-def _naive_softmax(z):
-    e = np.exp(z)
-    return e / np.sum(e, axis=-1, keepdims=True)
-
-
-def _shifted_lse(z):
-    m = np.max(z, axis=-1, keepdims=True)
-    return m + np.log(np.sum(np.exp(z - m), axis=-1, keepdims=True))
-
-
-def _pick(values, target):
-    return np.take_along_axis(values, target[:, None], axis=-1)[:, 0]
-
-
-SOFTMAX = {
-    "naive": _naive_softmax,
-    "shifted exp(z-lse)": lambda z: np.exp(z - _shifted_lse(z)),
-    "softmax_lib": sl.softmax,
-    "blocked": sl.blocked_softmax,
-    "online": lambda z: sl.online_softmax(z, chunk_size=1024),
-    "scipy": lambda z: scipy.special.softmax(z, axis=-1),
-    "torch": _torch(lambda t: torch.softmax(t, -1)),
-}
-LOG_SOFTMAX = {
-    "naive": lambda z: np.log(_naive_softmax(z)),
-    "softmax_lib": sl.log_softmax,
-    "blocked": sl.blocked_log_softmax,
-    "scipy": lambda z: scipy.special.log_softmax(z, axis=-1),
-    "torch": _torch(lambda t: torch.log_softmax(t, -1)),
-}
-LOGSUMEXP = {
-    "naive": lambda z: np.log(np.sum(np.exp(z), axis=-1)),
-    "softmax_lib": sl.logsumexp,
-    "blocked": sl.blocked_logsumexp,
-    "online": lambda z: sl.online_logsumexp(z, chunk_size=1024),
-    "scipy": lambda z: scipy.special.logsumexp(z, axis=-1),
-    "torch": _torch(lambda t: torch.logsumexp(t, -1)),
-}
-CROSS_ENTROPY = {
-    "naive": lambda z, y: -np.log(_pick(_naive_softmax(z), y)),
-    "softmax_lib": lambda z, y: sl.cross_entropy(z, y, reduction="none"),
-    "fused": lambda z, y: sl.cross_entropy_with_grad(z, y, reduction="none")[0],
-    "scipy": lambda z, y: -_pick(scipy.special.log_softmax(z, axis=-1), y),
-    "torch": lambda z, y: torch.nn.functional.cross_entropy(
-        torch.from_numpy(z), torch.from_numpy(y), reduction="none"
-    ).numpy(),
-}
-FUNCTIONS = {"softmax": SOFTMAX, "log_softmax": LOG_SOFTMAX, "logsumexp": LOGSUMEXP, "cross_entropy": CROSS_ENTROPY}
+# The implementations, the reference and the bounds are the accuracy kit's, as in the chapter fast_exact.
+FUNCTIONS = implementations()
 # The implementations the goal compares softmax_lib with, and softmax_lib's own entries.
 OTHERS = ("scipy", "torch")
-OURS = ("softmax_lib", "blocked", "fused", "online")
+OURS = ("softmax_lib", "fast path", "online")
 
 
-def bound_units(function: str, z: np.ndarray, ref: np.ndarray, target: np.ndarray) -> np.ndarray:
-    k = z.shape[-1]
-    if function == "softmax":
-        return shifted_softmax_bound_units(z)
-    if function == "log_softmax":
-        return shifted_log_softmax_bound_units(z, ref)
-    if function == "logsumexp":
-        return shifted_logsumexp_bound_units(ref, k)
-    # The loss is −log p_c: the log_softmax bound at the target entry.
-    z64 = z.astype(np.float64)
-    distance = np.max(z64, axis=-1) - _pick(z64, target)
-    with np.errstate(divide="ignore"):
-        return 1 + (distance + k + 1 + np.log(k)) / np.abs(ref)
-
-
-def measure(ks: list[int], families=STRESS_FAMILIES, dtypes=DTYPES, seed: int = 0) -> dict:
-    """errors[function][(family, dtype)][impl] = (max, median) in u; bound_ratio likewise: max error / bound."""
+def measure(ks: list[int], families=STRESS_FAMILIES, dtypes=DTYPES) -> dict:
+    """errors[function][(family, dtype)][impl] = (max, median) in u; ratios likewise: max error / bound."""
+    study = accuracy_study(ks, lambda k: int(np.clip(20_000 // k, 1, 32)), dtypes, families, FUNCTIONS)
     errors: dict = {f: {} for f in FUNCTIONS}
     ratios: dict = {f: {} for f in FUNCTIONS}
-    for dtype in dtypes:
-        for family in families:
-            collected = {f: {impl: [] for impl in impls} for f, impls in FUNCTIONS.items()}
-            ratio = {f: {impl: [] for impl in impls} for f, impls in FUNCTIONS.items()}
-            for k in ks:
-                rows = int(np.clip(20_000 // k, 1, 32))
-                z = stress_logits(family, dtype, k, rows, seed=seed)
-                target = np.random.default_rng(seed + k).integers(0, k, size=rows)
-                refs = mp_references(z, target)
-                for function, impls in FUNCTIONS.items():
-                    ref = refs[function]
-                    bound = bound_units(function, z, ref, target)
-                    keep = np.isfinite(ref) & (np.abs(ref) >= float(np.finfo(dtype).tiny))
-                    for impl, fn in impls.items():
-                        try:
-                            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                                warnings.simplefilter("ignore")
-                                got = fn(z, target) if function == "cross_entropy" else fn(z)
-                        except (RuntimeError, TypeError, NotImplementedError):
-                            continue  # e.g. a float16 kernel torch lacks on the CPU
-                        err = relative_error_units(got, ref, dtype)
-                        collected[function][impl].append(err)
-                        ratio[function][impl].append(err / bound[keep])
-            for function in FUNCTIONS:
-                for impl, parts in collected[function].items():
-                    if not parts:
-                        continue
-                    err = np.concatenate(parts)
-                    rat = np.concatenate(ratio[function][impl])
-                    key = (family, np.dtype(dtype).name)
-                    if err.size == 0:
-                        errors[function].setdefault(key, {})[impl] = (0.0, 0.0)
-                        ratios[function].setdefault(key, {})[impl] = 0.0
-                        continue
-                    errors[function].setdefault(key, {})[impl] = (float(np.max(err)), float(np.median(err)))
-                    ratios[function].setdefault(key, {})[impl] = float(np.max(rat))
+    for function, cells in study.items():
+        for key, by_impl in cells.items():
+            for impl, (err, ratio) in by_impl.items():
+                errors[function].setdefault(key, {})[impl] = (
+                    float(np.max(err, initial=0.0)),
+                    float(np.median(err)) if err.size else 0.0,
+                )
+                ratios[function].setdefault(key, {})[impl] = float(np.max(ratio, initial=0.0))
     return {"errors": errors, "ratios": ratios}
 
 

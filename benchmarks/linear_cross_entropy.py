@@ -4,12 +4,15 @@ Forward + backward, float32, on the CPU. Each case runs in a fresh subprocess, s
 high-water mark (ru_maxrss) is its own. The memory reported is the extra peak: the high-water
 mark (VmHWM, reset after a warm-up step) during forward + backward minus the resident size
 before it, with the inputs and the gradient buffers already allocated (both methods must
-produce the gradients, so they are not counted). Times are the
-minimum of a few repeats, in the same subprocess, and the ratio of the two methods is what to
-compare (the machine is shared).
+produce the gradients, so they are not counted). Times: after the memory measurement, one
+process per case times both methods in interleaved rounds (softmax_lib.checks.timing), so the
+time ratio of each round is formed under the same load; the result gives its min, median and max.
 
     python benchmarks/linear_cross_entropy.py           # N = 4096, D = 1024, V ∈ {32000, 128000}: minutes, ~6 GB
     python benchmarks/linear_cross_entropy.py --quick   # N = 256, D = 128, V ∈ {4000, 16000}: seconds
+
+Writes the result file softmax_lib/checks/results/linear_cross_entropy.json (--quick, or another dtype
+or device: benchmarks/results/linear_cross_entropy_<dtype>_<device>[_quick].json, git-ignored; or --json PATH).
 
 Options: --dtype bfloat16 and --device cuda for the GPU (the memory is then torch's
 max_memory_allocated on that device).
@@ -19,13 +22,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
-import time
+from pathlib import Path
 
 FULL = [(4096, 1024, 32000), (4096, 1024, 128000)]
 QUICK = [(256, 128, 4000), (256, 128, 16000)]
 METHODS = ("softmax_lib", "torch")
+RESULTS_HERE = Path(__file__).resolve().parent / "results"
 
 
 def reset_peak_rss() -> None:
@@ -34,8 +39,8 @@ def reset_peak_rss() -> None:
         f.write("5")
 
 
-def run_case(method: str, n: int, d: int, v: int, dtype_name: str, device: str, repeats: int) -> dict:
-    """In this (fresh) process: extra peak bytes and best time of one forward + backward."""
+def make_step(method: str, n: int, d: int, v: int, dtype_name: str, device: str):
+    """One forward + backward of `method` on fresh seeded inputs whose gradient buffers already exist."""
     import torch
     import torch.nn.functional as F
 
@@ -56,7 +61,19 @@ def run_case(method: str, n: int, d: int, v: int, dtype_name: str, device: str, 
         else:
             loss = sl.linear_cross_entropy(h, W, y, b)
         loss.backward()
+        if device == "cuda":
+            torch.cuda.synchronize()
         return loss
+
+    return step
+
+
+def run_case(method: str, n: int, d: int, v: int, dtype_name: str, device: str, repeats: int) -> dict:
+    """In this (fresh) process: the extra peak bytes of one forward + backward."""
+    import torch
+
+    dtype = getattr(torch, dtype_name)
+    step = make_step(method, n, d, v, dtype_name, device)
 
     def peak() -> int:
         if device == "cuda":
@@ -76,47 +93,67 @@ def run_case(method: str, n: int, d: int, v: int, dtype_name: str, device: str, 
     if device == "cuda":
         torch.cuda.synchronize()
     extra = peak() - before
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        if device == "cuda":
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
     return {
         "method": method,
         "n": n,
         "d": d,
         "v": v,
         "extra_peak_bytes": extra,
-        "best_s": min(times),
         "logits_bytes": n * v * torch.finfo(dtype).bits // 8,
     }
 
 
+def time_case(n: int, d: int, v: int, dtype_name: str, device: str, repeats: int) -> dict:
+    """In this (fresh) process: both methods in `repeats` interleaved rounds, one step each per round."""
+    from softmax_lib.checks.timing import fastest, interleaved_times, spread
+
+    steps = {method: make_step(method, n, d, v, dtype_name, device) for method in METHODS}
+    rounds = interleaved_times(steps, rounds=repeats, budget_s=0.0)
+    return {
+        "seconds_per_round": {name: [float(t) for t in values] for name, values in rounds.items()},
+        "best_s": fastest(rounds),
+        "time_ratio": spread(rounds, "softmax_lib", "torch"),
+    }
+
+
+def child(*args: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", *args], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def measure(cases, dtype: str, device: str, repeats: int) -> list[dict]:
-    """Every (case, method) in its own subprocess."""
+    """Per case: each method's memory in its own subprocess, then both timed in one more."""
     results = []
     for n, d, v in cases:
-        for method in METHODS:
-            args = [sys.executable, __file__, "--child", method, str(n), str(d), str(v), dtype, device, str(repeats)]
-            out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
-            results.append(json.loads(out.strip().splitlines()[-1]))
+        shape = (str(n), str(d), str(v), dtype, device, str(repeats))
+        memory = {method: child("memory", method, *shape) for method in METHODS}
+        timing = child("time", "both", *shape)
+        results.append(
+            {
+                "n": n,
+                "d": d,
+                "v": v,
+                "logits_bytes": memory["torch"]["logits_bytes"],
+                "extra_peak_bytes": {m: memory[m]["extra_peak_bytes"] for m in METHODS},
+                "memory_ratio": memory["softmax_lib"]["extra_peak_bytes"] / max(memory["torch"]["extra_peak_bytes"], 1),
+                **timing,
+            }
+        )
     return results
 
 
 def report(results: list[dict]) -> None:
-    print(f"{'N':>6} {'D':>6} {'V':>7}  {'method':<12} {'extra peak MB':>14} {'logits MB':>10} {'time s':>8}")
     for r in results:
+        mem, t = r["extra_peak_bytes"], r["time_ratio"]
         print(
-            f"{r['n']:>6} {r['d']:>6} {r['v']:>7}  {r['method']:<12} {r['extra_peak_bytes'] / 2**20:>14.1f} "
-            f"{r['logits_bytes'] / 2**20:>10.1f} {r['best_s']:>8.3f}"
+            f"N = {r['n']}, D = {r['d']}, V = {r['v']}: extra peak MB softmax_lib {mem['softmax_lib'] / 2**20:.1f}, "
+            f"torch {mem['torch'] / 2**20:.1f} (logits {r['logits_bytes'] / 2**20:.0f}); best s "
+            f"{r['best_s']['softmax_lib']:.3f} vs {r['best_s']['torch']:.3f}"
         )
-    for i in range(0, len(results), 2):
-        ours, theirs = results[i], results[i + 1]
-        mem = ours["extra_peak_bytes"] / max(theirs["extra_peak_bytes"], 1)
-        speed = ours["best_s"] / theirs["best_s"]
-        print(f"V = {ours['v']}: memory ratio {mem:.3f} (goal ≤ 0.1), time ratio {speed:.2f} (goal ≤ 1.2)")
+        print(
+            f"  memory ratio {r['memory_ratio']:.3f} (goal ≤ 0.1); time ratio median {t['median']:.2f} "
+            f"[{t['min']:.2f}–{t['max']:.2f}] (goal ≤ 1.2)"
+        )
 
 
 def main() -> None:
@@ -125,18 +162,29 @@ def main() -> None:
     parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--json", help="also write the results to this file")
-    parser.add_argument("--child", nargs=7, help=argparse.SUPPRESS)
+    parser.add_argument("--json", type=Path, help="the result file (default: see above)")
+    parser.add_argument("--child", nargs=8, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        method, n, d, v, dtype, device, repeats = args.child
-        print(json.dumps(run_case(method, int(n), int(d), int(v), dtype, device, int(repeats))))
+        kind, method, n, d, v, dtype, device, repeats = args.child
+        shape = (int(n), int(d), int(v), dtype, device)
+        result = run_case(method, *shape, int(repeats)) if kind == "memory" else time_case(*shape, int(repeats))
+        print(json.dumps(result))
         return
-    results = measure(QUICK if args.quick else FULL, args.dtype, args.device, args.repeats)
-    report(results)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+    from softmax_lib.checks.timing import RESULTS, run_header
+
+    run = run_header(["benchmarks/linear_cross_entropy.py", *sys.argv[1:]])
+    run.update(dtype=args.dtype, device=args.device, rounds=args.repeats)
+    run["cases"] = measure(QUICK if args.quick else FULL, args.dtype, args.device, args.repeats)
+    run["load_average_at_end"] = list(os.getloadavg())
+    report(run["cases"])
+    committed = not args.quick and args.dtype == "float32" and args.device == "cpu"
+    name = f"linear_cross_entropy_{args.dtype}_{args.device}" + ("_quick" if args.quick else "")
+    default = RESULTS / "linear_cross_entropy.json" if committed else RESULTS_HERE / f"{name}.json"
+    path = args.json or default
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(run, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -1,24 +1,27 @@
 """Speed and memory of softmax_lib against scipy.special and torch (CPU).
 
-Times softmax, log_softmax, cross_entropy and cross_entropy + its gradient at sizes from 1 × 10
-to 4096 × 32000, float32 and float64. Absolute times depend on the machine and on its load, so
-every comparison is a ratio measured in the same run: the implementations are interleaved
-(A, B, C, A, B, C, ...) and each keeps the minimum of its repeats.
+Times softmax, log_softmax, cross_entropy, cross_entropy_grad and loss + gradient at sizes from
+1 × 10 to 4096 × 32000, float32 and float64. Absolute times depend on the machine and on its load,
+so every comparison is a ratio measured in the same run: the implementations are interleaved in
+rounds (softmax_lib.checks.timing.interleaved_times), a time is the minimum over the rounds, and a
+ratio is formed within each round, so that its spread (min, median, max over the rounds) shows the noise.
 
     python benchmarks/speed.py           # full sweep, a few minutes, up to ~4 GB of memory
     python benchmarks/speed.py --quick   # up to 256 × 32000, well under a minute
 
-Prints the tables and writes benchmarks/results/speed_throughput.png (git-ignored): throughput
-in GB/s (input read + output written) against size, with the measured memory-copy bandwidth and
-single-core exp throughput drawn as the limits.
+Prints the tables and writes the result file softmax_lib/checks/results/speed.json (--quick:
+benchmarks/results/speed_quick.json, git-ignored): the command, date, machine (cores, CPU model,
+load, versions) and every timing with its rounds and ratios; the chapters and README cite the
+committed full run. Also writes benchmarks/results/speed_throughput.png (git-ignored).
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
+import os
 import sys
-import time
 import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +32,8 @@ import torch
 
 import softmax_lib as sl
 from softmax_lib._blocked import available_cores
+from softmax_lib.checks.timing import RESULTS as COMMITTED
+from softmax_lib.checks.timing import fastest, interleaved_times, last_level_cache_bytes, run_header, spread
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FULL_SIZES = [(1, 10), (32, 1000), (256, 32000), (1024, 32000), (4096, 32000)]
@@ -37,22 +42,8 @@ GOAL_SIZE = (4096, 32000)
 
 
 def best_times(candidates: dict[str, Callable[[], object]], repeats: int, budget_s: float = 0.05) -> dict[str, float]:
-    """Minimum time per call of each candidate, interleaving them so that load changes hit all alike."""
-    numbers = {}
-    for name, fn in candidates.items():  # warm up, and pick a loop count that lasts about budget_s
-        start = time.perf_counter()
-        fn()
-        once = max(time.perf_counter() - start, 1e-7)
-        numbers[name] = max(1, min(10_000, int(budget_s / once)))
-    best = {name: float("inf") for name in candidates}
-    for _ in range(repeats):
-        for name, fn in candidates.items():
-            n = numbers[name]
-            start = time.perf_counter()
-            for _ in range(n):
-                fn()
-            best[name] = min(best[name], (time.perf_counter() - start) / n)
-    return best
+    """Minimum time per call of each candidate over `repeats` interleaved rounds."""
+    return fastest(interleaved_times(candidates, rounds=repeats, budget_s=budget_s))
 
 
 def torch_loss_and_grad(z: np.ndarray, target: np.ndarray):
@@ -85,6 +76,11 @@ def candidates_for(op: str, z: np.ndarray, target: np.ndarray) -> dict[str, Call
             "softmax_lib.cross_entropy": lambda: sl.cross_entropy(z, target),
             "torch": lambda: torch.nn.functional.cross_entropy(z_t, target_t),
         }
+    if op == "cross_entropy_grad":
+        return {
+            "softmax_lib.cross_entropy_grad": lambda: sl.cross_entropy_grad(z, target),
+            "torch fwd+bwd": lambda: torch_loss_and_grad(z, target),
+        }
     if op == "loss+grad":
         return {
             "cross_entropy + _grad": lambda: (sl.cross_entropy(z, target), sl.cross_entropy_grad(z, target)),
@@ -95,24 +91,46 @@ def candidates_for(op: str, z: np.ndarray, target: np.ndarray) -> dict[str, Call
     raise ValueError(op)
 
 
-OPS = ("softmax", "log_softmax", "cross_entropy", "loss+grad")
+OPS = ("softmax", "log_softmax", "cross_entropy", "cross_entropy_grad", "loss+grad")
+# The public function each comparison is against (ratios = their time / its time, per round).
 OURS = {
-    "softmax": "blocked_softmax",
-    "log_softmax": "blocked_log_softmax",
+    "softmax": "softmax_lib.softmax",
+    "log_softmax": "softmax_lib.log_softmax",
     "cross_entropy": "softmax_lib.cross_entropy",
+    "cross_entropy_grad": "softmax_lib.cross_entropy_grad",
     "loss+grad": "cross_entropy_with_grad",
 }
+# (op, other implementation, ratio needed) at GOAL_SIZE, float32.
+GOALS = [
+    ("softmax", "scipy", 2.0),
+    ("softmax", "torch", 1.25),
+    ("cross_entropy", "torch", 1.0),
+    ("cross_entropy_grad", "torch fwd+bwd", 1.0),
+    ("loss+grad", "torch fwd+bwd", 1.0),
+]
+
+
+def verdict(ratio: dict[str, float], need: float) -> str:
+    """ "holds" if every round's ratio reaches `need`; "missed" if the median does not; else "not shown"."""
+    if ratio["min"] >= need:
+        return "holds"
+    return "missed" if ratio["median"] < need else "not shown (the spread straddles the goal)"
 
 
 def limits(dtype) -> dict[str, float]:
     """Memory-copy bandwidth (GB/s, bytes read + written) and exp throughput of one core (GB/s of
-    input + output), the two ceilings for a softmax pass."""
-    big = np.ones(64 * 2**20 // np.dtype(dtype).itemsize, dtype=dtype)
+    input + output), the two ceilings for a softmax pass. The copy runs over 4 × the last-level cache,
+    so that it streams from and to main memory."""
+    big = np.ones(4 * last_level_cache_bytes() // np.dtype(dtype).itemsize, dtype=dtype)
     dst = np.empty_like(big)
     small = np.linspace(-10, 0, 8192, dtype=dtype)
     small_out = np.empty_like(small)
     t = best_times({"copy": lambda: np.copyto(dst, big), "exp": lambda: np.exp(small, out=small_out)}, repeats=5)
-    return {"memory copy": 2 * big.nbytes / t["copy"] / 1e9, "exp, one core": 2 * small.nbytes / t["exp"] / 1e9}
+    return {
+        "memory copy": 2 * big.nbytes / t["copy"] / 1e9,
+        "exp, one core": 2 * small.nbytes / t["exp"] / 1e9,
+        "exp, one core, G elements/s": small.size / t["exp"] / 1e9,
+    }
 
 
 def time_breakdown(z: np.ndarray) -> dict[str, float]:
@@ -135,7 +153,7 @@ def time_breakdown(z: np.ndarray) -> dict[str, float]:
     return best_times(steps, repeats=3, budget_s=0.01)
 
 
-def single_core_report(shape: tuple[int, int], repeats: int) -> None:
+def single_core_report(shape: tuple[int, int], repeats: int) -> dict[str, float]:
     """The same comparison with every implementation on one thread: per-core efficiency, which a busy
     machine distorts less than a race between thread pools."""
     rng = np.random.default_rng(1)
@@ -162,7 +180,9 @@ def single_core_report(shape: tuple[int, int], repeats: int) -> None:
     for name, t in times.items():
         ours = sm if "softmax" in name else ce
         print(f"| {name} | {t * 1e3:.4g} | {t / ours:.2f} |")
-    print(f"| exp alone over the batch, 1 thread | {exp_time(z) * 1e3:.4g} | |")
+    times["exp alone over the batch, 1 thread"] = exp_time(z)
+    print(f"| exp alone over the batch, 1 thread | {times['exp alone over the batch, 1 thread'] * 1e3:.4g} | |")
+    return times
 
 
 def exp_time(z: np.ndarray) -> float:
@@ -203,56 +223,74 @@ def memory_report(shape: tuple[int, int]) -> tuple[list[tuple[str, int, int]], i
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="sizes up to 256 × 32000")
-    parser.add_argument("--repeats", type=int, default=None, help="repeats per timing (default 5, quick 3)")
+    parser.add_argument("--repeats", type=int, default=None, help="rounds per timing (default 5, quick 3)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the plot")
+    parser.add_argument("--json", type=Path, default=None, help="result file (default: see above)")
     args = parser.parse_args(argv)
     sizes = QUICK_SIZES if args.quick else FULL_SIZES
     repeats = args.repeats or (3 if args.quick else 5)
+    json_path = args.json or (RESULTS / "speed_quick.json" if args.quick else COMMITTED / "speed.json")
+    run = run_header(["benchmarks/speed.py"] + (sys.argv[1:] if argv is None else argv))
+    run.update(rounds=repeats, budget_s_per_round=0.05, limits={}, cases=[], goals=[])
     rng = np.random.default_rng(0)
     print(
-        f"{available_cores()} cores; torch threads {torch.get_num_threads()}; {repeats} interleaved repeats, "
-        "minimum kept; times in ms; ratios > 1 mean ours is faster"
+        f"{available_cores()} cores; torch threads {torch.get_num_threads()}; {repeats} interleaved rounds, "
+        "minimum kept; times in ms; ratios (their time / ours, per round: median [min–max]) > 1: ours is faster"
     )
 
     throughput: dict = {}
-    goal_ratios: dict = {}
     for dtype in (np.float32, np.float64):
+        dname = np.dtype(dtype).name
         lim = limits(dtype)
+        run["limits"][dname] = lim
         print(
-            f"\n## {np.dtype(dtype).name}: memory copy {lim['memory copy']:.1f} GB/s, "
+            f"\n## {dname}: memory copy {lim['memory copy']:.1f} GB/s, "
             f"exp on one core {lim['exp, one core']:.1f} GB/s (input + output bytes)"
         )
-        throughput[np.dtype(dtype).name] = {"limits": lim, "ops": {}}
+        throughput[dname] = {"limits": lim, "ops": {}}
         for op in OPS:
-            print(f"\n### {op}, {np.dtype(dtype).name}")
+            print(f"\n### {op}, {dname}")
             names = None
             for n, k in sizes:
                 z = (3 * rng.standard_normal((n, k))).astype(dtype)
                 target = rng.integers(0, k, size=n)
                 cands = candidates_for(op, z, target)
-                # The largest sizes take up to seconds a call: fewer repeats keep the run to minutes.
-                times = best_times(cands, repeats if z.size < 10**8 else min(repeats, 3))
+                rounds = interleaved_times(cands, rounds=repeats, budget_s=0.05)
+                times = fastest(rounds)
+                ours = OURS[op]
+                ratios = {name: spread(rounds, name, ours) for name in cands if name != ours}
                 if names is None:
                     names = list(cands)
-                    print("| N × K | " + " | ".join(names) + f" | others / {OURS[op]} |")
+                    print("| N × K | " + " | ".join(names) + f" | others / {ours} |")
                     print("|" + "---|" * (len(names) + 2))
-                ours = times[OURS[op]]
-                ratios = ", ".join(f"{name}: {times[name] / ours:.2f}" for name in names if name != OURS[op])
-                print(f"| {n} × {k} | " + " | ".join(f"{times[name] * 1e3:.4g}" for name in names) + f" | {ratios} |")
-                moved = 2 * z.nbytes
+                text = ", ".join(
+                    f"{name}: {r['median']:.2f} [{r['min']:.2f}–{r['max']:.2f}]" for name, r in ratios.items()
+                )
+                print(f"| {n} × {k} | " + " | ".join(f"{times[name] * 1e3:.4g}" for name in names) + f" | {text} |")
+                run["cases"].append(
+                    {
+                        "op": op,
+                        "dtype": dname,
+                        "n": n,
+                        "k": k,
+                        "ours": ours,
+                        "seconds_per_round": {name: [float(t) for t in values] for name, values in rounds.items()},
+                        "best_s": times,
+                        "ratios": ratios,
+                    }
+                )
                 for name, t in times.items():
-                    throughput[np.dtype(dtype).name]["ops"].setdefault((op, name), []).append((z.size, moved / t / 1e9))
-                if (n, k) == GOAL_SIZE and dtype == np.float32:
-                    goal_ratios[op] = {name: times[name] / ours for name in names}
+                    throughput[dname]["ops"].setdefault((op, name), []).append((z.size, 2 * z.nbytes / t / 1e9))
                 del z, cands
                 gc.collect()
 
     largest = sizes[-1]
-    single_core_report(largest, repeats)
+    run["single_core"] = single_core_report(largest, repeats)
 
     z = (3 * rng.standard_normal(largest)).astype(np.float32)
     print(f"\n## Where the time goes: softmax of {largest[0]} × {largest[1]} float32, one pass at a time (ms)")
-    for step, t in time_breakdown(z).items():
+    run["breakdown_s"] = time_breakdown(z)
+    for step, t in run["breakdown_s"].items():
         print(f"| {step} | {t * 1e3:.4g} |")
     del z
     gc.collect()
@@ -262,22 +300,36 @@ def main(argv: list[str] | None = None) -> int:
         f"\n## Peak memory (tracemalloc) at {largest[0]} × {largest[1]} float32; "
         f"the input is {input_bytes / 1e6:.0f} MB"
     )
+    run["peak_memory"] = {"input_bytes": input_bytes, "peak_bytes": {name: peak for name, peak, _ in rows}}
     for name, peak, jacobian in rows:
         print(
             f"| {name} | peak {peak / 1e6:.0f} MB = {peak / input_bytes:.2f} × input | "
             f"explicit Jacobian would be {jacobian / 1e12:.1f} TB |"
         )
 
-    if goal_ratios:
-        print("\n## Goals at 4096 × 32000 float32 (ratio = their time / ours)")
-        sm, ce = goal_ratios["softmax"], goal_ratios["loss+grad"]
-        for text, ratio, need in [
-            ("blocked_softmax vs scipy.special.softmax", sm["scipy"], 2.0),
-            ("blocked_softmax vs torch.softmax", sm["torch"], 1.25),
-            ("cross_entropy_with_grad vs torch forward + backward", ce["torch fwd+bwd"], 2.0),
-        ]:
-            print(f"| {text} | {ratio:.2f}× | goal ≥ {need}× | {'holds' if ratio >= need else 'DOES NOT HOLD'} |")
-
+    goal_cases = {c["op"]: c for c in run["cases"] if (c["n"], c["k"]) == GOAL_SIZE and c["dtype"] == "float32"}
+    if goal_cases:
+        print("\n## Goals at 4096 × 32000 float32 (ratio = their time / ours, per round)")
+        for op, other, need in GOALS:
+            ratio = goal_cases[op]["ratios"][other]
+            run["goals"].append(
+                {
+                    "op": op,
+                    "ours": OURS[op],
+                    "other": other,
+                    "need": need,
+                    "ratio": ratio,
+                    "verdict": verdict(ratio, need),
+                }
+            )
+            print(
+                f"| {OURS[op]} vs {other} | median {ratio['median']:.2f}× [{ratio['min']:.2f}–{ratio['max']:.2f}] "
+                f"| goal ≥ {need}× | {verdict(ratio, need)} |"
+            )
+    run["load_average_at_end"] = list(os.getloadavg())
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(run, indent=1) + "\n", encoding="utf-8")
+    print(f"\nwrote {json_path}")
     plot_throughput(throughput, args.out)
     return 0
 
@@ -296,7 +348,7 @@ def plot_throughput(throughput: dict, folder: Path) -> None:
                 continue
             sizes, gbs = zip(*points)
             ax.plot(sizes, gbs, marker="o", label=f"{op}: {name}")
-        for (label, value), style in zip(data["limits"].items(), ("--", ":")):
+        for (label, value), style in zip(list(data["limits"].items())[:2], ("--", ":")):
             ax.axhline(value, color="k", linestyle=style, label=f"limit: {label}")
         ax.set_xscale("log")
         ax.set_yscale("log")

@@ -8,8 +8,7 @@ the book's checks on one device.
 """
 
 from ._blocked import blocked_log_softmax, blocked_logsumexp, blocked_softmax
-from ._cross_entropy import cross_entropy, cross_entropy_grad, target_distribution
-from ._fused import cross_entropy_with_grad
+from ._cross_entropy import cross_entropy, cross_entropy_grad, cross_entropy_with_grad, target_distribution
 from ._gumbel import gumbel_max, gumbel_softmax, sample_gumbel
 from ._linear_cross_entropy import linear_cross_entropy, linear_cross_entropy_with_grad
 from ._online import (

@@ -21,15 +21,17 @@ import numpy as np
 from array_api_compat import is_torch_array
 
 from ._blocked import working_dtype
-from ._cross_entropy import LossTarget, check_options, check_reduction, loss_target
-from ._fused import _fused_rows
+from ._fused import RowTarget, _fused_rows, loss_options
+from ._loss_target import LossTarget, check_options, check_reduction, loss_target
 
 __all__ = ["linear_cross_entropy", "linear_cross_entropy_with_grad"]
 
-# A chunk's logits hold at most this many numbers (64 MiB in float32), and about as many as the
-# hidden states (N · D, Liger Kernel's rule), but at least MIN_CHUNK rows, for an efficient product.
-CHUNK_ELEMENTS = 2**24
-MIN_CHUNK = 64
+# A chunk's logits hold at most this many numbers (128 MiB in float32), and about as many as the
+# hidden states (N · D, Liger Kernel's rule), but at least MIN_CHUNK rows: each chunk's three
+# products stream all of W (V × D) through memory, so few, tall chunks keep them compute-bound
+# (64-row chunks took 1.8× torch's time at N = 1024, D = 1024, V = 32 000; 256-row ones about 1×).
+CHUNK_ELEMENTS = 2**25
+MIN_CHUNK = 256
 
 
 def default_chunk_size(n_rows: int, n_classes: int, n_features: int = 0) -> int:
@@ -100,7 +102,7 @@ def linear_cross_entropy_with_grad(
     The options and the loss are those of `cross_entropy` (``class_weight`` is its ``weight``);
     `target` holds class indices. ∂L/∂h = G W, ∂L/∂W = Gᵀ h, ∂L/∂b = Σ_n G_n with G = ∂L/∂Z
     (`cross_entropy_grad`) computed `chunk_size` rows at a time (default: about N · D logits per
-    chunk, at least 64 rows, at most 2²⁴ logits); at most one chunk of logits exists at any time.
+    chunk, at least 256 rows, at most 2²⁵ logits); at most one chunk of logits exists at any time.
     For "none" the gradients are those of the sum. grad_bias is None without a bias.
 
     Parameters
@@ -145,32 +147,28 @@ def linear_cross_entropy_with_grad(
     ce_rows = np.empty(n_rows, work)
     zl_rows = np.empty(n_rows, work)
     grad_h = np.empty_like(h)
-    grad_W = np.zeros_like(W)
+    grad_W = np.empty_like(W)
     grad_b = None if b is None else np.zeros_like(b)
-    index = tgt.index.astype(np.intp)
-    w_t = tgt.w_t.astype(work)
+    index, w_t = tgt.index.astype(np.intp), tgt.w_t.astype(work)
+    opt = loss_options(n_classes, cw, label_smoothing, z_loss, ce_div, z_div, work)
+    # The products go into buffers allocated once: the chunk's logits (overwritten by their gradient)
+    # and, from the second chunk on, its V × D contribution to ∂L/∂W.
+    chunk_buffer = np.empty((min(chunk, n_rows), n_classes), work)
+    grad_W_part = np.empty_like(W) if chunk < n_rows else None
     for start in range(0, n_rows, chunk):
         rows = slice(start, min(start + chunk, n_rows))
-        logits = h[rows] @ W.T
+        logits = np.matmul(h[rows], W.T, out=chunk_buffer[: rows.stop - rows.start])
         if b is not None:
             logits += b
-        # The gradient overwrites the chunk's logits: one V-wide buffer per chunk, nothing more.
-        ce_rows[rows], zl_rows[rows] = _fused_rows(
-            logits,
-            logits,
-            index[rows],
-            tgt.kept[rows],
-            w_t[rows],
-            None,
-            cw,
-            label_smoothing,
-            z_loss,
-            ce_div,
-            z_div,
-            None,
-        )
-        grad_h[rows] = logits @ W
-        grad_W += logits.T @ h[rows]
+        target_rows = RowTarget(index[rows], tgt.kept[rows], w_t[rows], None)
+        ce_rows[rows], zl = _fused_rows(logits, logits, target_rows, opt)
+        if zl is not None:
+            zl_rows[rows] = zl
+        np.matmul(logits, W, out=grad_h[rows])
+        if start == 0:
+            np.matmul(logits.T, h[rows], out=grad_W)
+        else:
+            grad_W += np.matmul(logits.T, h[rows], out=grad_W_part)
         if grad_b is not None:
             grad_b += np.sum(logits, axis=0)
     loss = _reduce(ce_rows, zl_rows, z_loss, reduction, tgt, ce_div, z_div, np)
@@ -299,8 +297,13 @@ def _torch_function():
         def backward(ctx, grad_out):
             if ctx.scalar:
                 gh, gW, gb = ctx.saved_tensors
-                scale = grad_out.to(gh.dtype)
-                grads = [None if g is None else g * scale for g in (gh, gW, gb)]
+                if bool(grad_out == 1):
+                    # loss.backward(): the gradients as computed, without a V × D copy of ∂L/∂W (as
+                    # large as W). Not scaled in place: a second backward (retain_graph) reuses them.
+                    grads = [gh, gW, gb]
+                else:
+                    scale = grad_out.to(gh.dtype)
+                    grads = [None if g is None else g * scale for g in (gh, gW, gb)]
             else:
                 h, W, b, cw = ctx.saved_tensors
                 tgt, eps, zc, chunk = ctx.args
@@ -351,7 +354,7 @@ def linear_cross_entropy(
     class_weight, ignore_index, label_smoothing, z_loss, reduction
         As for `cross_entropy`.
     chunk_size : int, optional
-        Rows per chunk (default: about N · D logits, at least 64 rows, at most 2²⁴ logits).
+        Rows per chunk (default: about N · D logits, at least 256 rows, at most 2²⁵ logits).
 
     Returns
     -------

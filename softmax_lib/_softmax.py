@@ -25,12 +25,14 @@ from ._validation import Array, as_float_array, class_axis, namespace
 __all__ = ["softmax", "log_softmax", "logsumexp", "softmax_jacobian", "softmax_vjp"]
 
 # From about a million elements on, the blocked kernels' single pass over memory and their
-# threads outweigh their set-up (benchmarks/speed.py). Read at every call: the tests lower it
-# (monkeypatch) to run the blocked kernels on small inputs and compare them with this module's.
+# threads outweigh their set-up (benchmarks/speed.py); the losses switch at the same size.
+# Read at every call: the tests lower it (monkeypatch) to run the blocked kernels on small
+# inputs and compare them with this module's.
 BLOCKED_MIN_SIZE = 2**20
 
 
-def _blocked(z: Array) -> bool:
+def uses_blocked_kernels(z: Array) -> bool:
+    """Whether `z` goes to the blocked kernels: a NumPy float32/float64 array of BLOCKED_MIN_SIZE elements or more."""
     return isinstance(z, np.ndarray) and z.dtype in (np.float32, np.float64) and z.size >= BLOCKED_MIN_SIZE
 
 
@@ -100,7 +102,7 @@ def logsumexp(z: Array, axis: int = -1, keepdims: bool = False) -> Array:
     array([[2.07944154]])
     """
     z, axis = _check(z, axis)
-    if _blocked(z):
+    if uses_blocked_kernels(z):
         out = blocked_logsumexp(z, axis)
         return np.expand_dims(out, axis) if keepdims else out
     xp = array_namespace(z)
@@ -142,7 +144,7 @@ def log_softmax(z: Array, axis: int = -1) -> Array:
     -3.9155803163047745e-20
     """
     z, axis = _check(z, axis)
-    if _blocked(z):
+    if uses_blocked_kernels(z):
         return blocked_log_softmax(z, axis)
     xp = array_namespace(z)
     work = _widened(_class_last(z, axis, xp), xp)
@@ -180,7 +182,7 @@ def softmax(z: Array, axis: int = -1) -> Array:
            [0. , 0.5]], dtype=float32)
     """
     z, axis = _check(z, axis)
-    if _blocked(z):
+    if uses_blocked_kernels(z):
         return blocked_softmax(z, axis)
     xp = array_namespace(z)
     work = _widened(_class_last(z, axis, xp), xp)

@@ -28,6 +28,7 @@ from pathlib import Path
 NS = r"(?P<ns>np|xp)\."  # the array namespace, captured so a replacement can reuse it
 SOFTMAX = "softmax_lib/_softmax.py"
 CROSS_ENTROPY = "softmax_lib/_cross_entropy.py"
+LOSS_TARGET = "softmax_lib/_loss_target.py"
 BLOCKED = "softmax_lib/_blocked.py"
 FUSED = "softmax_lib/_fused.py"
 ONLINE = "softmax_lib/_online.py"
@@ -360,7 +361,7 @@ MUTANTS = [
     Mutant(
         "grad-none-divided-too",
         "gradient divided by N for reduction 'none' as well as 'mean'",
-        CROSS_ENTROPY,
+        LOSS_TARGET,
         r"if reduction != \"mean\":\n(\s+return 1\.0, 1\.0)",
         r'if reduction == "sum":\n\1',
         chapters=CE_GRAD_CHAPTERS,
@@ -408,7 +409,7 @@ MUTANTS = [
     Mutant(
         "target-index-off-by-one",
         "class-index range check accepts index K (> instead of >=)",
-        CROSS_ENTROPY,
+        LOSS_TARGET,
         r"\(wide >= n_classes\)",
         r"(wide > n_classes)",
         why_no_chapter=ERROR_PATH,
@@ -416,7 +417,7 @@ MUTANTS = [
     Mutant(
         "target-row-sum-unchecked",
         "probability targets whose rows do not sum to 1 are accepted",
-        CROSS_ENTROPY,
+        LOSS_TARGET,
         r"if " + NS + r"any\(distance > tol\):",
         r"if False:",
         why_no_chapter=ERROR_PATH,

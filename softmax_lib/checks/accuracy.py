@@ -12,7 +12,20 @@ from numpy.typing import ArrayLike, NDArray
 from .bounds import softmax_bound_units
 from .tolerance import unit_roundoff
 
-__all__ = ["STRESS_FAMILIES", "stress_logits", "relative_error_units", "rounded_once_units"]
+__all__ = [
+    "ACCURACY_FUNCTIONS",
+    "STRESS_FAMILIES",
+    "accuracy_study",
+    "bound_units",
+    "implementations",
+    "mp_references",
+    "naive_softmax",
+    "pick",
+    "relative_error_units",
+    "rounded_once_units",
+    "stress_logits",
+    "textbook_log_softmax",
+]
 
 STRESS_FAMILIES = (
     "normal",
@@ -142,3 +155,153 @@ def rounded_once_units(z: ArrayLike, dtype: np.dtype | type, axis: int = -1) -> 
     z = np.asarray(z, dtype=np.float64)
     spread = float(np.max(np.ptp(z, axis=axis), initial=0.0))
     return 1 + softmax_bound_units(z.shape[axis], spread) * unit_roundoff(np.float32) / unit_roundoff(dtype)
+
+
+# --- the accuracy study shared by the chapter fast_exact and benchmarks/accuracy.py ---------------
+
+ACCURACY_FUNCTIONS = ("softmax", "log_softmax", "logsumexp", "cross_entropy")
+
+
+def naive_softmax(z: np.ndarray) -> np.ndarray:
+    """The unshifted formula, for comparison only (it overflows for z_k ≳ 88 in float32)."""
+    e = np.exp(z)
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def textbook_log_softmax(z: np.ndarray) -> np.ndarray:
+    """(z − m) − log Σ exp(z − m) with a plain log: the shifted formula, written out."""
+    shifted = z - np.max(z, axis=-1, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+
+
+def pick(values: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """values[n, target[n]] for each row n."""
+    return np.take_along_axis(values, target[:, None], axis=-1)[:, 0]
+
+
+def implementations(device=None) -> dict[str, dict]:
+    """{function: {name: fn(z, target)}}: the naive and textbook formulas, softmax_lib, its fast paths,
+    SciPy and torch (on `device`, default CPU) for the four functions of the accuracy study."""
+    import scipy.special
+    import torch
+
+    import softmax_lib as sl
+
+    def on_device(fn, z, *args):
+        with torch.no_grad():
+            return fn(torch.as_tensor(np.ascontiguousarray(z), device=device), *args).cpu().numpy()
+
+    def on_logits(fn):
+        return lambda z, target: fn(z)
+
+    return {
+        "softmax": {
+            "naive": on_logits(naive_softmax),
+            "softmax_lib": on_logits(sl.softmax),
+            "fast path": on_logits(sl.blocked_softmax),
+            "scipy": on_logits(lambda z: scipy.special.softmax(z, axis=-1)),
+            "torch": on_logits(lambda z: on_device(lambda x: torch.softmax(x, -1), z)),
+        },
+        "log_softmax": {
+            "naive": on_logits(lambda z: np.log(naive_softmax(z))),
+            "textbook shifted": on_logits(textbook_log_softmax),
+            "softmax_lib": on_logits(sl.log_softmax),
+            "fast path": on_logits(sl.blocked_log_softmax),
+            "scipy": on_logits(lambda z: scipy.special.log_softmax(z, axis=-1)),
+            "torch": on_logits(lambda z: on_device(lambda x: torch.log_softmax(x, -1), z)),
+        },
+        "logsumexp": {
+            "naive": on_logits(lambda z: np.log(np.sum(np.exp(z), axis=-1))),
+            "softmax_lib": on_logits(sl.logsumexp),
+            "fast path": on_logits(sl.blocked_logsumexp),
+            "online": on_logits(lambda z: sl.online_logsumexp(z, chunk_size=1)),
+            "scipy": on_logits(lambda z: scipy.special.logsumexp(z, axis=-1)),
+            "torch": on_logits(lambda z: on_device(lambda x: torch.logsumexp(x, -1), z)),
+        },
+        "cross_entropy": {
+            "naive": lambda z, t: -np.log(pick(naive_softmax(z), t)),
+            "softmax_lib": lambda z, t: sl.cross_entropy(z, t, reduction="none"),
+            "fast path": lambda z, t: sl.cross_entropy_with_grad(z, t, reduction="none")[0],
+            "scipy": lambda z, t: -pick(scipy.special.log_softmax(z, axis=-1), t),
+            "torch": lambda z, t: on_device(
+                lambda x, y: torch.nn.functional.cross_entropy(x, y, reduction="none"),
+                z,
+                torch.as_tensor(t, device=device),
+            ),
+        },
+    }
+
+
+def mp_references(z: np.ndarray, target: np.ndarray, dps: int = 50) -> dict[str, np.ndarray]:
+    """softmax, log_softmax, logsumexp and the index-target cross-entropy of the rows of z, in `dps` digits.
+
+    The formulas of softmax_lib.reference, with each row's exps computed once for all four functions
+    (benchmarks/accuracy.py asserts that both give the same bits before its run).
+    """
+    import mpmath
+
+    rows = np.asarray(z, dtype=np.float64)
+    out = {name: np.empty(rows.shape) for name in ("softmax", "log_softmax")}
+    out["logsumexp"] = np.empty(rows.shape[0])
+    out["cross_entropy"] = np.empty(rows.shape[0])
+    with mpmath.workdps(dps):
+        for r, row in enumerate(rows):
+            values = [mpmath.mpf(float(v)) for v in row]
+            exps = [mpmath.exp(v) for v in values]
+            total = mpmath.fsum(exps)
+            lse = mpmath.log(total)
+            out["softmax"][r] = [float(e / total) for e in exps]
+            out["log_softmax"][r] = [float(v - lse) for v in values]
+            out["logsumexp"][r] = float(lse)
+            out["cross_entropy"][r] = float(lse - values[target[r]])
+    return out
+
+
+def bound_units(function: str, z: np.ndarray, reference: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """The first-order bound (bounds.py) on each entry's relative error, in u, for the shifted formulas."""
+    from .bounds import (
+        logsumexp_log_units,
+        shifted_log_softmax_bound_units,
+        shifted_logsumexp_bound_units,
+        shifted_softmax_bound_units,
+    )
+
+    if function == "softmax":
+        return shifted_softmax_bound_units(z)
+    if function == "log_softmax":
+        return shifted_log_softmax_bound_units(z, reference)
+    if function == "logsumexp":
+        return shifted_logsumexp_bound_units(reference, z.shape[-1])
+    # The loss is −log p_c: the log_softmax bound at the target entry.
+    z64 = z.astype(np.float64)
+    distance = np.max(z64, axis=-1) - pick(z64, target)
+    with np.errstate(divide="ignore"):
+        return 1 + (distance + logsumexp_log_units(z.shape[-1])) / np.abs(reference)
+
+
+def accuracy_study(ks, rows_for, dtypes, families=STRESS_FAMILIES, impls=None) -> dict:
+    """{function: {(family, dtype name): {name: (errors, errors / bound)}}}, the errors in units of u of
+    every entry whose exact value is a normal number of the dtype, over K in `ks` with `rows_for(K)`
+    rows each (logits seeded by K), against the 50-digit reference."""
+    impls = implementations() if impls is None else impls
+    study = {function: {} for function in impls}
+    for dtype in dtypes:
+        for family in families:
+            parts = {f: {name: ([], []) for name in impls[f]} for f in impls}
+            for k in ks:
+                z = stress_logits(family, dtype, k, rows_for(k), seed=k)
+                target = np.random.default_rng(k).integers(0, k, size=z.shape[0])
+                references = mp_references(z, target)
+                for function, by_name in impls.items():
+                    ref = references[function]
+                    bound = bound_units(function, z, ref, target)
+                    keep = np.isfinite(ref) & (np.abs(ref) >= float(np.finfo(dtype).tiny))
+                    for name, fn in by_name.items():
+                        with np.errstate(all="ignore"):  # the naive formulas overflow on purpose
+                            err = relative_error_units(fn(z, target), ref, dtype)
+                        parts[function][name][0].append(err)
+                        parts[function][name][1].append(err / bound[keep])
+            key = (family, np.dtype(dtype).name)
+            for function, by_name in parts.items():
+                study[function][key] = {name: tuple(map(np.concatenate, pair)) for name, pair in by_name.items()}
+    return study

@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._cross_entropy import cross_entropy, cross_entropy_grad
-from .._fused import cross_entropy_with_grad
+from .._cross_entropy import cross_entropy, cross_entropy_grad, cross_entropy_with_grad
 from .differences import central_difference_error, central_difference_jacobian
 from .option_bounds import (
     options_grad_units,

@@ -194,7 +194,7 @@ def check_cross_entropy_with_grad(
     >>> [r.passed for r in check_cross_entropy_with_grad(np.array([[1.0, -0.5, 2.0]]), np.array([0]))]
     [True, True, True, True]
     """
-    from .._fused import cross_entropy_with_grad
+    from .._cross_entropy import cross_entropy_with_grad
 
     logits = np.asarray(logits, dtype=np.float64)
     target = np.asarray(target)
