@@ -2,9 +2,11 @@
 
 Forward + backward, float32, on the CPU. Each case runs in a fresh subprocess, so that its
 high-water mark (ru_maxrss) is its own. The memory reported is the extra peak: the high-water
-mark (VmHWM, reset after a warm-up step) during forward + backward minus the resident size
-before it, with the inputs and the gradient buffers already allocated (both methods must
-produce the gradients, so they are not counted). Times: after the memory measurement, one
+mark (VmHWM, reset after a warm-up step) during forward + backward, minus the resident size
+before it (the inputs), minus the bytes of the three gradients the step returns (both methods
+must produce them). The gradients are set to None before each step, as `optimizer.zero_grad()`
+does by default, so autograd stores the gradient a method returns instead of adding it into an
+existing buffer. Times: after the memory measurement, one
 process per case times both methods in interleaved rounds (softmax_lib.checks.timing), so the
 time ratio of each round is formed under the same load; the result gives its min, median and max.
 
@@ -52,10 +54,11 @@ def make_step(method: str, n: int, d: int, v: int, dtype_name: str, device: str)
     W = (torch.randn(v, d, dtype=dtype, device=device) / d**0.5).requires_grad_()
     b = torch.zeros(v, dtype=dtype, device=device).requires_grad_()
     y = torch.randint(0, v, (n,), device=device)
-    for p in (h, W, b):  # the gradient buffers exist before the measurement, for both methods
-        p.grad = torch.zeros_like(p)
-
     def step():
+        # Gradients set to None before each step, as `optimizer.zero_grad()` does by default: each
+        # method's step then allocates exactly the three gradient outputs, which run_case subtracts.
+        for p in (h, W, b):
+            p.grad = None
         if method == "torch":
             loss = F.cross_entropy(h @ W.T + b, y)
         else:
@@ -65,6 +68,8 @@ def make_step(method: str, n: int, d: int, v: int, dtype_name: str, device: str)
             torch.cuda.synchronize()
         return loss
 
+    step.gradient_bytes = sum(p.numel() * p.element_size() for p in (h, W, b))
+    step.release_gradients = lambda: [setattr(p, "grad", None) for p in (h, W, b)]
     return step
 
 
@@ -83,6 +88,7 @@ def run_case(method: str, n: int, d: int, v: int, dtype_name: str, device: str, 
             return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
 
     step()  # warm-up: one-time allocations (thread pools, kernels) are not the method's memory
+    step.release_gradients()
     if device == "cuda":
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
@@ -92,7 +98,7 @@ def run_case(method: str, n: int, d: int, v: int, dtype_name: str, device: str, 
     step()
     if device == "cuda":
         torch.cuda.synchronize()
-    extra = peak() - before
+    extra = peak() - before - step.gradient_bytes
     return {
         "method": method,
         "n": n,
