@@ -54,6 +54,7 @@ def make_step(method: str, n: int, d: int, v: int, dtype_name: str, device: str)
     W = (torch.randn(v, d, dtype=dtype, device=device) / d**0.5).requires_grad_()
     b = torch.zeros(v, dtype=dtype, device=device).requires_grad_()
     y = torch.randint(0, v, (n,), device=device)
+
     def step():
         # Gradients set to None before each step, as `optimizer.zero_grad()` does by default: each
         # method's step then allocates exactly the three gradient outputs, which run_case subtracts.
