@@ -25,6 +25,7 @@ from .tolerance import (
     EXP_UNITS,
     CheckResult,
     compare,
+    smallest_normal,
     unit_roundoff,
 )
 
@@ -58,9 +59,11 @@ def check_softmax_jacobian(z: ArrayLike, dtype: Any = "float64", device: Any = N
     Measure: |Ĵ − J| scaled componentwise by s_ij = p_i δ_ij + p_i p_j, the size of the terms of
     J_ij = p_i δ_ij − p_i p_j (the diagonal cancels where p_i ≈ 1). Each side is within
     `jacobian_units`(b) of J with b = `softmax_bound_units`; against autograd the tolerance is twice
-    that; against central differences (float64, error `central_difference_error` with M₃ = 1/8) the
-    scale is max s and the tolerance adds the difference quotient's error. softmax_vjp(z, v) against
-    the explicit Jᵀv (both in `dtype`): scale p_i(|v_i| + Σ_k p_k|v_k|), tolerance (2b + K + 2) + (2b + 2 + K).
+    that; against central differences (float64, error `central_difference_error` with M₃ = 1/8)
+    each entry is within jacobian_units(b)·u·max(s_ij, smallest normal) plus the difference quotient's
+    error (so where a saturated softmax makes J smaller than that error, only autograd can see J).
+    softmax_vjp(z, v) against the explicit Jᵀv (both in `dtype`): scale p_i(|v_i| + Σ_k p_k|v_k|),
+    tolerance (2b + K + 2) + (2b + 2 + K).
 
     Parameters
     ----------
@@ -106,9 +109,11 @@ def check_softmax_jacobian(z: ArrayLike, dtype: Any = "float64", device: Any = N
             "softmax_jacobian vs central differences",
             ours,
             central_difference_jacobian(softmax64, z64),
-            jacobian_units(b) * u + fd_error / scale.max(),
+            jacobian_units(b) * u,
             measure="scaled",
-            scale=scale.max(),
+            # Entry by entry: Ĵ's own bound (an entry below the smallest normal number is stored with
+            # an absolute error, as `smallest_normal` says) plus the difference quotient's, which is absolute.
+            scale=np.maximum(scale, smallest_normal(dtype)) + fd_error / (jacobian_units(b) * u),
         ),
         compare(
             "softmax_vjp vs explicit Jᵀv",
