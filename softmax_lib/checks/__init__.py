@@ -19,6 +19,7 @@ A claim about the library is a registered check (registry.py); a demonstration s
 
 from .accuracy import STRESS_FAMILIES, relative_error_units, rounded_once_units, stress_logits
 from .bounds import (
+    dominant_log_softmax_bound_units,
     logsumexp_log_units,
     loss_units,
     shifted_log_softmax_bound_units,
@@ -166,6 +167,7 @@ __all__ = [
     "logsumexp_log_units",
     "machine_epsilon",
     "shifted_log_softmax_bound_units",
+    "dominant_log_softmax_bound_units",
     "shifted_logsumexp_bound_units",
     "shifted_softmax_bound_units",
     "smallest_normal",

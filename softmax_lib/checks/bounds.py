@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .tolerance import EXP_UNITS
+
 __all__ = [
     "summation_units",
     "logsumexp_log_units",
@@ -16,6 +18,7 @@ __all__ = [
     "softmax_bound_units",
     "shifted_logsumexp_bound_units",
     "shifted_log_softmax_bound_units",
+    "dominant_log_softmax_bound_units",
     "loss_units",
 ]
 
@@ -175,6 +178,36 @@ def shifted_log_softmax_bound_units(z: ArrayLike, reference: ArrayLike, axis: in
     y = np.abs(np.asarray(reference, dtype=np.float64))
     with np.errstate(divide="ignore"):
         return 1 + (np.abs(z - np.max(z, axis=axis, keepdims=True)) + logsumexp_log_units(z.shape[axis])) / y
+
+
+def dominant_log_softmax_bound_units(z: ArrayLike, axis: int = -1) -> NDArray[np.float64]:
+    """Bound, in u, on the relative error of log p_max = −log1p(s₁) in the log1p form, one per row.
+
+    s₁ = Σ_{k ≠ argmax} exp(z_k − m): each term carries its shift's rounding, at most the row's spread r
+    in relative terms, and exp's EXP_UNITS; their sum of K − 1 terms `summation_units`(K − 1); log1p
+    EXP_UNITS more, and log1p(s₁) ≈ s₁ passes a relative error through unchanged. In all
+    r + EXP_UNITS + (K − 2) + EXP_UNITS, however small p_max's logarithm is (the plain log(1 + s₁)
+    returns 0 once s₁ < u: a relative error of 1).
+
+    Parameters
+    ----------
+    z : array_like
+        Logits, with the classes along `axis`.
+    axis : int, optional
+        The class axis (default the last).
+
+    Returns
+    -------
+    numpy.ndarray
+        float64, one bound per row (z's shape without `axis`).
+
+    Examples
+    --------
+    >>> dominant_log_softmax_bound_units(np.array([0.0, -45.0, -46.0])) == 46 + 2 * EXP_UNITS + 1
+    np.True_
+    """
+    z = np.asarray(z, dtype=np.float64)
+    return np.ptp(z, axis=axis) + EXP_UNITS + summation_units(z.shape[axis] - 1) + EXP_UNITS
 
 
 def loss_units(n_classes: int) -> float:
