@@ -17,6 +17,10 @@ import pytest
 from book_html import HTML, IN_CI, ROOT, source_of, toc_documents
 
 PDF = ROOT / "_build" / "pdf" / "book.pdf"
+# `make test` runs the built-book tests on two workers (--dist loadgroup): the PDF's tests share one
+# worker, so that its text (over a minute to extract) is extracted once.
+pytestmark = pytest.mark.xdist_group("pdf")
+
 # TeX that would mean MathJax did not typeset a formula before printing.
 RAW_TEX = re.compile(r"\\(frac|sum|operatorname|begin|mathrm|partial|left|right|top)\b|\$\$|\\\(|\\\[")
 
