@@ -55,11 +55,14 @@ def make_step(method: str, n: int, d: int, v: int, dtype_name: str, device: str)
     b = torch.zeros(v, dtype=dtype, device=device).requires_grad_()
     y = torch.randint(0, v, (n,), device=device)
 
+    def release_gradients():
+        for p in (h, W, b):
+            p.grad = None
+
     def step():
         # Gradients set to None before each step, as `optimizer.zero_grad()` does by default: each
         # method's step then allocates exactly the three gradient outputs, which run_case subtracts.
-        for p in (h, W, b):
-            p.grad = None
+        release_gradients()
         if method == "torch":
             loss = F.cross_entropy(h @ W.T + b, y)
         else:
@@ -70,7 +73,7 @@ def make_step(method: str, n: int, d: int, v: int, dtype_name: str, device: str)
         return loss
 
     step.gradient_bytes = sum(p.numel() * p.element_size() for p in (h, W, b))
-    step.release_gradients = lambda: [setattr(p, "grad", None) for p in (h, W, b)]
+    step.release_gradients = release_gradients
     return step
 
 
