@@ -8,7 +8,8 @@
 (stored by `pytest --nb-cache=CACHE_DIR`, see conftest.py) instead of executing them again.
 
 `make book` uses the second: it executes the chapters that are not yet in the book's cache,
-WORKERS (default: the number of CPUs) at a time, each in its own kernel, and stores them there.
+WORKERS (default: the number of CPUs) at a time, the longest first, each in its own kernel forked
+from a process that has imported the packages once (tools/warm_kernels.py), and stores them there.
 The HTML build and the single-page build of the PDF then both read every chapter from that cache,
 so no chapter is executed twice, nor one after the other. The cache's folder is named after
 _ext/book_site.py's fingerprint of the library's source and the installed packages: a change to
@@ -21,10 +22,10 @@ executed by the build, as _config.yml says, with its timeout and raise_on_error.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import yaml
@@ -68,27 +69,38 @@ def chapters() -> list[Path]:
     return [ROOT / f"{doc}.ipynb" for doc in toc_documents() if (ROOT / f"{doc}.ipynb").is_file()]
 
 
-def _execute(path: Path):
-    """One chapter, executed in a new kernel in its own folder: (path, executed notebook, seconds, error)."""
-    import nbformat
-    from jupyter_cache.executors.utils import single_nb_execution
+# Each chapter's execution time in the last build, kept across caches: the longest chapters start
+# first, so that the build does not end on one long chapter while the other workers wait.
+TIMINGS = BOOK_CACHES / "seconds.json"
 
-    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8")).get("execute", {})
-    notebook = nbformat.read(path, as_version=4)
-    result = single_nb_execution(
-        notebook, cwd=str(path.parent), timeout=config.get("timeout", 30), allow_errors=False, meta_override=True
-    )
-    return path, notebook, result.time, result.exc_string if result.err else None
+
+def longest_first(paths: list[Path]) -> list[Path]:
+    """`paths` in decreasing order of their last execution time (unknown ones first, in order)."""
+    try:
+        seconds = json.loads(TIMINGS.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        seconds = {}
+    return sorted(paths, key=lambda path: -seconds.get(path.name, float("inf")))
 
 
 def execute_missing(cache_path: Path, workers: int) -> list[str]:
-    """Execute the chapters that `cache_path` lacks, `workers` at a time; the failures' tracebacks."""
+    """Execute the chapters that `cache_path` lacks, `workers` at a time; the failures' tracebacks.
+
+    Each chapter runs in its own kernel, forked from this process once it has imported the packages
+    the chapters use (tools/warm_kernels.py): a new kernel would spend 3.5 s importing them.
+    """
     import nbformat
     from jupyter_cache import get_cache
     from jupyter_cache.base import CacheBundleIn
 
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import warm_kernels
+    finally:
+        sys.path.pop(0)
+
     for stale in BOOK_CACHES.glob("*"):  # caches of an older library or package set
-        if stale != cache_path:
+        if stale != cache_path and stale.is_dir():
             shutil.rmtree(stale, ignore_errors=True)
     cache = get_cache(cache_path)
     missing = []
@@ -98,19 +110,27 @@ def execute_missing(cache_path: Path, workers: int) -> list[str]:
         except KeyError:
             missing.append(path)
     print(f"executing {len(missing)} chapters, {workers} at a time, into {cache_path}", file=sys.stderr)
-    failures = []
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        for path, notebook, seconds, error in pool.map(_execute, missing):
-            name = path.relative_to(ROOT)
-            if error:
-                failures.append(f"{name}:\n{error}")
-                continue
-            print(f"  {name}: {seconds:.1f} s", file=sys.stderr)
-            cache.cache_notebook_bundle(
-                CacheBundleIn(notebook, str(path), data={"execution_seconds": seconds}),
-                check_validity=False,
-                overwrite=True,
-            )
+    timeout = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["execute"].get("timeout", 30)
+    warm_kernels.warm_up()
+    failures, seconds = [], {}
+    for path, notebook, time, error in warm_kernels.execute(longest_first(missing), workers, timeout):
+        name = path.relative_to(ROOT)
+        if error:
+            failures.append(f"{name}:\n{error}")
+            continue
+        print(f"  {name}: {time:.1f} s", file=sys.stderr)
+        seconds[path.name] = round(time, 2)
+        cache.cache_notebook_bundle(
+            CacheBundleIn(notebook, str(path), data={"execution_seconds": time}),
+            check_validity=False,
+            overwrite=True,
+        )
+    if seconds:
+        try:
+            seconds = {**json.loads(TIMINGS.read_text(encoding="utf-8")), **seconds}
+        except (OSError, ValueError):
+            pass
+        TIMINGS.write_text(json.dumps(seconds, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     return failures
 
 
