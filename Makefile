@@ -67,6 +67,9 @@ book: install
 # instead of executing every chapter a second time; then the tests that read the built book.
 # `make book` executes the chapters itself, into its own cache (see above).
 NB_CACHE = _build/.nbval_cache
+# nbval's kernels forked from a fork server that has imported the packages once (conftest.py,
+# tools/warm_kernels.py): a new kernel spends 3.5 s importing torch and the rest. WARM= turns it off.
+WARM ?= --nb-warm-kernels
 BUILT_BOOK_TESTS = tests/test_site.py tests/test_browser.py tests/test_pdf.py
 # The browser test waits on Chromium page by page; on two workers it takes 3.6 min instead of about
 # 4.5 (the slow tests have finished by then). The PDF's tests stay on one worker (test_pdf.py).
@@ -74,7 +77,7 @@ BUILT_BOOK_PARALLEL = -n 2 --dist loadgroup
 test-fast: install
 	mkdir -p _build
 	rm -rf $(NB_CACHE)
-	$(BIN)/python -m pytest -m "not slow" $(PARALLEL) $(BUILT_BOOK_TESTS:%=--ignore=%) --nb-cache=$(NB_CACHE)
+	$(BIN)/python -m pytest -m "not slow" $(PARALLEL) $(BUILT_BOOK_TESTS:%=--ignore=%) --nb-cache=$(NB_CACHE) $(WARM)
 	$(BIN)/python tools/book_config.py $(NB_CACHE) > _build/_config.cached.yml
 	$(BIN)/jupyter-book build . -W -n --keep-going --config _build/_config.cached.yml
 	$(BIN)/python _ext/build_pdf.py --optional --config _build/_config.cached.yml
@@ -98,7 +101,7 @@ test: install
 # byte-identical.
 TREE_STATE = git ls-files -z --cached --others --exclude-standard | xargs -0 sha256sum
 determinism: tree-snapshot
-	$(BIN)/python -m pytest -m "not slow" -p no:xdist
+	$(BIN)/python -m pytest -m "not slow" -p no:xdist $(WARM)
 	$(MAKE) determinism-parallel
 
 tree-snapshot: install
@@ -107,7 +110,7 @@ tree-snapshot: install
 # The parallel run, then the comparison with the snapshot taken before the serial run (.ci/run:
 # `make tree-snapshot test determinism-parallel`, so that `make test` is the serial run).
 determinism-parallel: install
-	$(BIN)/python -m pytest -m "not slow" $(XDIST)
+	$(BIN)/python -m pytest -m "not slow" $(XDIST) $(WARM)
 	$(TREE_STATE) | diff $(VENV)/.tree-before - || (echo "the test runs changed files in the tree" && exit 1)
 
 lab: install

@@ -52,9 +52,12 @@ def _doctest_names(doctest_namespace: dict) -> None:
 GLUE_IMAGE_KEYS = ("application/papermill.record/image/png", "application/papermill.record/image/jpeg")
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for notebook in {item.parent for item in items if hasattr(item.parent, "skip_compare")}:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    notebooks = {item.parent for item in items if hasattr(item.parent, "skip_compare")}
+    for notebook in notebooks:
         notebook.skip_compare = tuple(notebook.skip_compare) + GLUE_IMAGE_KEYS
+    if notebooks and config.getoption("--nb-warm-kernels", default=False):
+        _start_kernel_server()  # see "warm kernels" below
 
 
 # --- the book from nbval's run -------------------------------------------------------------------
@@ -69,6 +72,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="DIR",
         default=None,
         help="store the notebooks nbval executed, with their new outputs, in the jupyter-cache at DIR",
+    )
+    parser.addoption(
+        "--nb-warm-kernels",
+        action="store_true",
+        help="run each notebook in a kernel forked from a process that has imported the packages",
     )
 
 
@@ -102,3 +110,57 @@ def _executed_cells(items: list[pytest.Item]) -> dict:
 
 def _code_cells(nb) -> int:
     return sum(cell.cell_type == "code" for cell in nb.cells)
+
+
+# --- warm kernels ---------------------------------------------------------------------------------
+# `pytest --nb-warm-kernels` (make test): nbval runs each notebook in a kernel forked by a fork
+# server that has imported torch, SymPy, SciPy... once (tools/warm_kernels.py), instead of a new
+# kernel that spends 3.5 s importing them: a real ipykernel all the same, one per notebook, and the
+# same outputs. The server starts when notebooks are collected, so that it imports while the other
+# tests run. nbval has no hook for how it starts kernels, hence the replaced RunningKernel.
+_kernel_server = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--nb-warm-kernels", default=False) and importlib.util.find_spec("nbval"):
+        import nbval.plugin
+
+        nbval.plugin.RunningKernel = _warm_running_kernel(nbval.plugin.RunningKernel)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _kernel_server is not None:
+        _kernel_server.close()
+
+
+def _start_kernel_server() -> None:
+    global _kernel_server
+    if _kernel_server is None:
+        from tools.warm_kernels import KernelServer
+
+        _kernel_server = KernelServer()
+
+
+def _warm_running_kernel(running_kernel: type) -> type:
+    from jupyter_client.manager import KernelManager
+    from jupyter_client.provisioning import LocalProvisioner
+
+    class WarmRunningKernel(running_kernel):
+        """nbval's RunningKernel, the kernel forked by the fork server instead of started anew."""
+
+        def __init__(self, kernel_name: str, cwd: str | None = None, startup_timeout: int = 60):
+            _start_kernel_server()
+            manager = KernelManager()
+            manager.write_connection_file()
+            kernel = _kernel_server.start_kernel(manager.connection_file, str(cwd or Path.cwd()))
+            provisioner = LocalProvisioner(kernel_id=kernel_name, kernel_spec=manager.kernel_spec, parent=manager)
+            provisioner.process, provisioner.pid = kernel, kernel.pid
+            provisioner.connection_info = manager.get_connection_info()
+            manager.provisioner = provisioner
+            client = manager.client()
+            client.start_channels()
+            client.wait_for_ready(timeout=startup_timeout)
+            self.km, self.kc = manager, client
+            self._ensure_iopub_up()
+
+    return WarmRunningKernel

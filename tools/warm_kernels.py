@@ -14,6 +14,10 @@ another. The parent imports third-party packages only, never softmax_lib (each k
 library itself, as a fresh kernel would), runs no computation and no event loop, and so is safe to
 fork: its only other threads are OpenBLAS's idle workers, which OpenBLAS restarts in a forked child.
 The kernel is forked by the client before the client starts its event loop, for the same reason.
+
+The same kernels serve nbval (`pytest --nb-warm-kernels`, conftest.py), whose process must not fork
+itself (its tests have run torch's thread pools): there a fork server (`KernelServer`, a process
+that only imports the packages) forks each kernel, and the test process follows it by a pidfd.
 """
 
 from __future__ import annotations
@@ -22,7 +26,9 @@ import atexit
 import importlib
 import os
 import pickle
+import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -83,6 +89,70 @@ class _ForkedChild:
 
     def kill(self):
         self.send_signal(9)
+
+
+class _ServedKernel(_ForkedChild):
+    """The same, for a kernel that the fork server forked: followed by a pidfd, not a child of ours.
+
+    The server reaps its kernels, so their exit status is not ours to read: 0 once exited.
+    """
+
+    def __init__(self, pid: int):
+        super().__init__(pid)
+        self._pidfd = os.pidfd_open(pid)
+
+    def poll(self):
+        if self.returncode is None and select.select([self._pidfd], [], [], 0)[0]:
+            self.returncode = 0
+            os.close(self._pidfd)
+        return self.returncode
+
+    def send_signal(self, signum):
+        if self.poll() is None:
+            signal.pidfd_send_signal(self._pidfd, signum)
+
+
+class KernelServer:
+    """A fork server: a process that imports the packages once, then forks a kernel on request."""
+
+    def __init__(self, modules=WARM_MODULES):
+        self._process = subprocess.Popen(
+            [sys.executable, __file__, "--serve", *modules],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,  # as nbval starts its kernels: their stderr is not the test's
+            text=True,
+        )
+
+    def start_kernel(self, connection_file: str, cwd: str) -> _ServedKernel:
+        """Fork a kernel listening on `connection_file`, working in `cwd`; a handle for its provisioner."""
+        self._process.stdin.write(f"{connection_file}\t{cwd}\n")
+        self._process.stdin.flush()
+        answer = self._process.stdout.readline()
+        if not answer.strip().isdigit():
+            raise RuntimeError(f"the kernel fork server did not start a kernel (it answered {answer!r})")
+        return _ServedKernel(int(answer))
+
+    def close(self):
+        self._process.stdin.close()
+        self._process.wait(timeout=30)
+
+
+def serve(modules=WARM_MODULES) -> None:
+    """The fork server's loop: import `modules`, then for each `CONNECTION_FILE<TAB>CWD` line on
+    stdin fork a kernel and print its pid. Ends when stdin closes."""
+    warm_up(modules)
+    answers = os.fdopen(os.dup(1), "w")
+    os.dup2(2, 1)  # the kernels' own output must not reach the answers
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # exited kernels are reaped at once
+    for line in sys.stdin:
+        connection_file, cwd = line.rstrip("\n").split("\t")
+        pid = os.fork()
+        if pid == 0:
+            answers.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # a kernel waits for its own children
+            _run_kernel(connection_file, cwd)
+        print(pid, file=answers, flush=True)
 
 
 def _run_kernel(connection_file: str, cwd: str):
@@ -185,3 +255,7 @@ def _client(path: Path, timeout: int, result_file: Path):
         result_file.write_bytes(pickle.dumps(result))
     finally:
         os._exit(0)
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--serve"]:
+    serve(sys.argv[2:] or WARM_MODULES)
