@@ -8,6 +8,8 @@ to the public repository.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import yaml
 from book_html import (
@@ -36,6 +38,22 @@ def test_book_is_built_and_current():
         assert page.stat().st_mtime >= source.stat().st_mtime, (
             f"{page} is older than {source.name}: rebuild with {BUILD_COMMAND}"
         )
+
+
+def test_every_glued_figure_is_drawn():
+    """Each `{glue:figure}` of a chapter is a <figure> with its image in the page: a chapter run
+    where Matplotlib did not draw inline leaves the figure and its caption with no image."""
+    undrawn = []
+    for document in toc_documents():
+        source = source_of(document)
+        if source.suffix != ".ipynb":
+            continue
+        glued = source.read_text(encoding="utf-8").count("{glue:figure}")
+        figures = re.findall(r"<figure\b.*?</figure>", (HTML / f"{document}.html").read_text(encoding="utf-8"), re.S)
+        drawn = sum("<img" in figure for figure in figures)
+        if drawn < glued:
+            undrawn.append(f"{document}: {glued} glued figures, {drawn} drawn")
+    assert not undrawn, undrawn
 
 
 def test_redirect_stubs_point_at_pages():

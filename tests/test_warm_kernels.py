@@ -25,7 +25,12 @@ def _notebook(folder: Path, name: str, *sources: str) -> Path:
 
 
 def test_each_notebook_runs_in_its_own_forked_kernel_in_its_folder(tmp_path):
-    first = _notebook(tmp_path / "a", "first.ipynb", "import numpy, os\nshared = 1\nprint(os.getcwd())")
+    first = _notebook(
+        tmp_path / "a",
+        "first.ipynb",
+        "import numpy, os\nshared = 1\nprint(os.getcwd())",
+        "import matplotlib.pyplot as plt\nplt.plot([0, 1])\nplt.show()",  # inline, as in a new kernel
+    )
     second = _notebook(tmp_path / "b", "second.ipynb", "import os\nprint(os.getcwd(), 'shared' in globals())")
     failing = _notebook(tmp_path / "a", "failing.ipynb", "assert 1 + 1 == 3, 'arithmetic'")
     # In a process of its own: forking is only safe from one that has run no thread pool (see the module).
@@ -35,20 +40,22 @@ def test_each_notebook_runs_in_its_own_forked_kernel_in_its_folder(tmp_path):
         sys.path.insert(0, {str(ROOT / "tools")!r})
         import warm_kernels
         from pathlib import Path
-        warm_kernels.warm_up(("numpy", "ipykernel.kernelapp"))
+        warm_kernels.warm_up(("numpy", "matplotlib", "ipykernel.kernelapp"))
         paths = [Path(p) for p in {[str(first), str(second), str(failing)]!r}]
         results = {{}}
         for path, notebook, seconds, error in warm_kernels.execute(paths, 2, 60):
-            text = [o.get("text", "") for c in notebook.cells for o in c.outputs] if notebook else None
-            results[path.name] = {{"text": text, "error": error}}
+            outputs = [o for c in notebook.cells for o in c.outputs] if notebook else []
+            text = [o["text"] for o in outputs if "text" in o]
+            images = sum("image/png" in o.get("data", {{}}) for o in outputs)
+            results[path.name] = {{"text": text, "images": images, "error": error}}
         print(json.dumps(results))
         """
     )
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     results = json.loads(run.stdout.strip().splitlines()[-1])
-    assert results["first.ipynb"] == {"text": [f"{tmp_path / 'a'}\n"], "error": None}
-    assert results["second.ipynb"] == {"text": [f"{tmp_path / 'b'} False\n"], "error": None}
+    assert results["first.ipynb"] == {"text": [f"{tmp_path / 'a'}\n"], "images": 1, "error": None}
+    assert results["second.ipynb"] == {"text": [f"{tmp_path / 'b'} False\n"], "images": 0, "error": None}
     assert "AssertionError" in results["failing.ipynb"]["error"] and "arithmetic" in results["failing.ipynb"]["error"]
 
 

@@ -52,6 +52,9 @@ WARM_MODULES = (
 
 def warm_up(modules=WARM_MODULES) -> None:
     """Import `modules` into this process, so that the kernels forked from it start with them."""
+    # Matplotlib reads its backend when it is imported; a kernel sets this before the chapter
+    # imports Matplotlib, so that figures are shown inline (as PNG outputs): it must be set first.
+    os.environ.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     for name in modules:
         importlib.import_module(name)
 
