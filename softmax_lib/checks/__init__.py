@@ -11,7 +11,8 @@ A claim about the library is a registered check (registry.py); a demonstration s
 * variants: checks of sparsemax, hierarchical softmax and the fused loss;
 * scale: checks of the loss options (weight, ignore_index, label_smoothing, z_loss) against torch, held to the
   bounds of option_bounds;
-* training: checks of the variants' training functions (sparsemax loss and backward, path-scored hierarchical softmax);
+* sparsemax, hierarchical: checks of the variants' training functions (the sparsemax loss and backward;
+  hierarchical softmax scored along the path);
 * regression: the book's softmax-regression problem (digits, objective, Hessian, L-BFGS fit), shared by two chapters;
 * accuracy: stress inputs and errors in units of u, for the accuracy studies;
 * mistakes: plausible wrong implementations and the mistake × check × dtype table.
@@ -49,6 +50,7 @@ from .error_scales import (
     loss_error_scale,
     softmax_error_scale,
 )
+from .hierarchical import check_hierarchical_softmax_loss, hierarchical_path_scales, hierarchical_path_units
 from .option_bounds import (
     linear_options_bounds,
     options_grad_units,
@@ -76,6 +78,13 @@ from .oracles import (
 )
 from .registry import CASES, SEED, Case, register
 from .scale import check_loss_options
+from .sparsemax import (
+    check_sparsemax_loss,
+    check_sparsemax_vjp,
+    sparsemax_loss_units,
+    torch_sparsemax,
+    torch_sparsemax_loss_units,
+)
 from .tolerance import (
     DTYPES,
     EXP_UNITS,
@@ -88,16 +97,6 @@ from .tolerance import (
     machine_epsilon,
     smallest_normal,
     unit_roundoff,
-)
-from .training import (
-    check_hierarchical_softmax_loss,
-    check_sparsemax_loss,
-    check_sparsemax_vjp,
-    hierarchical_path_scales,
-    hierarchical_path_units,
-    sparsemax_loss_units,
-    torch_sparsemax,
-    torch_sparsemax_loss_units,
 )
 from .variants import (
     check_cross_entropy_with_grad,
