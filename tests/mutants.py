@@ -670,10 +670,389 @@ def chapter_report(records: list[dict] | None = None) -> str:
     return "\n".join(lines)
 
 
+# --- every assert on a library result, and the planted errors that trip it ----------------------------
+# python -m tests.mutants --every-assert runs every (mutant, chapter it names) pair with every cell of the
+# chapter run (tools/mutation_engine.py, every_cell), and writes ASSERTS_REPORT (.md and .json).
+ASSERTS_REPORT = ROOT / "_build" / "mutation-asserts.md"
+# Parts of softmax_lib whose results are not what a planted error changes: SymPy expressions built on the
+# chapter's own symbols, the mpmath oracle, and number formatting for the text.
+NOT_LIBRARY_MODULES = ("softmax_lib.symbolic", "softmax_lib.reference", "softmax_lib.formatting")
+LIBRARY = "library result"
+
+
+@dataclass(frozen=True)
+class AssertEntry:
+    chapter: str  # book/NAME.ipynb
+    cell: int
+    line: int  # first and last line of the assert in its cell
+    last: int
+    text: str  # the assert's first line, stripped
+    kind: str  # LIBRARY, or another word for what it checks
+    reason: str
+
+    @property
+    def key(self) -> tuple[str, int, str]:
+        """What the exception lists below name an assert by: chapter, cell index, first line."""
+        return (self.chapter, self.cell, self.text)
+
+
+# Asserts the classification (assert_inventory) gets wrong, with the kind they are and why.
+# Keyed by (chapter, cell index, the assert's first line); a fast test checks that each still exists
+# and that the heuristic still classifies it otherwise.
+ASSERT_KIND_EXCEPTIONS: dict[tuple[str, int, str], tuple[str, str]] = {}
+
+# Library-result asserts that no planted error trips, and why a planted error for them would not be a
+# plausible mistake (or why what they check is a property of the data, not of the code).
+UNTRIPPED_ASSERTS: dict[tuple[str, int, str], str] = {}
+
+
+class _Classifier:
+    """Which names of one notebook hold values computed by softmax_lib (see assert_inventory)."""
+
+    def __init__(self) -> None:
+        self.imported: dict[str, str] = {}  # name in the notebook -> dotted path in softmax_lib
+        self.tainted: set[str] = set()
+
+    def imports(self, node) -> None:
+        import ast
+
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "softmax_lib":
+                    bound = alias.asname or alias.name.split(".")[0]
+                    self.imported[bound] = alias.name if alias.asname else "softmax_lib"
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "softmax_lib":
+            for alias in node.names:
+                self.imported[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+
+    def library_path(self, node) -> str:
+        """The softmax_lib path `node` (a name or an attribute chain) refers to, or ''."""
+        import ast
+
+        parts = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name) or node.id not in self.imported:
+            return ""
+        return ".".join([self.imported[node.id], *reversed(parts)])
+
+    def involves(self, node) -> bool:
+        """Whether `node` reads a tainted name, or refers to a softmax_lib function or value (not a
+        module, not a constant in capitals, nothing from NOT_LIBRARY_MODULES)."""
+        import ast
+
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id in self.tainted:
+                return True
+            if isinstance(sub, (ast.Name, ast.Attribute)):
+                path = self.library_path(sub)
+                leaf = path.rsplit(".", 1)[-1]
+                if path and not path.startswith(NOT_LIBRARY_MODULES) and leaf != leaf.upper():
+                    if not _is_module(path):
+                        return True
+        return False
+
+    def bind(self, targets, value, loose: bool) -> None:
+        """Taint the names `targets` bind when `value` involves the library; else a plain top-level
+        assignment (`loose` False) clears them."""
+        import ast
+
+        names = set()
+        for target in targets:
+            for sub in ast.walk(target):
+                if isinstance(sub, ast.Name):
+                    names.add(sub.id)
+        if value is not None and self.involves(value):
+            self.tainted |= names
+        elif not loose and all(isinstance(target, ast.Name) for target in targets):
+            self.tainted -= names
+
+
+def _is_module(path: str) -> bool:
+    """Whether dotted `path` names a module or package of the repository (not a function or a value)."""
+    where = ROOT.joinpath(*path.split("."))
+    return where.with_suffix(".py").is_file() or (where / "__init__.py").is_file()
+
+
+def _walk_statements(statements, classifier: _Classifier, found: list, loose: bool = False) -> None:
+    """Update `classifier` statement by statement, in order; append (assert node, kind, reason) to `found`."""
+    import ast
+
+    for node in statements:
+        classifier.imports(node)
+        if isinstance(node, ast.Assert):
+            if isinstance(node.test, ast.UnaryOp) and isinstance(node.test.op, ast.Not):
+                found.append((node, "failing twin", "assert not …: shows a check rejecting a wrong answer"))
+            elif classifier.involves(node.test):
+                found.append((node, LIBRARY, "reads a value computed by softmax_lib"))
+            else:
+                found.append((node, "other", "reads no value computed by softmax_lib"))
+        elif isinstance(node, ast.Assign):
+            classifier.bind(node.targets, node.value, loose)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            classifier.bind([node.target], node.value, True)
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            # x.append(f(...)), x.update(...): the receiver holds what the call passes it
+            receiver = node.value.func.value if isinstance(node.value.func, ast.Attribute) else None
+            if receiver is not None:
+                classifier.bind([receiver], node.value, True)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if classifier.involves(node):
+                classifier.tainted.add(node.name)
+            _walk_statements(node.body, classifier, found, loose=True)
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            classifier.bind([node.target], node.iter, True)
+            for _ in range(2):  # a value computed in one iteration is read in the next
+                _walk_statements(node.body, classifier, found if _ else [], loose=True)
+            _walk_statements(node.orelse, classifier, found, loose=True)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                if item.optional_vars is not None:
+                    classifier.bind([item.optional_vars], item.context_expr, True)
+            _walk_statements(node.body, classifier, found, loose)
+        elif isinstance(node, (ast.If, ast.While, ast.Try)):
+            for block in ("body", "orelse", "finalbody"):
+                _walk_statements(getattr(node, block, []), classifier, found, loose=True)
+            for handler in getattr(node, "handlers", []):
+                _walk_statements(handler.body, classifier, found, loose=True)
+
+
+def assert_inventory(notebook: Path, overrides: bool = True) -> list[AssertEntry]:
+    """Every assert in the code cells of `notebook`, classified by what it checks.
+
+    An assert is on a library result (kind LIBRARY) when its condition reads a value computed by
+    softmax_lib: it calls or names a function of softmax_lib (checks included; the symbolic, reference
+    and formatting modules excluded, see NOT_LIBRARY_MODULES; a module or a constant in capitals is not
+    a computation), or reads a variable that an earlier statement of the notebook computed from one.
+    The notebook is read once, cell by cell and statement by statement: an assignment whose value
+    involves the library taints the names it binds (so does x.append(value), a loop over such a
+    value, a `with` of one, a function whose body involves one), and a plain top-level reassignment
+    from anything else clears them. Otherwise the kind is "failing twin" (`assert not …`: a check
+    shown rejecting a wrong answer) or "other" (SymPy identities on the chapter's own symbols,
+    torch/scipy alone, setup). ASSERT_KIND_EXCEPTIONS overrides single asserts, with a reason
+    (unless `overrides` is False: the heuristic alone).
+    """
+    import json
+
+    chapter = f"book/{notebook.name}"
+    classifier = _Classifier()
+    entries = []
+    for index, cell in enumerate(json.loads(notebook.read_text())["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        lines = "".join(cell["source"]).splitlines()
+        tree = _parse_cell(lines)
+        found: list = []
+        _walk_statements(tree.body, classifier, found)
+        seen = set()
+        for node, kind, reason in found:
+            if node.lineno in seen:  # a loop's body is walked twice
+                continue
+            seen.add(node.lineno)
+            entry = AssertEntry(
+                chapter,
+                index,
+                node.lineno,
+                node.end_lineno or node.lineno,
+                lines[node.lineno - 1].strip(),
+                kind,
+                reason,
+            )
+            if overrides and entry.key in ASSERT_KIND_EXCEPTIONS:
+                kind, reason = ASSERT_KIND_EXCEPTIONS[entry.key]
+                entry = AssertEntry(chapter, index, entry.line, entry.last, entry.text, kind, reason)
+            entries.append(entry)
+    return sorted(entries, key=lambda entry: (entry.cell, entry.line))
+
+
+def _parse_cell(lines: list[str]):
+    import ast
+
+    # IPython's magics (%pip, !cmd) are not Python: a `pass` of the same indentation stands in.
+    return ast.parse("\n".join(re.sub(r"^(\s*)[%!].*", r"\1pass", line) for line in lines))
+
+
+def every_assert_chains(mutants: list[Mutant]) -> list[list[dict]]:
+    """The engine's jobs for the per-assert report, each a chain of its own, the largest chapters first
+    (so that two workers end together): each chapter unmutated (the baseline, which must raise nowhere),
+    then every non-equivalent mutant on every chapter it names; every cell of each is run."""
+    named = sorted({path for m in mutants for path in m.chapters}, key=lambda path: -(ROOT / path).stat().st_size)
+    jobs = [{"mutant": None, "target": path, "every_cell": True} for path in named]
+    jobs += [
+        {"mutant": m.name, "target": path, "every_cell": True}
+        for path in named
+        for m in mutants
+        if path in m.chapters and not m.equivalent
+    ]
+    return [[job] for job in jobs]
+
+
+def _tripped_assert(record: dict, asserts: list[AssertEntry]) -> AssertEntry | None:
+    """The assert a raise came from: the innermost frame of the chapter's code inside an assert."""
+    for cell, line in reversed(record.get("frames") or [[record["cell"], record["line"]]]):
+        for entry in asserts:
+            if entry.cell == cell and entry.line <= line <= entry.last:
+                return entry
+    return None
+
+
+def every_assert_report(records: list[dict], seconds: float, workers: int) -> tuple[dict, str, list[str]]:
+    """The per-assert report of the every-cell run `records`: (JSON, markdown, problems).
+
+    Per chapter: every library-result assert, with the planted errors that trip it (and the exception,
+    when it is not an AssertionError: the assert's own library call raised); the untripped ones, with
+    their reason from UNTRIPPED_ASSERTS; the other asserts that a planted error trips; the statements
+    other than asserts that raised, and the cells that raised only because an earlier one did.
+    `problems` lists what must be fixed: a baseline raise, an untripped library-result assert without a
+    reason, a reason given for an assert that a planted error trips.
+    """
+    problems = [
+        f"the unmutated {r['target']} raises in cell {raised['cell']}: {raised['statement']} ({raised['error']})"
+        for r in records
+        if r["mutant"] is None
+        for raised in r.get("raised", [])
+    ]
+    problems += [
+        f"{r['mutant']} on {r['target']}: {r['status']} {r.get('message', '')[:300]}"
+        for r in records
+        if r["status"] == "crashed"
+    ]
+    chapters_json = {}
+    md = [
+        "# Every assert on a library result, and the planted errors that trip it",
+        "",
+        f"{len([r for r in records if r['mutant']])} (mutant, chapter) runs, every cell of each, "
+        f"{seconds:.0f} s with {workers} workers. Regenerate: `python -m tests.mutants --every-assert`.",
+    ]
+    all_keys = set()
+    for path in sorted({r["target"] for r in records}):
+        asserts = assert_inventory(ROOT / path)
+        all_keys |= {entry.key for entry in asserts}
+        trips: dict[tuple, list[str]] = {}
+        others: dict[tuple, list[str]] = {}
+        consequences: dict[int, list[str]] = {}
+        for r in records:
+            if r["target"] != path or not r["mutant"]:
+                continue
+            for raised in r.get("raised", []):
+                if "consequence_of" in raised:
+                    consequences.setdefault(raised["cell"], []).append(r["mutant"])
+                    continue
+                entry = _tripped_assert(raised, asserts)
+                label = r["mutant"] + ("" if raised["error"] == "AssertionError" else f" ({raised['error']})")
+                if entry is None:
+                    others.setdefault((raised["cell"], raised["statement"], raised["error"]), []).append(r["mutant"])
+                else:
+                    trips.setdefault(entry.key + (entry.line,), []).append(label)
+        library = [entry for entry in asserts if entry.kind == LIBRARY]
+        rows = []
+        for entry in library:
+            by = trips.get(entry.key + (entry.line,), [])
+            reason = UNTRIPPED_ASSERTS.get(entry.key, "")
+            if by and reason:
+                problems.append(
+                    f"{path} cell {entry.cell}: {entry.text!r} is tripped by {by}: drop it from UNTRIPPED_ASSERTS"
+                )
+            if not by and not reason:
+                problems.append(
+                    f"{path} cell {entry.cell} line {entry.line}: {entry.text!r} is tripped by no planted error"
+                )
+            rows.append(
+                {
+                    "cell": entry.cell,
+                    "line": entry.line,
+                    "source": entry.text,
+                    "tripped_by": by,
+                    "untripped_because": reason,
+                }
+            )
+        tripped_others = [
+            {"cell": e.cell, "line": e.line, "source": e.text, "kind": e.kind, "tripped_by": trips[e.key + (e.line,)]}
+            for e in asserts
+            if e.kind != LIBRARY and e.key + (e.line,) in trips
+        ]
+        chapters_json[path] = {
+            "asserts": len(asserts),
+            "library_result_asserts": rows,
+            "other_asserts_tripped": tripped_others,
+            "other_statements_raised": [
+                {"cell": cell, "statement": statement, "error": error, "by": by}
+                for (cell, statement, error), by in sorted(others.items())
+            ],
+            "consequences": {str(cell): by for cell, by in sorted(consequences.items())},
+        }
+        tripped = sum(bool(row["tripped_by"]) for row in rows)
+        explained = sum(bool(row["untripped_because"]) and not row["tripped_by"] for row in rows)
+        md += [
+            "",
+            f"## {path}",
+            "",
+            f"{len(asserts)} asserts, {len(rows)} on library results: {tripped} tripped by a planted error, "
+            f"{explained} untripped with a reason, {len(rows) - tripped - explained} untripped without one.",
+            "",
+        ]
+        for row in rows:
+            verdict = ", ".join(row["tripped_by"]) or (
+                f"untripped: {row['untripped_because']}" if row["untripped_because"] else "**NOT TRIPPED**"
+            )
+            md.append(f"- cell {row['cell']}, line {row['line']}: `{row['source'][:110]}` — {verdict}")
+        for item in tripped_others:
+            where = f"cell {item['cell']}, line {item['line']}: `{item['source'][:110]}`"
+            md.append(f"- ({item['kind']}) {where} — {', '.join(item['tripped_by'])}")
+        for item in chapters_json[path]["other_statements_raised"]:
+            where = f"cell {item['cell']}: `{item['statement'][:110]}` raised {item['error']}"
+            md.append(f"- (not an assert) {where} — {', '.join(item['by'])}")
+        for cell, by in chapters_json[path]["consequences"].items():
+            md.append(f"- (consequence of an earlier failure) cell {cell} — {', '.join(by)}")
+    stale = [key for key in UNTRIPPED_ASSERTS if key[0] in chapters_json and key not in all_keys]
+    problems += [f"UNTRIPPED_ASSERTS names an assert that no longer exists: {key}" for key in stale]
+    untripped = [
+        f"{path} cell {row['cell']} line {row['line']}: {row['source']}"
+        for path, chapter in chapters_json.items()
+        for row in chapter["library_result_asserts"]
+        if not row["tripped_by"] and not row["untripped_because"]
+    ]
+    md += ["", f"## Library-result asserts no planted error trips, without a reason: {len(untripped)}", ""]
+    md += [f"- {line}" for line in untripped]
+    summary = {"seconds": round(seconds), "workers": workers, "problems": problems, "chapters": chapters_json}
+    return summary, "\n".join(md) + "\n", problems
+
+
+def run_every_assert(mutants: list[Mutant], workers: int = 2) -> list[str]:
+    """Run every planted error through every chapter it names, every cell of each; write ASSERTS_REPORT
+    (.md and .json) and return the problems (see every_assert_report)."""
+    import json
+    import os
+    import subprocess
+    import tempfile
+    import time
+
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="softmax-mutation-asserts-") as tmp:
+        todo, done = Path(tmp) / "chains.json", Path(tmp) / "results.json"
+        todo.write_text(json.dumps(every_assert_chains(mutants)))
+        env = {key: value for key, value in os.environ.items() if key not in ("PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER")}
+        command = [sys.executable, "-m", "tools.mutation_engine", str(todo), str(done), str(workers)]
+        subprocess.run(command, cwd=ROOT, env=env, check=True)
+        records = json.loads(done.read_text())
+    summary, text, problems = every_assert_report(records, time.monotonic() - start, workers)
+    ASSERTS_REPORT.parent.mkdir(exist_ok=True)
+    ASSERTS_REPORT.write_text(text)
+    ASSERTS_REPORT.with_suffix(".json").write_text(json.dumps({**summary, "records": records}, indent=1) + "\n")
+    return problems
+
+
 if __name__ == "__main__":
     repository = Path(__file__).resolve().parent.parent
     if sys.argv[1:] == ["--by-chapter"]:
         print(chapter_report())
         sys.exit(0)
+    if sys.argv[1:2] == ["--every-assert"]:
+        chosen = [BY_NAME[name] for name in sys.argv[2:]] or MUTANTS
+        found = run_every_assert(chosen, int(__import__("os").environ.get("MUTANT_WORKERS", "2")))
+        print("\n".join(found) or "every library-result assert is tripped by a planted error or has a reason")
+        print(f"report: {ASSERTS_REPORT} and {ASSERTS_REPORT.with_suffix('.json')}")
+        sys.exit(1 if found else 0)
     for name in sys.argv[1:] or list(BY_NAME):
         print(f"# {name}: {BY_NAME[name].description}\n{diff(BY_NAME[name], repository)}")
