@@ -159,9 +159,14 @@ def _raised(error: BaseException, source: str, filename: str) -> dict:
     }
 
 
-def _run_cells(notebook: Path):
+def _run_cells(notebook: Path, past_asserts: bool = False):
     """Run the code cells of `notebook` in order in an InteractiveShell, yielding for each
-    (cell index, source, error or None, the cell's compiled file name, seconds)."""
+    (cell index, source, error or None, the compiled file name, seconds).
+
+    With `past_asserts`, a cell whose top-level assert raises runs on from the statement after that
+    assert (an assert binds nothing, so what follows runs as it would have), and yields once more per
+    raise: every failing top-level assert of a cell is seen, not only the first.
+    """
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.utils.capture import capture_output
 
@@ -172,12 +177,30 @@ def _run_cells(notebook: Path):
         if cell["cell_type"] != "code":
             continue
         source = "".join(cell["source"])
-        start = time.monotonic()
-        with capture_output(display=True):
-            result = shell.run_cell(source, store_history=True)
-        seconds = time.monotonic() - start
-        filename = shell.compile.get_code_name(source, shell.transform_cell(source), shell.execution_count - 1)
-        yield index, source, result.error_before_exec or result.error_in_exec, filename, seconds
+        piece = source
+        while piece is not None:
+            start = time.monotonic()
+            with capture_output(display=True):
+                result = shell.run_cell(piece, store_history=True)
+            seconds = time.monotonic() - start
+            filename = shell.compile.get_code_name(piece, shell.transform_cell(piece), shell.execution_count - 1)
+            error = result.error_before_exec or result.error_in_exec
+            yield index, source, error, filename, seconds
+            end = _assert_end(source, _cell_line(error, filename)) if error is not None and past_asserts else None
+            # the rest of the cell after the assert, behind comment lines (IPython drops leading blank
+            # ones) so that its line numbers stay the cell's
+            rest = "\n".join(source.splitlines()[end:]) if end else ""
+            piece = "#\n" * end + rest if rest.strip() else None
+
+
+def _assert_end(source: str, lineno: int) -> int | None:
+    """The last line of the top-level assert of cell `source` that covers line `lineno`; None if that
+    statement is not a top-level assert."""
+    tree = _python(source)
+    for node in tree.body if tree is not None and lineno else []:
+        if node.lineno <= lineno <= (node.end_lineno or node.lineno):
+            return (node.end_lineno or node.lineno) if isinstance(node, ast.Assert) else None
+    return None
 
 
 def run_chapter(notebook: Path) -> dict:
@@ -256,7 +279,8 @@ def _free_names(source: str) -> set[str]:
 
 
 def run_every_cell(notebook: Path) -> dict:
-    """Run every code cell of `notebook`, on after a cell raises; record each cell that raises.
+    """Run every code cell of `notebook`, on after a cell raises (and within a cell, on after a
+    top-level assert that raises); record each raise.
 
     Each record in "raised" holds the cell, the line and statement of the cell at which the error
     left it (the assert, or the call that raised), the exception's type and message, and "frames":
@@ -272,8 +296,8 @@ def run_every_cell(notebook: Path) -> dict:
     raised = []
     cell_of_file: dict[str, int] = {}
     unbound: dict[str, int] = {}  # name -> the earlier raising cell that may have left it unbound
-    for index, source, error, filename, _ in _run_cells(notebook):
-        executed += 1
+    for index, source, error, filename, _ in _run_cells(notebook, past_asserts=True):
+        executed += index not in cell_of_file.values()
         cell_of_file[filename] = index
         if error is None:
             continue
@@ -288,8 +312,9 @@ def run_every_cell(notebook: Path) -> dict:
             causes.append(unbound[error.name])  # read in a function that an earlier cell defined
         if causes:
             record["consequence_of"] = min(causes)
-        for name in _unbound_after(source, record["line"]) if record["line"] else set():
-            unbound.setdefault(name, index)
+        if _assert_end(source, record["line"]) is None:  # the cell stopped there: what follows did not run
+            for name in _unbound_after(source, record["line"]) if record["line"] else set():
+                unbound.setdefault(name, index)
         raised.append(record)
     status = "failed" if raised else "passed"
     return {"status": status, "raised": raised, "cells_run": executed}
