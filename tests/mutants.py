@@ -34,10 +34,14 @@ FUSED = "softmax_lib/_fused.py"
 ONLINE = "softmax_lib/_online.py"
 VARIANTS = "softmax_lib/_variants.py"
 CHECKS = "softmax_lib/checks/tolerance.py"
+BOUNDS = "softmax_lib/checks/bounds.py"
+GUMBEL = "softmax_lib/_gumbel.py"
+TRAINING_VARIANTS = "softmax_lib/_training_variants.py"
 
 UNIT = ("tests/test_softmax_lib.py", "tests/test_properties.py", "tests/test_errors.py")
 FAST_UNIT = ("tests/test_fast.py",)
 VARIANTS_UNIT = ("tests/test_variants.py",)
+TRAINING_VARIANTS_UNIT = ("tests/test_training_variants.py",)
 CHECKS_UNIT = ("tests/test_checks.py",)
 
 
@@ -148,7 +152,8 @@ MUTANTS = [
         SOFTMAX,
         r"e = " + NS + r"exp\(work - (?:np|xp)\.max\(work, axis=-1, keepdims=True\)\)",
         r"e = \g<ns>.exp(work)",
-        chapters=chapters("numerics"),
+        # softmax_definition: softmax(z + c) equals softmax(z) bit for bit only when the shift cancels exactly
+        chapters=chapters("numerics", "softmax_definition"),
     ),
     Mutant(
         "softmax-sum-wrong-axis",
@@ -552,6 +557,42 @@ MUTANTS = [
         unit_tests=VARIANTS_UNIT,
         chapters=VARIANTS_CHAPTERS,
     ),
+    Mutant(
+        "sparsemax-not-clipped",
+        "sparsemax returns z − τ without clipping at 0: the entries outside the support come out negative",
+        VARIANTS,
+        r"p = xp\.maximum\(shifted - \(support_sum - 1\) / support_size, xp\.zeros_like\(shifted\)\)",
+        r"p = shifted - (support_sum - 1) / support_size",
+        unit_tests=VARIANTS_UNIT,
+        chapters=chapters("variants"),
+    ),
+    Mutant(
+        "sigmoid-branches-swapped",
+        "sigmoid's two stable branches swapped: e^(−|x|)/(1 + e^(−|x|)) for x ≥ 0, which is σ(−x)",
+        VARIANTS,
+        r"np\.where\(x >= 0, 1 / \(1 \+ e\), e / \(1 \+ e\)\)",
+        r"np.where(x >= 0, e / (1 + e), 1 / (1 + e))",
+        unit_tests=VARIANTS_UNIT,
+        chapters=chapters("variants"),
+    ),
+    Mutant(
+        "gumbel-softmax-tempers-noise-only",
+        "Gumbel-softmax divides only the noise by T: softmax(z + g/T) instead of softmax((z + g)/T)",
+        GUMBEL,
+        r"softmax\(\(logits \+ gumbels\) / temperature, axis=axis\)",
+        r"softmax(logits + gumbels / temperature, axis=axis)",
+        unit_tests=VARIANTS_UNIT,
+        chapters=chapters("variants"),
+    ),
+    Mutant(
+        "huffman-merged-weight-not-summed",
+        "Huffman's merged node weighs as its heavier child instead of the sum of both: the tree is no longer optimal",
+        TRAINING_VARIANTS,
+        r"heapq\.heappush\(heap, \(w_left \+ w_right, next_id, next_id\)\)",
+        r"heapq.heappush(heap, (w_right, next_id, next_id))",
+        unit_tests=TRAINING_VARIANTS_UNIT,
+        chapters=chapters("variants"),
+    ),
     # --- shared checks (checks.py): a weakened check passes wrong results silently ----------------------
     Mutant(
         "compare-abs-of-sum",
@@ -578,7 +619,16 @@ MUTANTS = [
         r"return machine_epsilon\(dtype\) / 2$",
         r"return machine_epsilon(dtype) ** 0.5 / 2",
         unit_tests=CHECKS_UNIT,
-        chapters=chapters("jacobian", "cross_entropy_gradient"),
+        chapters=chapters("jacobian", "cross_entropy_gradient", "checking", "devices", "loss_geometry"),
+    ),
+    Mutant(
+        "softmax-bound-forgets-spread",
+        "the per-entry softmax error bound drops |z_i − m| (the rounding of z_i − m that exp amplifies): K + 4 + log K",
+        BOUNDS,
+        r"return np\.abs\(z - np\.max\(z, axis=axis, keepdims=True\)\) \+ k \+ 4 \+ np\.log\(k\)$",
+        r"return np.zeros_like(z) + k + 4 + np.log(k)",
+        unit_tests=CHECKS_UNIT,
+        chapters=chapters("numerics", "softmax_definition", "intro", "devices", "checking"),
     ),
 ]
 
@@ -699,11 +749,232 @@ class AssertEntry:
 # Asserts the classification (assert_inventory) gets wrong, with the kind they are and why.
 # Keyed by (chapter, cell index, the assert's first line); a fast test checks that each still exists
 # and that the heuristic still classifies it otherwise.
-ASSERT_KIND_EXCEPTIONS: dict[tuple[str, int, str], tuple[str, str]] = {}
+TWIN = (
+    "shows a check, a bound or a formula rejecting a wrong answer (a planted mistake of softmax_lib.checks.mistakes, "
+    "a loosened bound, a wrong formula), as `assert not …` does: a weakened check trips it, a wrong result does not"
+)
+OWN_SYMBOLS_OR_TORCH = (
+    "reads only the chapter's own SymPy expressions, or torch's result: the scan took a name for a library value"
+)
+ASSERT_KIND_EXCEPTIONS: dict[tuple[str, int, str], tuple[str, str]] = {
+    (
+        "book/checking.ipynb",
+        6,
+        "assert not tiny_entry.passed and tiny_entry.max_error == abs(1e-3 - 1e-6) / 1e-6  # 999, to rounding",
+    ): ("failing twin", TWIN),
+    (
+        "book/cross_entropy_at_scale.ipynb",
+        6,
+        'assert loss_check.name.startswith("cross_entropy vs torch") and not loss_check.passed',
+    ): ("failing twin", TWIN),
+    ("book/cross_entropy_gradient.ipynb", 18, 'assert result.passed == (name == "log 57"), result'): (
+        "failing twin",
+        TWIN,
+    ),
+    ("book/devices.ipynb", 10, "assert all(rejected), mistake.name"): ("failing twin", TWIN),
+    (
+        "book/fast_exact.ipynb",
+        8,
+        'assert same_as_float32["scipy"] < len(FLOAT16_INPUTS)  # the check can fail: float16 arithmetic is not float32 rounded',  # noqa: E501
+    ): ("failing twin", TWIN),
+    (
+        "book/fast_exact.ipynb",
+        15,
+        'assert all(dominant[name] >= 2.0**52 for name in ("textbook shifted", "scipy", "torch"))',
+    ): ("other", OWN_SYMBOLS_OR_TORCH),
+    ("book/fast_exact.ipynb", 43, "assert left[0] == right[0] and reduced(left[1] - right[1]) == 0"): (
+        "other",
+        OWN_SYMBOLS_OR_TORCH,
+    ),
+    (
+        "book/fast_exact.ipynb",
+        43,
+        "assert reduced(left[1] - sum(d * sp.exp(m - m_all) for m, d in (first, second, third))) == 0",
+    ): ("other", OWN_SYMBOLS_OR_TORCH),
+    (
+        "book/fast_exact.ipynb",
+        43,
+        "assert gap != 0 and gap.subs(dict(zip(state_symbols, (0, 1, 1, 1, 2, 1)))).evalf() != 0",
+    ): ("other", OWN_SYMBOLS_OR_TORCH),
+    ("book/jacobian.ipynb", 18, "assert normwise.passed and not flushed_result.passed"): ("failing twin", TWIN),
+    ("book/jacobian_properties.ipynb", 17, "assert rejected_by, prop"): ("failing twin", TWIN),
+    ("book/jacobian_properties.ipynb", 23, "assert forgotten.passed == (temperature == 1.0)"): ("failing twin", TWIN),
+    ("book/jacobian_properties.ipynb", 31, "assert np.max(np.abs(equal_eigenvalues - guess)) > tau"): (
+        "failing twin",
+        TWIN,
+    ),
+    ("book/loss_geometry.ipynb", 10, "assert half_bound_fails"): ("failing twin", TWIN),
+    (
+        "book/loss_geometry.ipynb",
+        16,
+        "assert softmax_lib.cross_entropy(np.array([1.0, 0.0, 0.0]), target) > float(h_exact) + tolerance * loss_scale",
+    ): ("failing twin", TWIN),
+    ("book/loss_hessian.ipynb", 18, 'assert result.passed == (name == "p_c + p_k - (p_c - p_k)^2"), result'): (
+        "failing twin",
+        TWIN,
+    ),
+    ("book/numerics.ipynb", 14, "assert not plain.passed and np.all(plain_log_softmax(rows)[:, 0] == 0)"): (
+        "failing twin",
+        TWIN,
+    ),
+    ("book/numerics.ipynb", 16, "assert torch_log_of_softmax[1] == -np.inf"): ("other", OWN_SYMBOLS_OR_TORCH),
+    ("book/numerics.ipynb", 22, 'assert np.all(errors["torch"] <= exact_bound + 1), (dtype, errors["torch"])'): (
+        "other",
+        OWN_SYMBOLS_OR_TORCH,
+    ),
+    ("book/numerics.ipynb", 22, 'assert np.max(errors["division-free"]) > exact_bound'): ("failing twin", TWIN),
+    ("book/numerics.ipynb", 24, "assert worst > softmax_bound_units(n_classes), (dtype, spread, worst)"): (
+        "failing twin",
+        TWIN,
+    ),
+    (
+        "book/output_layer.ipynb",
+        26,
+        "assert abs(0.005 * sweep[loss][0.005] - 2 * flow_time[loss]) > riemann_bound(loss, 0.005)",
+    ): ("failing twin", TWIN),
+    (
+        "book/softmax_definition.ipynb",
+        6,
+        "assert np.any(np.abs(frequencies - softmax_lib.softmax(logits / 1.3)) > 5 * standard_errors)",
+    ): ("failing twin", TWIN),
+    ("book/variants.ipynb", 15, "assert loose_bound_violated  # the bound without K − 1 fails"): ("failing twin", TWIN),
+    ("book/variants.ipynb", 15, "assert abs(at_003[0] - wrong_limit) > 4 * at_003[1]"): ("failing twin", TWIN),
+    (
+        "book/variants.ipynb",
+        19,
+        "assert abs(slope - 1.0) > 4 * slope_error and abs(slope) > 4 * slope_error  # not 1/T, not constant",
+    ): ("failing twin", TWIN),
+    ("book/variants.ipynb", 59, "assert np.max(np.abs(empirical - scipy.stats.norm.cdf(differences))) > dkw_bound"): (
+        "failing twin",
+        TWIN,
+    ),
+    (
+        "book/why_softmax.ipynb",
+        16,
+        "assert softmax_lib.logsumexp(equal) > 0.5 * np.log(n_classes)  # the wrong, tighter bound fails",
+    ): ("failing twin", TWIN),
+}
 
 # Library-result asserts that no planted error trips, and why a planted error for them would not be a
 # plausible mistake (or why what they check is a property of the data, not of the code).
-UNTRIPPED_ASSERTS: dict[tuple[str, int, str], str] = {}
+SETUP = (
+    "checks the chapter's setup (its data, the constants it quotes, a counting identity), which no error in the "
+    "library's arithmetic changes"
+)
+TEXTBOOK = (
+    "checks the textbook formula the chapter contrasts with the library (the chapter's own, or the textbook versions "
+    "of softmax_lib.checks.accuracy) where it overflows or loses every digit: a property of that formula and input, "
+    "which a planted error in softmax_lib's functions leaves unchanged"
+)
+TIMING = (
+    "a timing, memory or data-flow measurement: the planted errors change values, not speed, bytes allocated or the "
+    "number of passes over the data"
+)
+ONE_ROW = (
+    "a property of softmax (or logsumexp) of one float64 row of moderate logits: the plausible mistakes (a wrong "
+    "axis, a missing shift, half precision not widened) compute the same numbers on such a row, and one that changed "
+    "them (a wrong exponential or division) is not a plausible mistake in those three lines"
+)
+IN_UNIT_INTERVAL = (
+    "0 ≤ p ≤ 1 (0 < p < 1 at scale 1): each entry is a positive term over a sum that contains it, which every "
+    "plausible softmax mistake keeps (a wrong axis divides by a column sum that still contains the entry)"
+)
+TAU_SAME_FORMULA = (
+    "the check's tolerance against the formula the text states: both sides come from the same functions of "
+    "softmax_lib.checks, so an error there moves both; it keeps the text in step with the code"
+)
+INVISIBLE = (
+    "a property of the data: some Jacobian entries of logits of scale 50 lie below tau·max|J|, as for any Jacobian "
+    "whose entries span more than 1/tau, right or wrong"
+)
+UNTRIPPED_ASSERTS: dict[tuple[str, int, str], str] = {
+    (
+        "book/cross_entropy_at_scale.ipynb",
+        15,
+        "assert peak_fused < 2 * (16 * Vm + Vm * Dm) * 4 and peak_unfused >= Nm * Vm * 4",
+    ): TIMING,
+    ("book/cross_entropy_at_scale.ipynb", 15, "assert memory_ratio <= 0.1"): TIMING,
+    ("book/devices.ipynb", 16, "assert naive_finite == (dtype == torch.bfloat16)"): TEXTBOOK,
+    ("book/devices.ipynb", 19, "assert 1 < once_units < 1.001  # b·u₃₂/u below a thousandth of a unit"): SETUP,
+    ("book/fast_exact.ipynb", 13, "assert plain == 0.0  # every digit lost"): TEXTBOOK,
+    (
+        "book/fast_exact.ipynb",
+        13,
+        "assert plain_units == 2.0**53  # relative error exactly 1: |0 − x| / |x| = 1 = 2^53 u",
+    ): TEXTBOOK,
+    (
+        "book/fast_exact.ipynb",
+        13,
+        "assert 1e-20 < abs(exact) < 1e-19 and absolute_in_u < 1e-3  # in absolute terms: below a thousandth of u",
+    ): TEXTBOOK,
+    (
+        "book/fast_exact.ipynb",
+        27,
+        "assert reads == list(range(N_CHUNKS)) * 4  # 1 pass for logsumexp, 2 for softmax, 1 to build `whole`",
+    ): TIMING,
+    ("book/fast_exact.ipynb", 37, 'assert ("faster" in sentence) == (ratio["min"] > 1)'): TIMING,
+    ("book/fast_exact.ipynb", 39, 'assert one_thread["blocked_softmax(threads=1)"] < min('): TIMING,
+    (
+        "book/jacobian.ipynb",
+        18,
+        "assert tau == 2 * jacobian_units(softmax_bound_units(4, np.ptp(wide_logits))) * u",
+    ): TAU_SAME_FORMULA,
+    ("book/jacobian.ipynb", 18, "assert invisible.any()"): INVISIBLE,
+    (
+        "book/numerics.ipynb",
+        14,
+        "assert np.max(np.sum(np.exp(rows64[:, 1:] - rows64[:, :1]), axis=-1)) < u  # s₁ < u on every row",
+    ): SETUP,
+    ("book/numerics.ipynb", 20, 'assert np.array_equal(np.isinf(sweeps[dtype]["naive"]), naive_fails)'): TEXTBOOK,
+    (
+        "book/numerics.ipynb",
+        20,
+        'assert np.all(sweeps[dtype]["naive"][in_range] <= naive_bound_units(n_classes))',
+    ): TEXTBOOK,
+    ("book/numerics.ipynb", 22, "assert 0.9 * bottom <= deepest <= bottom"): SETUP,
+    ("book/numerics.ipynb", 24, "assert len(row_of) == rows.size  # every p_k is normal"): SETUP,
+    (
+        "book/numerics.ipynb",
+        24,
+        'assert np.all(errors["naive"] <= naive_bound_units(n_classes)), (dtype, spread)',
+    ): TEXTBOOK,
+    (
+        "book/numerics.ipynb",
+        28,
+        "assert round(overflow_64, 1) == 709.8 and round(-np.log(U64), 1) == 36.7  # the thresholds the solution quotes",  # noqa: E501
+    ): SETUP,
+    (
+        "book/numerics.ipynb",
+        28,
+        "assert np.array_equal(np.isinf(as_written), x < -overflow_64) and np.array_equal(as_written == 0, x > -np.log(U64))",  # noqa: E501
+    ): TEXTBOOK,
+    ("book/softmax_definition.ipynb", 6, "assert abs(f_k - p_k) <= 5 * se_k, (k, f_k, p_k)"): ONE_ROW,
+    ("book/softmax_definition.ipynb", 6, "assert np.all(frequencies > 0)"): ONE_ROW,
+    (
+        "book/softmax_definition.ipynb",
+        6,
+        "assert round(probabilities[0], 2) == 0.61 and round(probabilities[-1], 2) == 0.03",
+    ): ONE_ROW,
+    ("book/softmax_definition.ipynb", 12, "assert np.all((batch_p >= 0) & (batch_p <= 1))"): IN_UNIT_INTERVAL,
+    ("book/softmax_definition.ipynb", 12, "assert np.all((batch_p > 0) & (batch_p < 1))"): IN_UNIT_INTERVAL,
+    (
+        "book/softmax_regression.ipynb",
+        4,
+        "assert np.array_equal(np.bincount(y_train), np.bincount(y_train, minlength=n_classes))",
+    ): SETUP,
+    ("book/softmax_regression.ipynb", 6, "assert penalty == 1.0 / (inverse_penalty * n_train)"): SETUP,
+    (
+        "book/softmax_regression.ipynb",
+        20,
+        "assert int(np.trace(matrix)) == n_correct and int(matrix.sum()) == len(y_test)",
+    ): SETUP,
+    ("book/variants.ipynb", 24, "assert np.all(softmax_lib.softmax(example) > 0)"): ONE_ROW,
+    (
+        "book/why_softmax.ipynb",
+        16,
+        "assert softmax_lib.logsumexp(equal) == np.log(n_classes)  # the upper bound is attained",
+    ): ONE_ROW,
+}
 
 
 class _Classifier:
@@ -747,8 +1018,8 @@ class _Classifier:
                 return True
             if isinstance(sub, (ast.Name, ast.Attribute)):
                 path = self.library_path(sub)
-                leaf = path.rsplit(".", 1)[-1]
-                if path and not path.startswith(NOT_LIBRARY_MODULES) and leaf != leaf.upper():
+                constant = any(part == part.upper() for part in path.split("."))  # LARGE_LOGITS.max: data
+                if path and not path.startswith(NOT_LIBRARY_MODULES) and not constant:
                     if not _is_module(path):
                         return True
         return False
@@ -765,8 +1036,17 @@ class _Classifier:
                     names.add(sub.id)
         if value is not None and self.involves(value):
             self.tainted |= names
-        elif not loose and all(isinstance(target, ast.Name) for target in targets):
+        elif not loose and all(_plain_target(target) for target in targets):
             self.tainted -= names
+
+
+def _plain_target(target) -> bool:
+    """Whether an assignment target is names only (x, or a, b): binding it replaces what they held."""
+    import ast
+
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return all(_plain_target(element) for element in target.elts)
+    return isinstance(target, ast.Name)
 
 
 def _is_module(path: str) -> bool:
