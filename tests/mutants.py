@@ -13,6 +13,9 @@ says that no chapter exercises that path (`why_no_chapter` says why). A mutant w
 test asserts that the suite still passes with it (a check of the reasoning, and of flakiness).
 
 Run one mutant by hand: python -m tests.mutants NAME (prints the mutated diff).
+Every library-result assert of every chapter and the planted errors that trip it, every cell run:
+python -m tests.mutants --every-assert [NAME ...] (see run_every_assert); rewrite that report from its JSON
+(after editing UNTRIPPED_ASSERTS, or merging runs): python -m tests.mutants --every-assert-report [JSON ...].
 The asserts of each chapter and the planted errors that tripped them in the last run of
 tests/test_mutants.py (recorded in _build/mutation-run.json): python -m tests.mutants --by-chapter.
 """
@@ -34,10 +37,14 @@ FUSED = "softmax_lib/_fused.py"
 ONLINE = "softmax_lib/_online.py"
 VARIANTS = "softmax_lib/_variants.py"
 CHECKS = "softmax_lib/checks/tolerance.py"
+BOUNDS = "softmax_lib/checks/bounds.py"
+GUMBEL = "softmax_lib/_gumbel.py"
+TRAINING_VARIANTS = "softmax_lib/_training_variants.py"
 
 UNIT = ("tests/test_softmax_lib.py", "tests/test_properties.py", "tests/test_errors.py")
 FAST_UNIT = ("tests/test_fast.py",)
 VARIANTS_UNIT = ("tests/test_variants.py",)
+TRAINING_VARIANTS_UNIT = ("tests/test_training_variants.py",)
 CHECKS_UNIT = ("tests/test_checks.py",)
 
 
@@ -148,7 +155,8 @@ MUTANTS = [
         SOFTMAX,
         r"e = " + NS + r"exp\(work - (?:np|xp)\.max\(work, axis=-1, keepdims=True\)\)",
         r"e = \g<ns>.exp(work)",
-        chapters=chapters("numerics"),
+        # softmax_definition: softmax(z + c) equals softmax(z) bit for bit only when the shift cancels exactly
+        chapters=chapters("numerics", "softmax_definition"),
     ),
     Mutant(
         "softmax-sum-wrong-axis",
@@ -552,6 +560,42 @@ MUTANTS = [
         unit_tests=VARIANTS_UNIT,
         chapters=VARIANTS_CHAPTERS,
     ),
+    Mutant(
+        "sparsemax-not-clipped",
+        "sparsemax returns z − τ without clipping at 0: the entries outside the support come out negative",
+        VARIANTS,
+        r"p = xp\.maximum\(shifted - \(support_sum - 1\) / support_size, xp\.zeros_like\(shifted\)\)",
+        r"p = shifted - (support_sum - 1) / support_size",
+        unit_tests=VARIANTS_UNIT,
+        chapters=chapters("variants"),
+    ),
+    Mutant(
+        "sigmoid-branches-swapped",
+        "sigmoid's two stable branches swapped: e^(−|x|)/(1 + e^(−|x|)) for x ≥ 0, which is σ(−x)",
+        VARIANTS,
+        r"np\.where\(x >= 0, 1 / \(1 \+ e\), e / \(1 \+ e\)\)",
+        r"np.where(x >= 0, e / (1 + e), 1 / (1 + e))",
+        unit_tests=VARIANTS_UNIT,
+        chapters=chapters("variants", "logistic_regression", "learning_theory"),
+    ),
+    Mutant(
+        "gumbel-softmax-tempers-noise-only",
+        "Gumbel-softmax divides only the noise by T: softmax(z + g/T) instead of softmax((z + g)/T)",
+        GUMBEL,
+        r"softmax\(\(logits \+ gumbels\) / temperature, axis=axis\)",
+        r"softmax(logits + gumbels / temperature, axis=axis)",
+        unit_tests=VARIANTS_UNIT,
+        chapters=chapters("variants"),
+    ),
+    Mutant(
+        "huffman-merged-weight-not-summed",
+        "Huffman's merged node weighs as its heavier child instead of the sum of both: the tree is no longer optimal",
+        TRAINING_VARIANTS,
+        r"heapq\.heappush\(heap, \(w_left \+ w_right, next_id, next_id\)\)",
+        r"heapq.heappush(heap, (w_right, next_id, next_id))",
+        unit_tests=TRAINING_VARIANTS_UNIT,
+        chapters=chapters("variants"),
+    ),
     # --- shared checks (checks.py): a weakened check passes wrong results silently ----------------------
     Mutant(
         "compare-abs-of-sum",
@@ -578,7 +622,16 @@ MUTANTS = [
         r"return machine_epsilon\(dtype\) / 2$",
         r"return machine_epsilon(dtype) ** 0.5 / 2",
         unit_tests=CHECKS_UNIT,
-        chapters=chapters("jacobian", "cross_entropy_gradient"),
+        chapters=chapters("jacobian", "cross_entropy_gradient", "checking", "devices", "loss_geometry"),
+    ),
+    Mutant(
+        "softmax-bound-forgets-spread",
+        "the per-entry softmax error bound drops |z_i − m| (the rounding of z_i − m that exp amplifies): K + 4 + log K",
+        BOUNDS,
+        r"return np\.abs\(z - np\.max\(z, axis=axis, keepdims=True\)\) \+ k \+ 4 \+ np\.log\(k\)$",
+        r"return np.zeros_like(z) + k + 4 + np.log(k)",
+        unit_tests=CHECKS_UNIT,
+        chapters=chapters("numerics", "checking"),
     ),
 ]
 
@@ -670,10 +723,733 @@ def chapter_report(records: list[dict] | None = None) -> str:
     return "\n".join(lines)
 
 
+# --- every assert on a library result, and the planted errors that trip it ----------------------------
+# python -m tests.mutants --every-assert runs every (mutant, chapter it names) pair with every cell of the
+# chapter run (tools/mutation_engine.py, every_cell), and writes ASSERTS_REPORT (.md and .json).
+ASSERTS_REPORT = ROOT / "_build" / "mutation-asserts.md"
+# Parts of softmax_lib whose results are not what a planted error changes: SymPy expressions built on the
+# chapter's own symbols, the mpmath oracle, and number formatting for the text.
+NOT_LIBRARY_MODULES = ("softmax_lib.symbolic", "softmax_lib.reference", "softmax_lib.formatting")
+LIBRARY = "library result"
+
+
+@dataclass(frozen=True)
+class AssertEntry:
+    chapter: str  # book/NAME.ipynb
+    cell: int
+    line: int  # first and last line of the assert in its cell
+    last: int
+    text: str  # the assert's first line, stripped
+    kind: str  # LIBRARY, or another word for what it checks
+    reason: str
+
+    @property
+    def key(self) -> tuple[str, int, str]:
+        """What the exception lists below name an assert by: chapter, cell index, first line."""
+        return (self.chapter, self.cell, self.text)
+
+
+# Asserts the classification (assert_inventory) gets wrong, with the kind they are and why.
+# Keyed by (chapter, cell index, the assert's first line); a fast test checks that each still exists
+# and that the heuristic still classifies it otherwise.
+TWIN = (
+    "shows a check, a bound or a formula rejecting a wrong answer (a planted mistake of softmax_lib.checks.mistakes, "
+    "a loosened bound, a wrong formula), as `assert not …` does: a weakened check trips it, a wrong result does not"
+)
+OWN_SYMBOLS_OR_TORCH = (
+    "reads only the chapter's own SymPy expressions, or torch's result: the scan took a name for a library value"
+)
+ASSERT_KIND_EXCEPTIONS: dict[tuple[str, int, str], tuple[str, str]] = {
+    (
+        "book/checking.ipynb",
+        6,
+        "assert not tiny_entry.passed and tiny_entry.max_error == abs(1e-3 - 1e-6) / 1e-6  # 999, to rounding",
+    ): ("failing twin", TWIN),
+    (
+        "book/cross_entropy_at_scale.ipynb",
+        6,
+        'assert loss_check.name.startswith("cross_entropy vs torch") and not loss_check.passed',
+    ): ("failing twin", TWIN),
+    ("book/cross_entropy_gradient.ipynb", 18, 'assert result.passed == (name == "log 57"), result'): (
+        "failing twin",
+        TWIN,
+    ),
+    ("book/devices.ipynb", 10, "assert all(rejected), mistake.name"): ("failing twin", TWIN),
+    (
+        "book/fast_exact.ipynb",
+        8,
+        'assert same_as_float32["scipy"] < len(FLOAT16_INPUTS)  # the check can fail: float16 arithmetic is not float32 rounded',  # noqa: E501
+    ): ("failing twin", TWIN),
+    (
+        "book/fast_exact.ipynb",
+        15,
+        'assert all(dominant[name] >= 2.0**52 for name in ("textbook shifted", "scipy", "torch"))',
+    ): ("other", OWN_SYMBOLS_OR_TORCH),
+    ("book/fast_exact.ipynb", 43, "assert left[0] == right[0] and reduced(left[1] - right[1]) == 0"): (
+        "other",
+        OWN_SYMBOLS_OR_TORCH,
+    ),
+    (
+        "book/fast_exact.ipynb",
+        43,
+        "assert reduced(left[1] - sum(d * sp.exp(m - m_all) for m, d in (first, second, third))) == 0",
+    ): ("other", OWN_SYMBOLS_OR_TORCH),
+    (
+        "book/fast_exact.ipynb",
+        43,
+        "assert gap != 0 and gap.subs(dict(zip(state_symbols, (0, 1, 1, 1, 2, 1)))).evalf() != 0",
+    ): ("other", OWN_SYMBOLS_OR_TORCH),
+    ("book/jacobian.ipynb", 18, "assert normwise.passed and not flushed_result.passed"): ("failing twin", TWIN),
+    ("book/jacobian_properties.ipynb", 17, "assert rejected_by, prop"): ("failing twin", TWIN),
+    ("book/jacobian_properties.ipynb", 23, "assert forgotten.passed == (temperature == 1.0)"): ("failing twin", TWIN),
+    ("book/jacobian_properties.ipynb", 31, "assert np.max(np.abs(equal_eigenvalues - guess)) > tau"): (
+        "failing twin",
+        TWIN,
+    ),
+    ("book/loss_geometry.ipynb", 10, "assert half_bound_fails"): ("failing twin", TWIN),
+    (
+        "book/loss_geometry.ipynb",
+        16,
+        "assert softmax_lib.cross_entropy(np.array([1.0, 0.0, 0.0]), target) > float(h_exact) + tolerance * loss_scale",
+    ): ("failing twin", TWIN),
+    ("book/loss_hessian.ipynb", 18, 'assert result.passed == (name == "p_c + p_k - (p_c - p_k)^2"), result'): (
+        "failing twin",
+        TWIN,
+    ),
+    ("book/numerics.ipynb", 14, "assert not plain.passed and np.all(plain_log_softmax(rows)[:, 0] == 0)"): (
+        "failing twin",
+        TWIN,
+    ),
+    ("book/numerics.ipynb", 16, "assert torch_log_of_softmax[1] == -np.inf"): ("other", OWN_SYMBOLS_OR_TORCH),
+    ("book/numerics.ipynb", 22, 'assert np.all(errors["torch"] <= exact_bound + 1), (dtype, errors["torch"])'): (
+        "other",
+        OWN_SYMBOLS_OR_TORCH,
+    ),
+    ("book/numerics.ipynb", 22, 'assert np.max(errors["division-free"]) > exact_bound'): ("failing twin", TWIN),
+    ("book/numerics.ipynb", 24, "assert worst > softmax_bound_units(n_classes), (dtype, spread, worst)"): (
+        "failing twin",
+        TWIN,
+    ),
+    (
+        "book/output_layer.ipynb",
+        26,
+        "assert abs(0.005 * sweep[loss][0.005] - 2 * flow_time[loss]) > riemann_bound(loss, 0.005)",
+    ): ("failing twin", TWIN),
+    (
+        "book/softmax_definition.ipynb",
+        6,
+        "assert np.any(np.abs(frequencies - softmax_lib.softmax(logits / 1.3)) > 5 * standard_errors)",
+    ): ("failing twin", TWIN),
+    ("book/variants.ipynb", 15, "assert loose_bound_violated  # the bound without K − 1 fails"): ("failing twin", TWIN),
+    ("book/variants.ipynb", 15, "assert abs(at_003[0] - wrong_limit) > 4 * at_003[1]"): ("failing twin", TWIN),
+    (
+        "book/variants.ipynb",
+        19,
+        "assert abs(slope - 1.0) > 4 * slope_error and abs(slope) > 4 * slope_error  # not 1/T, not constant",
+    ): ("failing twin", TWIN),
+    ("book/variants.ipynb", 59, "assert np.max(np.abs(empirical - scipy.stats.norm.cdf(differences))) > dkw_bound"): (
+        "failing twin",
+        TWIN,
+    ),
+    (
+        "book/why_softmax.ipynb",
+        16,
+        "assert softmax_lib.logsumexp(equal) > 0.5 * np.log(n_classes)  # the wrong, tighter bound fails",
+    ): ("failing twin", TWIN),
+}
+
+# Library-result asserts that no planted error trips, and why a planted error for them would not be a
+# plausible mistake (or why what they check is a property of the data, not of the code).
+SETUP = (
+    "checks the chapter's setup (its data, the constants it quotes, a counting identity), which no error in the "
+    "library's arithmetic changes"
+)
+TEXTBOOK = (
+    "checks the textbook formula the chapter contrasts with the library (the chapter's own, or the textbook versions "
+    "of softmax_lib.checks.accuracy) where it overflows or loses every digit: a property of that formula and input, "
+    "which a planted error in softmax_lib's functions leaves unchanged"
+)
+TIMING = (
+    "a timing, memory or data-flow measurement: the planted errors change values, not speed, bytes allocated or the "
+    "number of passes over the data"
+)
+ONE_ROW = (
+    "a property of softmax (or logsumexp) of one float64 row of moderate logits: the plausible mistakes (a wrong "
+    "axis, a missing shift, half precision not widened) compute the same numbers on such a row, and one that changed "
+    "them (a wrong exponential or division) is not a plausible mistake in those three lines"
+)
+IN_UNIT_INTERVAL = (
+    "0 ≤ p ≤ 1 (0 < p < 1 at scale 1): each entry is a positive term over a sum that contains it, which every "
+    "plausible softmax mistake keeps (a wrong axis divides by a column sum that still contains the entry)"
+)
+TAU_SAME_FORMULA = (
+    "the check's tolerance against the formula the text states: both sides come from the same functions of "
+    "softmax_lib.checks, so an error there moves both; it keeps the text in step with the code"
+)
+INVISIBLE = (
+    "a property of the data: some Jacobian entries of logits of scale 50 lie below tau·max|J|, as for any Jacobian "
+    "whose entries span more than 1/tau, right or wrong"
+)
+GUMBEL_LIMITS = (
+    "a limit or a statistical property of Gumbel-softmax samples (towards one-hot as T → 0, towards uniform as "
+    "T → ∞, bias and spread within standard errors), which softmax(z + g/T), the planted mistake, shares; that "
+    "mistake trips the exact checks of cells 15 and 17 instead"
+)
+TREE_DEPTH = (
+    "the depths of the balanced tree: a plausible slip in the split point (⌊·⌋ for ⌈·⌉) keeps them, and a tree that "
+    "broke them (a chain) is not a plausible mistake in a bisection"
+)
+KRAFT = (
+    "Kraft's equality holds for every tree built by merging two nodes at a time, with right or wrong weights: "
+    "only the mean depth (tripped by huffman-merged-weight-not-summed) tells a wrong tree"
+)
+PAIRED_SIGNS = (
+    "the leaves of any binary tree with the signs ±1 at each node sum to 1 (σ(s) + σ(−s) = 1), whatever the tree"
+)
+POISONED = (
+    "NaN scores off the path: a property of reading only the path (a gather), or of NaN propagation through "
+    "log_softmax; reading every score instead is not a plausible mistake in that code"
+)
+ONLINE_MAX = (
+    "the running maximum of the online normalizer is exact (max rounds nothing); the plausible mistakes there "
+    "are in the rescaling, planted as online-rescale-*, which leave the maximum unchanged"
+)
+UNTRIPPED_ASSERTS: dict[tuple[str, int, str], str] = {
+    (
+        "book/variants.ipynb",
+        15,
+        "assert np.all(distance <= (logits.size - 1) * np.exp(-gap / temperature) + slack)",
+    ): GUMBEL_LIMITS,
+    (
+        "book/variants.ipynb",
+        15,
+        "assert all(later < earlier for earlier, later in zip(distance_to_one_hot, distance_to_one_hot[1:]))",
+    ): GUMBEL_LIMITS,
+    ("book/variants.ipynb", 15, "assert all(abs(r - limit) <= 4 * e for r, e in small)"): GUMBEL_LIMITS,
+    (
+        "book/variants.ipynb",
+        15,
+        "assert np.abs(hot - 1 / logits.size).max() < np.abs(logits + sample_noise).max() / 1e6",
+    ): GUMBEL_LIMITS,
+    (
+        "book/variants.ipynb",
+        19,
+        "assert bias_hot > 10 * error_hot  # biased at high temperature, far beyond the noise",
+    ): GUMBEL_LIMITS,
+    ("book/variants.ipynb", 19, "assert bias < 3 * error  # no bias that 20 000 draws can detect"): GUMBEL_LIMITS,
+    (
+        "book/variants.ipynb",
+        19,
+        "assert all(later > earlier for earlier, later in zip(spreads, spreads[1:]))  # the variance grows",
+    ): GUMBEL_LIMITS,
+    ("book/variants.ipynb", 19, "assert rows[temperature, True][2] > rows[temperature, False][2]"): GUMBEL_LIMITS,
+    (
+        "book/variants.ipynb",
+        19,
+        "assert abs(slope - 0.5) <= 4 * slope_error  # T^(-1/2), within four standard errors",
+    ): GUMBEL_LIMITS,
+    (
+        "book/variants.ipynb",
+        39,
+        "assert max(depths) == int(np.ceil(np.log2(n_leaves))) and min(depths) >= int(np.floor(np.log2(n_leaves)))",
+    ): TREE_DEPTH,
+    ("book/variants.ipynb", 43, "assert longest == int(np.ceil(np.log2(n_leaves)))"): TREE_DEPTH,
+    (
+        "book/variants.ipynb",
+        54,
+        "assert nodes.shape == (n_leaves, longest) and np.count_nonzero(signs, axis=1).max() == longest",
+    ): TREE_DEPTH,
+    (
+        "book/variants.ipynb",
+        52,
+        "assert np.sum(2.0**-huffman_depths) == 1.0  # Kraft equality: every inner node has two children",
+    ): KRAFT,
+    ("book/variants.ipynb", 41, "assert sp.simplify(sum(leaves) - 1) == 0"): PAIRED_SIGNS,
+    (
+        "book/variants.ipynb",
+        43,
+        "assert np.isfinite(softmax_lib.hierarchical_softmax_log_prob(poisoned, np.int64(target)))",
+    ): POISONED,
+    (
+        "book/variants.ipynb",
+        43,
+        "assert np.isnan(softmax_lib.log_softmax(np.append(poisoned, 0.0))[-1])  # reading all scores: NaN",
+    ): POISONED,
+    (
+        "book/variants.ipynb",
+        50,
+        "assert np.isfinite(poisoned_losses).all() and np.isfinite(poisoned_grad).all()",
+    ): POISONED,
+    (
+        "book/fast_exact.ipynb",
+        25,
+        "assert np.array_equal(m_online, np.max(rising, axis=-1, keepdims=True))  # the running max is exact",
+    ): ONLINE_MAX,
+    (
+        "book/cross_entropy_at_scale.ipynb",
+        15,
+        "assert peak_fused < 2 * (16 * Vm + Vm * Dm) * 4 and peak_unfused >= Nm * Vm * 4",
+    ): TIMING,
+    ("book/cross_entropy_at_scale.ipynb", 15, "assert memory_ratio <= 0.1"): TIMING,
+    ("book/devices.ipynb", 16, "assert naive_finite == (dtype == torch.bfloat16)"): TEXTBOOK,
+    ("book/fast_exact.ipynb", 13, "assert plain == 0.0  # every digit lost"): TEXTBOOK,
+    (
+        "book/fast_exact.ipynb",
+        13,
+        "assert plain_units == 2.0**53  # relative error exactly 1: |0 − x| / |x| = 1 = 2^53 u",
+    ): TEXTBOOK,
+    (
+        "book/fast_exact.ipynb",
+        13,
+        "assert 1e-20 < abs(exact) < 1e-19 and absolute_in_u < 1e-3  # in absolute terms: below a thousandth of u",
+    ): TEXTBOOK,
+    (
+        "book/fast_exact.ipynb",
+        27,
+        "assert reads == list(range(N_CHUNKS)) * 4  # 1 pass for logsumexp, 2 for softmax, 1 to build `whole`",
+    ): TIMING,
+    ("book/fast_exact.ipynb", 37, 'assert ("faster" in sentence) == (ratio["min"] > 1)'): TIMING,
+    ("book/fast_exact.ipynb", 39, 'assert one_thread["blocked_softmax(threads=1)"] < min('): TIMING,
+    (
+        "book/jacobian.ipynb",
+        18,
+        "assert tau == 2 * jacobian_units(softmax_bound_units(4, np.ptp(wide_logits))) * u",
+    ): TAU_SAME_FORMULA,
+    ("book/jacobian.ipynb", 18, "assert invisible.any()"): INVISIBLE,
+    (
+        "book/numerics.ipynb",
+        14,
+        "assert np.max(np.sum(np.exp(rows64[:, 1:] - rows64[:, :1]), axis=-1)) < u  # s₁ < u on every row",
+    ): SETUP,
+    ("book/numerics.ipynb", 20, 'assert np.array_equal(np.isinf(sweeps[dtype]["naive"]), naive_fails)'): TEXTBOOK,
+    (
+        "book/numerics.ipynb",
+        20,
+        'assert np.all(sweeps[dtype]["naive"][in_range] <= naive_bound_units(n_classes))',
+    ): TEXTBOOK,
+    ("book/numerics.ipynb", 22, "assert 0.9 * bottom <= deepest <= bottom"): SETUP,
+    ("book/numerics.ipynb", 24, "assert len(row_of) == rows.size  # every p_k is normal"): SETUP,
+    (
+        "book/numerics.ipynb",
+        24,
+        'assert np.all(errors["naive"] <= naive_bound_units(n_classes)), (dtype, spread)',
+    ): TEXTBOOK,
+    (
+        "book/numerics.ipynb",
+        28,
+        "assert round(overflow_64, 1) == 709.8 and round(-np.log(U64), 1) == 36.7  # the thresholds the solution quotes",  # noqa: E501
+    ): SETUP,
+    (
+        "book/numerics.ipynb",
+        28,
+        "assert np.array_equal(np.isinf(as_written), x < -overflow_64) and np.array_equal(as_written == 0, x > -np.log(U64))",  # noqa: E501
+    ): TEXTBOOK,
+    ("book/softmax_definition.ipynb", 6, "assert abs(f_k - p_k) <= 5 * se_k, (k, f_k, p_k)"): ONE_ROW,
+    ("book/softmax_definition.ipynb", 6, "assert np.all(frequencies > 0)"): ONE_ROW,
+    (
+        "book/softmax_definition.ipynb",
+        6,
+        "assert round(probabilities[0], 2) == 0.61 and round(probabilities[-1], 2) == 0.03",
+    ): ONE_ROW,
+    ("book/softmax_definition.ipynb", 12, "assert np.all((batch_p >= 0) & (batch_p <= 1))"): IN_UNIT_INTERVAL,
+    ("book/softmax_definition.ipynb", 12, "assert np.all((batch_p > 0) & (batch_p < 1))"): IN_UNIT_INTERVAL,
+    (
+        "book/softmax_regression.ipynb",
+        4,
+        "assert np.array_equal(np.bincount(y_train), np.bincount(y_train, minlength=n_classes))",
+    ): SETUP,
+    ("book/softmax_regression.ipynb", 6, "assert penalty == 1.0 / (inverse_penalty * n_train)"): SETUP,
+    (
+        "book/softmax_regression.ipynb",
+        20,
+        "assert int(np.trace(matrix)) == n_correct and int(matrix.sum()) == len(y_test)",
+    ): SETUP,
+    ("book/variants.ipynb", 24, "assert np.all(softmax_lib.softmax(example) > 0)"): ONE_ROW,
+    (
+        "book/why_softmax.ipynb",
+        16,
+        "assert softmax_lib.logsumexp(equal) == np.log(n_classes)  # the upper bound is attained",
+    ): ONE_ROW,
+}
+
+
+class _Classifier:
+    """Which names of one notebook hold values computed by softmax_lib (see assert_inventory)."""
+
+    def __init__(self) -> None:
+        self.imported: dict[str, str] = {}  # name in the notebook -> dotted path in softmax_lib
+        self.tainted: set[str] = set()
+
+    def imports(self, node) -> None:
+        import ast
+
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "softmax_lib":
+                    bound = alias.asname or alias.name.split(".")[0]
+                    self.imported[bound] = alias.name if alias.asname else "softmax_lib"
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "softmax_lib":
+            for alias in node.names:
+                self.imported[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+
+    def library_path(self, node) -> str:
+        """The softmax_lib path `node` (a name or an attribute chain) refers to, or ''."""
+        import ast
+
+        parts = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name) or node.id not in self.imported:
+            return ""
+        return ".".join([self.imported[node.id], *reversed(parts)])
+
+    def involves(self, node) -> bool:
+        """Whether `node` reads a tainted name, or refers to a softmax_lib function or value (not a
+        module, not a constant in capitals, nothing from NOT_LIBRARY_MODULES)."""
+        import ast
+
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load) and sub.id in self.tainted:
+                return True
+            if isinstance(sub, (ast.Name, ast.Attribute)):
+                path = self.library_path(sub)
+                constant = any(part == part.upper() for part in path.split("."))  # LARGE_LOGITS.max: data
+                if path and not path.startswith(NOT_LIBRARY_MODULES) and not constant:
+                    if not _is_module(path):
+                        return True
+        return False
+
+    def bind(self, targets, value, loose: bool) -> None:
+        """Taint the names `targets` bind when `value` involves the library; else a plain top-level
+        assignment (`loose` False) clears them."""
+        import ast
+
+        names = set()
+        for target in targets:
+            for sub in ast.walk(target):
+                if isinstance(sub, ast.Name):
+                    names.add(sub.id)
+        if value is not None and self.involves(value):
+            self.tainted |= names
+        elif not loose and all(_plain_target(target) for target in targets):
+            self.tainted -= names
+
+
+def _plain_target(target) -> bool:
+    """Whether an assignment target is names only (x, or a, b): binding it replaces what they held."""
+    import ast
+
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return all(_plain_target(element) for element in target.elts)
+    return isinstance(target, ast.Name)
+
+
+def _is_module(path: str) -> bool:
+    """Whether dotted `path` names a module or package of the repository (not a function or a value)."""
+    where = ROOT.joinpath(*path.split("."))
+    return where.with_suffix(".py").is_file() or (where / "__init__.py").is_file()
+
+
+def _walk_statements(statements, classifier: _Classifier, found: list, loose: bool = False) -> None:
+    """Update `classifier` statement by statement, in order; append (assert node, kind, reason) to `found`."""
+    import ast
+
+    for node in statements:
+        classifier.imports(node)
+        if isinstance(node, ast.Assert):
+            if isinstance(node.test, ast.UnaryOp) and isinstance(node.test.op, ast.Not):
+                found.append((node, "failing twin", "assert not …: shows a check rejecting a wrong answer"))
+            elif classifier.involves(node.test):
+                found.append((node, LIBRARY, "reads a value computed by softmax_lib"))
+            else:
+                found.append((node, "other", "reads no value computed by softmax_lib"))
+        elif isinstance(node, ast.Assign):
+            classifier.bind(node.targets, node.value, loose)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            classifier.bind([node.target], node.value, True)
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            # x.append(f(...)), x.update(...): the receiver holds what the call passes it
+            receiver = node.value.func.value if isinstance(node.value.func, ast.Attribute) else None
+            if receiver is not None:
+                classifier.bind([receiver], node.value, True)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if classifier.involves(node):
+                classifier.tainted.add(node.name)
+            _walk_statements(node.body, classifier, found, loose=True)
+        elif isinstance(node, (ast.For, ast.AsyncFor)):
+            classifier.bind([node.target], node.iter, True)
+            for _ in range(2):  # a value computed in one iteration is read in the next
+                _walk_statements(node.body, classifier, found if _ else [], loose=True)
+            _walk_statements(node.orelse, classifier, found, loose=True)
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                if item.optional_vars is not None:
+                    classifier.bind([item.optional_vars], item.context_expr, True)
+            _walk_statements(node.body, classifier, found, loose)
+        elif isinstance(node, (ast.If, ast.While, ast.Try)):
+            for block in ("body", "orelse", "finalbody"):
+                _walk_statements(getattr(node, block, []), classifier, found, loose=True)
+            for handler in getattr(node, "handlers", []):
+                _walk_statements(handler.body, classifier, found, loose=True)
+
+
+def assert_inventory(notebook: Path, overrides: bool = True) -> list[AssertEntry]:
+    """Every assert in the code cells of `notebook`, classified by what it checks.
+
+    An assert is on a library result (kind LIBRARY) when its condition reads a value computed by
+    softmax_lib: it calls or names a function of softmax_lib (checks included; the symbolic, reference
+    and formatting modules excluded, see NOT_LIBRARY_MODULES; a module or a constant in capitals is not
+    a computation), or reads a variable that an earlier statement of the notebook computed from one.
+    The notebook is read once, cell by cell and statement by statement: an assignment whose value
+    involves the library taints the names it binds (so does x.append(value), a loop over such a
+    value, a `with` of one, a function whose body involves one), and a plain top-level reassignment
+    from anything else clears them. Otherwise the kind is "failing twin" (`assert not …`: a check
+    shown rejecting a wrong answer) or "other" (SymPy identities on the chapter's own symbols,
+    torch/scipy alone, setup). ASSERT_KIND_EXCEPTIONS overrides single asserts, with a reason
+    (unless `overrides` is False: the heuristic alone).
+    """
+    import json
+
+    chapter = f"book/{notebook.name}"
+    classifier = _Classifier()
+    entries = []
+    for index, cell in enumerate(json.loads(notebook.read_text())["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        lines = "".join(cell["source"]).splitlines()
+        tree = _parse_cell(lines)
+        found: list = []
+        _walk_statements(tree.body, classifier, found)
+        seen = set()
+        for node, kind, reason in found:
+            if node.lineno in seen:  # a loop's body is walked twice
+                continue
+            seen.add(node.lineno)
+            entry = AssertEntry(
+                chapter,
+                index,
+                node.lineno,
+                node.end_lineno or node.lineno,
+                lines[node.lineno - 1].strip(),
+                kind,
+                reason,
+            )
+            if overrides and entry.key in ASSERT_KIND_EXCEPTIONS:
+                kind, reason = ASSERT_KIND_EXCEPTIONS[entry.key]
+                entry = AssertEntry(chapter, index, entry.line, entry.last, entry.text, kind, reason)
+            entries.append(entry)
+    return sorted(entries, key=lambda entry: (entry.cell, entry.line))
+
+
+def _parse_cell(lines: list[str]):
+    import ast
+
+    # IPython's magics (%pip, !cmd) are not Python: a `pass` of the same indentation stands in.
+    return ast.parse("\n".join(re.sub(r"^(\s*)[%!].*", r"\1pass", line) for line in lines))
+
+
+def every_assert_chains(mutants: list[Mutant]) -> list[list[dict]]:
+    """The engine's jobs for the per-assert report, each a chain of its own, the largest chapters first
+    (so that two workers end together): each chapter unmutated (the baseline, which must raise nowhere),
+    then every non-equivalent mutant on every chapter it names; every cell of each is run."""
+    named = sorted({path for m in mutants for path in m.chapters}, key=lambda path: -(ROOT / path).stat().st_size)
+    jobs = [{"mutant": None, "target": path, "every_cell": True} for path in named]
+    jobs += [
+        {"mutant": m.name, "target": path, "every_cell": True}
+        for path in named
+        for m in mutants
+        if path in m.chapters and not m.equivalent
+    ]
+    return [[job] for job in jobs]
+
+
+def _tripped_assert(record: dict, asserts: list[AssertEntry]) -> AssertEntry | None:
+    """The assert a raise came from: the innermost frame of the chapter's code inside an assert."""
+    for cell, line in reversed(record.get("frames") or [[record["cell"], record["line"]]]):
+        for entry in asserts:
+            if entry.cell == cell and entry.line <= line <= entry.last:
+                return entry
+    return None
+
+
+def every_assert_report(records: list[dict], seconds: float, workers: int) -> tuple[dict, str, list[str]]:
+    """The per-assert report of the every-cell run `records`: (JSON, markdown, problems).
+
+    Per chapter: every library-result assert, with the planted errors that trip it (and the exception,
+    when it is not an AssertionError: the assert's own library call raised); the untripped ones, with
+    their reason from UNTRIPPED_ASSERTS; the other asserts that a planted error trips; the statements
+    other than asserts that raised, and the cells that raised only because an earlier one did.
+    `problems` lists what must be fixed: a baseline raise, an untripped library-result assert without a
+    reason, a reason given for an assert that a planted error trips.
+    """
+    problems = [
+        f"the unmutated {r['target']} raises in cell {raised['cell']}: {raised['statement']} ({raised['error']})"
+        for r in records
+        if r["mutant"] is None
+        for raised in r.get("raised", [])
+    ]
+    problems += [
+        f"{r['mutant']} on {r['target']}: {r['status']} {r.get('message', '')[:300]}"
+        for r in records
+        if r["status"] == "crashed"
+    ]
+    chapters_json = {}
+    md = [
+        "# Every assert on a library result, and the planted errors that trip it",
+        "",
+        f"{len([r for r in records if r['mutant']])} (mutant, chapter) runs, every cell of each, "
+        f"{seconds:.0f} s with {workers} workers. Regenerate: `python -m tests.mutants --every-assert`.",
+    ]
+    all_keys = set()
+    for path in sorted({r["target"] for r in records}):
+        asserts = assert_inventory(ROOT / path)
+        all_keys |= {entry.key for entry in asserts}
+        trips: dict[tuple, list[str]] = {}
+        others: dict[tuple, list[str]] = {}
+        consequences: dict[int, list[str]] = {}
+        for r in records:
+            if r["target"] != path or not r["mutant"]:
+                continue
+            for raised in r.get("raised", []):
+                if "consequence_of" in raised:
+                    consequences.setdefault(raised["cell"], []).append(r["mutant"])
+                    continue
+                entry = _tripped_assert(raised, asserts)
+                label = r["mutant"] + ("" if raised["error"] == "AssertionError" else f" ({raised['error']})")
+                if entry is None:
+                    others.setdefault((raised["cell"], raised["statement"], raised["error"]), []).append(r["mutant"])
+                else:
+                    trips.setdefault(entry.key + (entry.line,), []).append(label)
+        library = [entry for entry in asserts if entry.kind == LIBRARY]
+        rows = []
+        for entry in library:
+            by = trips.get(entry.key + (entry.line,), [])
+            reason = UNTRIPPED_ASSERTS.get(entry.key, "")
+            if by and reason:
+                problems.append(
+                    f"{path} cell {entry.cell}: {entry.text!r} is tripped by {by}: drop it from UNTRIPPED_ASSERTS"
+                )
+            if not by and not reason:
+                problems.append(
+                    f"{path} cell {entry.cell} line {entry.line}: {entry.text!r} is tripped by no planted error"
+                )
+            rows.append(
+                {
+                    "cell": entry.cell,
+                    "line": entry.line,
+                    "source": entry.text,
+                    "tripped_by": by,
+                    "untripped_because": reason,
+                }
+            )
+        tripped_others = [
+            {"cell": e.cell, "line": e.line, "source": e.text, "kind": e.kind, "tripped_by": trips[e.key + (e.line,)]}
+            for e in asserts
+            if e.kind != LIBRARY and e.key + (e.line,) in trips
+        ]
+        chapters_json[path] = {
+            "asserts": len(asserts),
+            "library_result_asserts": rows,
+            "other_asserts_tripped": tripped_others,
+            "other_statements_raised": [
+                {"cell": cell, "statement": statement, "error": error, "by": by}
+                for (cell, statement, error), by in sorted(others.items())
+            ],
+            "consequences": {str(cell): by for cell, by in sorted(consequences.items())},
+        }
+        tripped = sum(bool(row["tripped_by"]) for row in rows)
+        explained = sum(bool(row["untripped_because"]) and not row["tripped_by"] for row in rows)
+        md += [
+            "",
+            f"## {path}",
+            "",
+            f"{len(asserts)} asserts, {len(rows)} on library results: {tripped} tripped by a planted error, "
+            f"{explained} untripped with a reason, {len(rows) - tripped - explained} untripped without one.",
+            "",
+        ]
+        for row in rows:
+            verdict = ", ".join(row["tripped_by"]) or (
+                f"untripped: {row['untripped_because']}" if row["untripped_because"] else "**NOT TRIPPED**"
+            )
+            md.append(f"- cell {row['cell']}, line {row['line']}: `{row['source'][:110]}` — {verdict}")
+        for item in tripped_others:
+            where = f"cell {item['cell']}, line {item['line']}: `{item['source'][:110]}`"
+            md.append(f"- ({item['kind']}) {where} — {', '.join(item['tripped_by'])}")
+        for item in chapters_json[path]["other_statements_raised"]:
+            where = f"cell {item['cell']}: `{item['statement'][:110]}` raised {item['error']}"
+            md.append(f"- (not an assert) {where} — {', '.join(item['by'])}")
+        for cell, by in chapters_json[path]["consequences"].items():
+            md.append(f"- (consequence of an earlier failure) cell {cell} — {', '.join(by)}")
+    stale = [key for key in UNTRIPPED_ASSERTS if key[0] in chapters_json and key not in all_keys]
+    problems += [f"UNTRIPPED_ASSERTS names an assert that no longer exists: {key}" for key in stale]
+    untripped = [
+        f"{path} cell {row['cell']} line {row['line']}: {row['source']}"
+        for path, chapter in chapters_json.items()
+        for row in chapter["library_result_asserts"]
+        if not row["tripped_by"] and not row["untripped_because"]
+    ]
+    md += ["", f"## Library-result asserts no planted error trips, without a reason: {len(untripped)}", ""]
+    md += [f"- {line}" for line in untripped]
+    summary = {"seconds": round(seconds), "workers": workers, "problems": problems, "chapters": chapters_json}
+    return summary, "\n".join(md) + "\n", problems
+
+
+def write_every_assert_report(records: list[dict], seconds: float, workers: int) -> list[str]:
+    """Write ASSERTS_REPORT (.md, and .json with `records`) from an every-cell run; return the problems."""
+    import json
+
+    summary, text, problems = every_assert_report(records, seconds, workers)
+    ASSERTS_REPORT.parent.mkdir(exist_ok=True)
+    ASSERTS_REPORT.write_text(text)
+    ASSERTS_REPORT.with_suffix(".json").write_text(json.dumps({**summary, "records": records}, indent=1) + "\n")
+    return problems
+
+
+def report_again(paths: list[Path]) -> list[str]:
+    """The report rewritten from the records of earlier runs (the last run's JSON by default), with the current
+    inventory and lists: after editing UNTRIPPED_ASSERTS, or to merge a run of a few mutants into a whole one (a
+    later file's record of a (mutant, chapter) pair replaces an earlier one's)."""
+    import json
+
+    runs = [json.loads(path.read_text()) for path in paths]
+    records = {(r["mutant"], r["target"]): r for run in runs for r in run["records"]}
+    return write_every_assert_report(list(records.values()), sum(run["seconds"] for run in runs), runs[-1]["workers"])
+
+
+def run_every_assert(mutants: list[Mutant], workers: int = 2) -> list[str]:
+    """Run every planted error through every chapter it names, every cell of each; write ASSERTS_REPORT
+    (.md and .json) and return the problems (see every_assert_report)."""
+    import json
+    import os
+    import subprocess
+    import tempfile
+    import time
+
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="softmax-mutation-asserts-") as tmp:
+        todo, done = Path(tmp) / "chains.json", Path(tmp) / "results.json"
+        todo.write_text(json.dumps(every_assert_chains(mutants)))
+        env = {key: value for key, value in os.environ.items() if key not in ("PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER")}
+        command = [sys.executable, "-m", "tools.mutation_engine", str(todo), str(done), str(workers)]
+        subprocess.run(command, cwd=ROOT, env=env, check=True)
+        records = json.loads(done.read_text())
+    return write_every_assert_report(records, time.monotonic() - start, workers)
+
+
 if __name__ == "__main__":
     repository = Path(__file__).resolve().parent.parent
     if sys.argv[1:] == ["--by-chapter"]:
         print(chapter_report())
         sys.exit(0)
+    if sys.argv[1:2] in (["--every-assert"], ["--every-assert-report"]):
+        if sys.argv[1] == "--every-assert-report":
+            found = report_again([Path(arg) for arg in sys.argv[2:]] or [ASSERTS_REPORT.with_suffix(".json")])
+        else:
+            chosen = [BY_NAME[name] for name in sys.argv[2:]] or MUTANTS
+            found = run_every_assert(chosen, int(__import__("os").environ.get("MUTANT_WORKERS", "2")))
+        print("\n".join(found) or "every library-result assert is tripped by a planted error or has a reason")
+        print(f"report: {ASSERTS_REPORT} and {ASSERTS_REPORT.with_suffix('.json')}")
+        sys.exit(1 if found else 0)
     for name in sys.argv[1:] or list(BY_NAME):
         print(f"# {name}: {BY_NAME[name].description}\n{diff(BY_NAME[name], repository)}")

@@ -15,6 +15,7 @@ from softmax_lib.checks import (
     rounded_once_units,
     shifted_log_softmax_bound_units,
     shifted_logsumexp_bound_units,
+    shifted_softmax_bound_units,
     smallest_normal,
     unit_roundoff,
 )
@@ -56,6 +57,22 @@ def test_the_unit_roundoff_is_half_the_machine_epsilon(dtype):
     assert machine_epsilon(dtype) == eps
     assert unit_roundoff(dtype) == eps / 2
     assert unit_roundoff("bfloat16") == 2.0**-8
+
+
+# --- the error bounds hold where they are tight (mutant softmax-bound-forgets-spread) ----------------
+
+
+def test_the_softmax_bound_grows_with_the_distance_from_the_max():
+    """Entries far below the max carry the rounding of z_i − m amplified by exp, |z_i − m|u: the
+    measured error reaches nearly the whole bound there, and many times K + 4 + log K units."""
+    from softmax_lib import softmax
+    from softmax_lib.reference import softmax_mp
+
+    z = np.random.default_rng(0).uniform(-600, 0, size=(200, 4)) + 0.1
+    exact = softmax_mp(z)
+    units = np.abs(softmax(z) - exact) / exact / unit_roundoff(np.float64)
+    assert np.all(units <= shifted_softmax_bound_units(z))
+    assert np.max(units) > 10 * (4 + 4 + np.log(4))  # the bound without |z_i − m| would not hold
 
 
 # --- half precision is computed in float32 and rounded once (mutant softmax-half-not-widened) --------

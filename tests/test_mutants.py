@@ -41,7 +41,17 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mutants import MUTANTS, NOT_TRIPPED, RUN_RECORD, Mutant  # noqa: E402
+from mutants import (  # noqa: E402
+    ASSERT_KIND_EXCEPTIONS,
+    LIBRARY,
+    MUTANTS,
+    NOT_TRIPPED,
+    RUN_RECORD,
+    UNTRIPPED_ASSERTS,
+    Mutant,
+    _asserts,
+    assert_inventory,
+)
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPOSITORY))
@@ -254,6 +264,32 @@ def test_pattern_matches_exactly_once(mutant):
         assert (REPOSITORY / path).is_file(), f"mutant {mutant.name}: {path} does not exist"
     assert mutant.chapters or mutant.why_no_chapter or mutant.equivalent, (
         f"mutant {mutant.name}: name the chapters that must catch it, or say why none does"
+    )
+
+
+def test_assert_inventory_covers_every_assert():
+    """Fast: the classification of tests/mutants.py sees every assert of every chapter, once."""
+    for notebook in sorted((REPOSITORY / "book").glob("*.ipynb")):
+        found = [(entry.cell, entry.line, entry.last, entry.text) for entry in assert_inventory(notebook)]
+        assert found == _asserts(notebook), notebook.name
+
+
+def test_assert_lists_name_current_asserts():
+    """Fast: every assert the exception lists of tests/mutants.py name still exists, as the kind the list
+    says; an override changes what the heuristic says; an untripped assert is on a library result."""
+    inventory = {}
+    heuristic = {}
+    for notebook in sorted((REPOSITORY / "book").glob("*.ipynb")):
+        inventory |= {entry.key: entry for entry in assert_inventory(notebook)}
+        heuristic |= {entry.key: entry for entry in assert_inventory(notebook, overrides=False)}
+    stale = [key for key in (*ASSERT_KIND_EXCEPTIONS, *UNTRIPPED_ASSERTS) if key not in inventory]
+    assert not stale, f"the lists in tests/mutants.py name asserts the chapters no longer have: {stale}"
+    unchanged = [key for key, (kind, _) in ASSERT_KIND_EXCEPTIONS.items() if heuristic[key].kind == kind]
+    assert not unchanged, f"ASSERT_KIND_EXCEPTIONS entries the heuristic already gets right: {unchanged}"
+    not_library = [key for key in UNTRIPPED_ASSERTS if inventory[key].kind != LIBRARY]
+    assert not not_library, f"UNTRIPPED_ASSERTS names asserts that are not on a library result: {not_library}"
+    assert all(
+        reason.strip() for reason in (*UNTRIPPED_ASSERTS.values(), *(r for _, r in ASSERT_KIND_EXCEPTIONS.values()))
     )
 
 

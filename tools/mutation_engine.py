@@ -13,7 +13,9 @@ the copy first on sys.path, and
   exit status and the first failing test;
 - for a chapter: runs its code cells in order in an IPython InteractiveShell (no kernel start, no
   re-import), stopping at the first cell that raises, and records that cell, the exception and the
-  statement that raised (the failing assert, or the call that raised inside the library).
+  statement that raised (the failing assert, or the call that raised inside the library). A job
+  with "every_cell": true runs every code cell instead, and records each cell that raises (see
+  run_every_cell): the per-assert report of tests/mutants.py (--every-assert) uses it.
 
 A child checks that softmax_lib comes from its copy and holds the mutated text before it runs
 anything. The jobs of a null mutant are the baseline: the unmutated copy must pass all of them.
@@ -27,6 +29,7 @@ import contextlib
 import importlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -145,41 +148,176 @@ def _cell_line(error: BaseException, filename: str) -> int:
     return lineno
 
 
-def run_chapter(notebook: Path) -> dict:
-    """Run the code cells of `notebook` in order, in an InteractiveShell; stop at the first that raises."""
+def _raised(error: BaseException, source: str, filename: str) -> dict:
+    """Where `error` left the cell compiled as `filename` (whose text is `source`): line, statement, type."""
+    lineno = _cell_line(error, filename)
+    return {
+        "line": lineno,
+        "statement": _statement(source, lineno) if lineno else "",
+        "error": type(error).__name__,
+        "message": str(error).strip().splitlines()[0][:300] if str(error).strip() else "",
+    }
+
+
+def _run_cells(notebook: Path, past_asserts: bool = False):
+    """Run the code cells of `notebook` in order in an InteractiveShell, yielding for each
+    (cell index, source, error or None, the compiled file name, seconds).
+
+    With `past_asserts`, a cell whose top-level assert raises runs on from the statement after that
+    assert (an assert binds nothing, so what follows runs as it would have), and yields once more per
+    raise: every failing top-level assert of a cell is seen, not only the first.
+    """
     from IPython.core.interactiveshell import InteractiveShell
     from IPython.utils.capture import capture_output
 
     cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
     os.chdir(notebook.parent)
     shell = InteractiveShell.instance()
-    executed = 0
-    slow_cells = {}  # cell index -> seconds, for the cells that take a second or more
     for index, cell in enumerate(cells):
         if cell["cell_type"] != "code":
             continue
         source = "".join(cell["source"])
-        start = time.monotonic()
-        with capture_output(display=True):
-            result = shell.run_cell(source, store_history=True)
-        if time.monotonic() - start >= 1:
-            slow_cells[index] = round(time.monotonic() - start, 1)
+        piece = source
+        while piece is not None:
+            start = time.monotonic()
+            with capture_output(display=True):
+                result = shell.run_cell(piece, store_history=True)
+            seconds = time.monotonic() - start
+            filename = shell.compile.get_code_name(piece, shell.transform_cell(piece), shell.execution_count - 1)
+            error = result.error_before_exec or result.error_in_exec
+            yield index, source, error, filename, seconds
+            end = _assert_end(source, _cell_line(error, filename)) if error is not None and past_asserts else None
+            # the rest of the cell after the assert, behind comment lines (IPython drops leading blank
+            # ones) so that its line numbers stay the cell's
+            rest = "\n".join(source.splitlines()[end:]) if end else ""
+            piece = "#\n" * end + rest if rest.strip() else None
+
+
+def _assert_end(source: str, lineno: int) -> int | None:
+    """The last line of the top-level assert of cell `source` that covers line `lineno`; None if that
+    statement is not a top-level assert."""
+    tree = _python(source)
+    for node in tree.body if tree is not None and lineno else []:
+        if node.lineno <= lineno <= (node.end_lineno or node.lineno):
+            return (node.end_lineno or node.lineno) if isinstance(node, ast.Assert) else None
+    return None
+
+
+def run_chapter(notebook: Path) -> dict:
+    """Run the code cells of `notebook` in order, in an InteractiveShell; stop at the first that raises."""
+    executed = 0
+    slow_cells = {}  # cell index -> seconds, for the cells that take a second or more
+    for index, source, error, filename, seconds in _run_cells(notebook):
         executed += 1
-        error = result.error_before_exec or result.error_in_exec
+        if seconds >= 1:
+            slow_cells[index] = round(seconds, 1)
         if error is not None:
-            filename = shell.compile.get_code_name(source, shell.transform_cell(source), shell.execution_count - 1)
-            lineno = _cell_line(error, filename)
-            return {
-                "status": "failed",
-                "cell": index,
-                "line": lineno,
-                "statement": _statement(source, lineno) if lineno else "",
-                "error": type(error).__name__,
-                "message": str(error).strip().splitlines()[0][:300] if str(error).strip() else "",
-                "cells_run": executed,
-                "slow_cells": slow_cells,
-            }
+            where = _raised(error, source, filename)
+            return {"status": "failed", "cell": index, **where, "cells_run": executed, "slow_cells": slow_cells}
     return {"status": "passed", "cells_run": executed, "slow_cells": slow_cells}
+
+
+def _stored_names(statements: list[ast.stmt]) -> set[str]:
+    """The names that `statements` bind: assignment targets, loop variables, definitions, imports."""
+    names = set()
+    for node in (sub for statement in statements for sub in ast.walk(statement)):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return names
+
+
+def _python(source: str) -> ast.Module | None:
+    """The cell's code as a module, its IPython magics (%pip, !cmd) read as `pass`; None if unparsable."""
+    lines = [re.sub(r"^(\s*)[%!].*", r"\1pass", line) for line in source.splitlines()]
+    try:
+        return ast.parse("\n".join(lines))
+    except SyntaxError:
+        return None
+
+
+def _unbound_after(source: str, lineno: int) -> set[str]:
+    """The names a cell that raised at `lineno` may have left unbound or stale: those bound by its
+    top-level statement that raised and by every top-level statement after it."""
+    tree = _python(source)
+    if tree is None:
+        return set()
+    rest = [node for node in tree.body if (node.end_lineno or node.lineno) >= lineno]
+    return _stored_names(rest)
+
+
+def _scoped_names(statement: ast.stmt) -> set[str]:
+    """Names that `statement` binds for its own use only: loop and comprehension variables, the
+    parameters and locals of the functions and lambdas it defines."""
+    names = set()
+    for node in ast.walk(statement):
+        if isinstance(node, (ast.For, ast.comprehension)):
+            names |= {sub.id for sub in ast.walk(node.target) if isinstance(sub, ast.Name)}
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            names |= {arg.arg for arg in ast.walk(node.args) if isinstance(arg, ast.arg)}
+            if not isinstance(node, ast.Lambda):
+                names |= _stored_names(node.body)
+    return names
+
+
+def _free_names(source: str) -> set[str]:
+    """The names a cell reads before it binds them itself: those it takes from earlier cells."""
+    tree = _python(source)
+    if tree is None:
+        return set()
+    free, bound = set(), set()
+    for statement in tree.body:
+        loaded = {
+            node.id for node in ast.walk(statement) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+        }
+        free |= loaded - bound - _scoped_names(statement)
+        bound |= _stored_names([statement])
+    return free
+
+
+def run_every_cell(notebook: Path) -> dict:
+    """Run every code cell of `notebook`, on after a cell raises (and within a cell, on after a
+    top-level assert that raises); record each raise.
+
+    Each record in "raised" holds the cell, the line and statement of the cell at which the error
+    left it (the assert, or the call that raised), the exception's type and message, and "frames":
+    [cell, line] of every frame in the chapter's own code, innermost last (an assert inside a
+    function that a cell defines is found there). A cell that reads a name which a cell that raised
+    before it may have left unbound or stale (bound at or after the statement that raised, see
+    _unbound_after), or that raises a NameError for such a name, is a consequence of that earlier
+    failure, not an assert of its own that the planted error trips: it carries "consequence_of"
+    (that cell's index).
+    The rule errs towards "consequence": a cell so marked may also have been tripped on its own.
+    """
+    executed = 0
+    raised = []
+    cell_of_file: dict[str, int] = {}
+    unbound: dict[str, int] = {}  # name -> the earlier raising cell that may have left it unbound
+    for index, source, error, filename, _ in _run_cells(notebook, past_asserts=True):
+        executed += index not in cell_of_file.values()
+        cell_of_file[filename] = index
+        if error is None:
+            continue
+        record = {"cell": index, **_raised(error, source, filename)}
+        record["frames"] = [
+            [cell_of_file[frame.f_code.co_filename], line]
+            for frame, line in traceback.walk_tb(error.__traceback__)
+            if frame.f_code.co_filename in cell_of_file
+        ]
+        causes = [unbound[name] for name in _free_names(source) if name in unbound]
+        if isinstance(error, NameError) and getattr(error, "name", None) in unbound:
+            causes.append(unbound[error.name])  # read in a function that an earlier cell defined
+        if causes:
+            record["consequence_of"] = min(causes)
+        if _assert_end(source, record["line"]) is None:  # the cell stopped there: what follows did not run
+            for name in _unbound_after(source, record["line"]) if record["line"] else set():
+                unbound.setdefault(name, index)
+        raised.append(record)
+    status = "failed" if raised else "passed"
+    return {"status": status, "raised": raised, "cells_run": executed}
 
 
 class _FirstFailure:
@@ -219,6 +357,8 @@ def _child(job: dict, files: list[str], out: Path) -> None:
             if job["target"] == "unit":
                 unit_tests = mutant.unit_tests if mutant else tuple(job["paths"])
                 record = run_unit_tests(copy, unit_tests)
+            elif job.get("every_cell"):
+                record = run_every_cell(copy / job["target"])
             else:
                 record = run_chapter(copy / job["target"])
         except BaseException as error:  # noqa: BLE001 (any crash is the job's result)
