@@ -71,13 +71,17 @@ NB_CACHE = _build/.nbval_cache
 # tools/warm_kernels.py): a new kernel spends 3.5 s importing torch and the rest. WARM= turns it off.
 WARM ?= --nb-warm-kernels
 BUILT_BOOK_TESTS = tests/test_site.py tests/test_browser.py tests/test_pdf.py
+# The unit and property tests, the docstring examples and nbval over every chapter: what the
+# determinism runs repeat. The built-book tests read the HTML and PDF that `make test` built from
+# these same outputs and change nothing, so a second run of them would check nothing new.
+FAST_SUITE = -m "not slow" $(BUILT_BOOK_TESTS:%=--ignore=%)
 # The browser test waits on Chromium page by page; on two workers it takes 3.6 min instead of about
 # 4.5 (the slow tests have finished by then). The PDF's tests stay on one worker (test_pdf.py).
 BUILT_BOOK_PARALLEL = -n 2 --dist loadgroup
 test-fast: install
 	mkdir -p _build
 	rm -rf $(NB_CACHE)
-	$(BIN)/python -m pytest -m "not slow" $(PARALLEL) $(BUILT_BOOK_TESTS:%=--ignore=%) --nb-cache=$(NB_CACHE) $(WARM)
+	$(BIN)/python -m pytest $(FAST_SUITE) $(PARALLEL) --nb-cache=$(NB_CACHE) $(WARM)
 	$(BIN)/python tools/book_config.py $(NB_CACHE) > _build/_config.cached.yml
 	$(BIN)/jupyter-book build . -W -n --keep-going --config _build/_config.cached.yml
 	$(BIN)/python _ext/build_pdf.py --optional --config _build/_config.cached.yml
@@ -101,7 +105,7 @@ test: install
 # byte-identical.
 TREE_STATE = git ls-files -z --cached --others --exclude-standard | xargs -0 sha256sum
 determinism: tree-snapshot
-	$(BIN)/python -m pytest -m "not slow" -p no:xdist $(WARM)
+	$(BIN)/python -m pytest $(FAST_SUITE) -p no:xdist $(WARM)
 	$(MAKE) determinism-parallel
 
 tree-snapshot: install
@@ -110,7 +114,7 @@ tree-snapshot: install
 # The parallel run, then the comparison with the snapshot taken before the serial run (.ci/run:
 # `make tree-snapshot test determinism-parallel`, so that `make test` is the serial run).
 determinism-parallel: install
-	$(BIN)/python -m pytest -m "not slow" $(XDIST) $(WARM)
+	$(BIN)/python -m pytest $(FAST_SUITE) $(XDIST) $(WARM)
 	$(TREE_STATE) | diff $(VENV)/.tree-before - || (echo "the test runs changed files in the tree" && exit 1)
 
 lab: install

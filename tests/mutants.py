@@ -136,6 +136,16 @@ class Mutant:
     why_no_chapter: str = ""
     equivalent: str = ""
     unit_tests: tuple[str, ...] = UNIT
+    # The unit test (a pytest node id) and the chapter (a name in `chapters`) that the last run saw fail
+    # first: the run tries them before the others, so that a caught mutant costs one test and one
+    # chapter. A claim like the others: the slow run fails if either no longer catches the mutant.
+    caught_by: str = ""
+    tripped_in: str = ""
+
+    @property
+    def first_chapter(self) -> str:
+        """The path of `tripped_in` (book/NAME.ipynb), or "" when no chapter raises."""
+        return f"book/{self.tripped_in}.ipynb" if self.tripped_in else ""
 
     def apply(self, source: str) -> str:
         """The mutated source; raises AssertionError unless the pattern matches exactly once."""
@@ -157,6 +167,8 @@ MUTANTS = [
         r"e = \g<ns>.exp(work)",
         # softmax_definition: softmax(z + c) equals softmax(z) bit for bit only when the shift cancels exactly
         chapters=chapters("numerics", "softmax_definition"),
+        caught_by="tests/test_softmax_lib.py::test_stable_for_huge_logits[numpy-float64-10000.0]",
+        tripped_in="softmax_definition",
     ),
     Mutant(
         "softmax-sum-wrong-axis",
@@ -165,6 +177,8 @@ MUTANTS = [
         r"e / " + NS + r"sum\(e, axis=-1, keepdims=True\)",
         r"e / \g<ns>.sum(e, axis=0, keepdims=True)",
         chapters=SOFTMAX_CHAPTERS,
+        caught_by="tests/test_softmax_lib.py::test_softmax_log_softmax_logsumexp_match_torch[numpy-float64--1]",
+        tripped_in="intro",
     ),
     Mutant(
         "softmax-half-not-widened",
@@ -174,6 +188,8 @@ MUTANTS = [
         r"return z",
         unit_tests=("tests/test_checks.py",) + UNIT,
         chapters=HALF_CHAPTERS,
+        caught_by="tests/test_checks.py::test_half_precision_is_float32_arithmetic_rounded_once[softmax]",
+        tripped_in="fast_exact",
     ),
     Mutant(
         "log-softmax-no-max-shift",
@@ -184,6 +200,8 @@ MUTANTS = [
         # only fast_exact's stress logits (|z| ~ 1e4) are large enough for exp(z) to overflow in
         # log_softmax; numerics shows the overflow with softmax and logsumexp, variants with log(softmax)
         chapters=chapters("fast_exact"),
+        caught_by="tests/test_softmax_lib.py::test_stable_for_huge_logits[numpy-float64-10000.0]",
+        tripped_in="fast_exact",
     ),
     Mutant(
         "log-softmax-as-log-of-softmax",
@@ -192,6 +210,8 @@ MUTANTS = [
         r"out = shifted - " + NS + r"log1p\(sum_without_maxima\(xp\.exp\(shifted\), shifted, xp\)\)\n(.*\n)",
         r"out = \g<ns>.log(_class_last(softmax(z, axis=axis), axis, xp))\n\2",
         chapters=chapters("numerics", "fast_exact"),
+        caught_by="tests/test_softmax_lib.py::test_softmax_log_softmax_logsumexp_match_torch[numpy-float16--1]",
+        tripped_in="numerics",
     ),
     Mutant(
         "log-softmax-sign",
@@ -200,6 +220,8 @@ MUTANTS = [
         r"out = shifted - xp\.log1p\(",
         r"out = shifted + xp.log1p(",
         chapters=LOG_SOFTMAX_CHAPTERS,
+        caught_by="tests/test_softmax_lib.py::test_softmax_log_softmax_logsumexp_match_torch[numpy-float64--1]",
+        tripped_in="loss_hessian",
     ),
     Mutant(
         "logsumexp-no-max-shift",
@@ -208,6 +230,8 @@ MUTANTS = [
         r"m = " + NS + r"max\(work, axis=-1, keepdims=True\)\n",
         r"m = \g<ns>.zeros_like(\g<ns>.max(work, axis=-1, keepdims=True))\n",
         chapters=LOGSUMEXP_CHAPTERS,
+        caught_by="tests/test_softmax_lib.py::test_stable_for_huge_logits[numpy-float64-10000.0]",
+        tripped_in="numerics",
     ),
     Mutant(
         "logsumexp-no-infinity-guard",
@@ -216,6 +240,7 @@ MUTANTS = [
         r"out = " + NS + r"where\((?:np|xp)\.isfinite\(m\), (.*), m\)$",
         r"out = \2",
         why_no_chapter="no chapter passes ±inf logits to logsumexp",
+        caught_by="tests/test_softmax_lib.py::test_logsumexp_of_infinities_matches_torch[numpy-float64]",
     ),
     Mutant(
         "logsumexp-forgets-max",
@@ -224,6 +249,8 @@ MUTANTS = [
         r"(xp\.log1p\(rest\)) \+ m, m\)$",
         r"\1, m)",
         chapters=LOGSUMEXP_CHAPTERS,
+        caught_by="tests/test_softmax_lib.py::test_softmax_log_softmax_logsumexp_match_torch[numpy-float64--1]",
+        tripped_in="loss_geometry",
     ),
     # --- the log1p form: log Σ exp(s) = log1p(Σ_{k≠argmax} exp(s_k)) ---------------------------------
     Mutant(
@@ -233,6 +260,8 @@ MUTANTS = [
         r"return " + NS + r"sum\(others, axis=-1, keepdims=True\) \+ \(n_top - 1\)$",
         r"return \g<ns>.expm1(\g<ns>.log(\g<ns>.sum(others, axis=-1, keepdims=True) + (n_top - 1)))",
         chapters=LOG_SOFTMAX_CHAPTERS,
+        caught_by="tests/test_softmax_lib.py::test_softmax_log_softmax_logsumexp_match_torch[numpy-float64--1]",
+        tripped_in="loss_hessian",
     ),
     Mutant(
         "log1p-one-added-twice",
@@ -241,6 +270,8 @@ MUTANTS = [
         r"keepdims=True\) \+ \(n_top - 1\)$",
         r"keepdims=True) + n_top",
         chapters=LOG_SOFTMAX_CHAPTERS,
+        caught_by="tests/test_softmax_lib.py::test_softmax_log_softmax_logsumexp_match_torch[numpy-float64--1]",
+        tripped_in="devices",
     ),
     Mutant(
         "log1p-rounded-one-plus",
@@ -251,6 +282,8 @@ MUTANTS = [
         # test_fast.py holds the test of log p for a dominant logit, where s is below u
         unit_tests=("tests/test_fast.py",) + UNIT,
         chapters=chapters("fast_exact"),
+        caught_by="tests/test_fast.py::test_blocked_equals_two_pass[1-float32]",
+        tripped_in="fast_exact",
     ),
     Mutant(
         "log1p-ties-ignored",
@@ -260,6 +293,8 @@ MUTANTS = [
         r"keepdims=True)",
         unit_tests=("tests/test_checks.py",) + UNIT,
         chapters=LOG_SOFTMAX_CHAPTERS,
+        caught_by="tests/test_checks.py::test_ties_at_the_max_each_add_their_one[float32]",
+        tripped_in="loss_geometry",
     ),
     # --- Jacobian and VJP ------------------------------------------------------------------------
     Mutant(
@@ -269,6 +304,8 @@ MUTANTS = [
         r" - p\[\.\.\., :, None\] \* p\[\.\.\., None, :\]$",
         r" * (1 - p[..., None, :])",
         chapters=JACOBIAN_CHAPTERS,
+        caught_by="tests/test_softmax_lib.py::test_softmax_jacobian[numpy-float64-2]",
+        tripped_in="loss_hessian",
     ),
     Mutant(
         "jacobian-missing-diagonal",
@@ -277,6 +314,8 @@ MUTANTS = [
         r"p\[\.\.\., :, None\] \* eye - ",
         r"-",
         chapters=JACOBIAN_CHAPTERS,
+        caught_by="tests/test_softmax_lib.py::test_softmax_jacobian[numpy-float64-1]",
+        tripped_in="loss_hessian",
     ),
     Mutant(
         "jacobian-outer-sign",
@@ -285,6 +324,8 @@ MUTANTS = [
         r" - (p\[\.\.\., :, None\] \* p\[\.\.\., None, :\])$",
         r" + \1",
         chapters=JACOBIAN_CHAPTERS,
+        caught_by="tests/test_softmax_lib.py::test_softmax_jacobian[numpy-float64-1]",
+        tripped_in="loss_hessian",
     ),
     Mutant(
         "jacobian-class-axis-not-moved",
@@ -293,6 +334,8 @@ MUTANTS = [
         r"^(\s*)p = " + NS + r"moveaxis\(p, axis, -1\)$",
         r"\1p = p",
         chapters=JACOBIAN_CHAPTERS,
+        caught_by="tests/test_softmax_lib.py::test_softmax_jacobian_layout[numpy]",
+        tripped_in="jacobian",
     ),
     Mutant(
         "jacobian-dtype-float64",
@@ -301,6 +344,7 @@ MUTANTS = [
         r"(eye = " + NS + r"eye\(p\.shape\[-1\]), dtype=p\.dtype,",
         r"\1,",
         why_no_chapter="the chapters work in float64, where the dtype is unchanged",
+        caught_by="tests/test_softmax_lib.py::test_dtype_is_kept[numpy-float32]",
     ),
     Mutant(
         "jacobian-transposed",
@@ -324,6 +368,8 @@ MUTANTS = [
         r"p \* \(v - " + NS + r"sum\(p \* v, axis=axis, keepdims=True\)\)",
         r"p * v",
         chapters=VJP_CHAPTERS,
+        caught_by="tests/test_softmax_lib.py::test_softmax_jacobian[numpy-float64-2]",
+        tripped_in="devices",
     ),
     Mutant(
         "vjp-inner-product-wrong-axis",
@@ -332,6 +378,7 @@ MUTANTS = [
         r"(p \* \(v - " + NS + r"sum\(p \* v, axis=)axis(, keepdims=True\)\))",
         r"\1-1 if axis == 0 else 0\3",
         why_no_chapter="the chapters call softmax_vjp on single rows only, where every axis is the class axis",
+        caught_by="tests/test_softmax_lib.py::test_softmax_vjp_matches_torch_and_jacobian[numpy-float64--1]",
     ),
     # --- cross-entropy ---------------------------------------------------------------------------
     Mutant(
@@ -341,6 +388,8 @@ MUTANTS = [
         r"_subtract_at_target\(grad, tgt\.index, tgt\.w_t if eps == 0 else \(1 - eps\) \* tgt\.w_t, axis\)",
         r"_subtract_at_target(grad, tgt.index, -tgt.w_t if eps == 0 else -(1 - eps) * tgt.w_t, axis)",
         chapters=CE_GRAD_CHAPTERS,
+        caught_by="tests/test_softmax_lib.py::test_against_50_digit_reference[numpy-float64]",
+        tripped_in="devices",
     ),
     Mutant(
         "grad-wrong-sign",
@@ -349,6 +398,8 @@ MUTANTS = [
         r"grad = (_row_grads\(z, tgt, axis)",
         r"grad = -\1",
         chapters=CE_GRAD_CHAPTERS,
+        caught_by="tests/test_softmax_lib.py::test_against_50_digit_reference[numpy-float64]",
+        tripped_in="devices",
     ),
     Mutant(
         "grad-mean-divides-by-k",
@@ -357,6 +408,8 @@ MUTANTS = [
         r"grad = _mean_of\(grad, ce_divisor\)",
         r"grad = _mean_of(grad, z.shape[axis])",
         chapters=CE_GRAD_CHAPTERS,
+        caught_by="tests/test_softmax_lib.py::test_cross_entropy_and_grad[numpy-float64-index-mean]",
+        tripped_in="devices",
     ),
     Mutant(
         "grad-mean-divides-by-nk",
@@ -365,6 +418,8 @@ MUTANTS = [
         r"grad = _mean_of\(grad, ce_divisor\)",
         r"grad = _mean_of(grad, ce_divisor * z.shape[axis])",
         chapters=CE_GRAD_CHAPTERS,
+        caught_by="tests/test_softmax_lib.py::test_cross_entropy_and_grad[numpy-float64-index-mean]",
+        tripped_in="devices",
     ),
     Mutant(
         "grad-none-divided-too",
@@ -373,6 +428,8 @@ MUTANTS = [
         r"if reduction != \"mean\":\n(\s+return 1\.0, 1\.0)",
         r'if reduction == "sum":\n\1',
         chapters=CE_GRAD_CHAPTERS,
+        caught_by="tests/test_softmax_lib.py::test_cross_entropy_and_grad[numpy-float64-index-none]",
+        tripped_in="cross_entropy_gradient",
     ),
     Mutant(
         "loss-log-of-softmax",
@@ -381,6 +438,8 @@ MUTANTS = [
         r"log_p = log_softmax\(z, axis=axis\)",
         r"log_p = xp.log(softmax(z, axis=axis))",
         chapters=chapters("numerics"),
+        caught_by="tests/test_softmax_lib.py::test_stable_for_huge_logits[numpy-float64-10000.0]",
+        tripped_in="numerics",
     ),
     Mutant(
         "loss-sum-wrong-axis",
@@ -389,6 +448,8 @@ MUTANTS = [
         r"(zeros_like\(log_p\)\), axis=)axis\)",
         r"\g<1>0)",
         chapters=CE_CHAPTERS,
+        caught_by="tests/test_softmax_lib.py::test_cross_entropy_and_grad[numpy-float64-probability-none]",
+        tripped_in="loss_hessian",
     ),
     Mutant(
         "loss-sign",
@@ -397,6 +458,8 @@ MUTANTS = [
         r"ce = -picked if weight is None",
         r"ce = picked if weight is None",
         chapters=CE_CHAPTERS,
+        caught_by="tests/test_softmax_lib.py::test_stable_for_huge_logits[numpy-float64-10000.0]",
+        tripped_in="cross_entropy_gradient",
     ),
     Mutant(
         "loss-mean-is-sum",
@@ -405,6 +468,8 @@ MUTANTS = [
         r"loss = " + NS + r"mean\(ce\) if plain",
         r"loss = \g<ns>.sum(ce) if plain",
         chapters=CE_CHAPTERS,
+        caught_by="tests/test_softmax_lib.py::test_cross_entropy_and_grad[numpy-float64-index-mean]",
+        tripped_in="cross_entropy_gradient",
     ),
     Mutant(
         "loss-masked-class-nan",
@@ -413,6 +478,7 @@ MUTANTS = [
         r"coef \* " + NS + r"where\(coef > 0, log_p, (?:np|xp)\.zeros_like\(log_p\)\)",
         r"coef * log_p",
         why_no_chapter="no chapter masks a class with a −inf logit",
+        caught_by="tests/test_properties.py::test_infinities_handled_as_torch",
     ),
     Mutant(
         "target-index-off-by-one",
@@ -421,6 +487,7 @@ MUTANTS = [
         r"\(wide >= n_classes\)",
         r"(wide > n_classes)",
         why_no_chapter=ERROR_PATH,
+        caught_by="tests/test_softmax_lib.py::test_class_index_out_of_range[numpy-3]",
     ),
     Mutant(
         "target-row-sum-unchecked",
@@ -429,6 +496,7 @@ MUTANTS = [
         r"if " + NS + r"any\(distance > tol\):",
         r"if False:",
         why_no_chapter=ERROR_PATH,
+        caught_by="tests/test_softmax_lib.py::test_probability_rows_must_sum_to_one[numpy-rows0]",
     ),
     # --- blocked kernels (_blocked.py: large NumPy arrays) ----------------------------------------
     Mutant(
@@ -439,6 +507,8 @@ MUTANTS = [
         r"np.exp(src, out=dst)",
         unit_tests=FAST_UNIT,
         chapters=FAST_CHAPTERS,
+        caught_by="tests/test_fast.py::test_blocked_equals_two_pass[1-float32]",
+        tripped_in="fast_exact",
     ),
     Mutant(
         "blocked-row-sum-wrong-axis",
@@ -448,6 +518,8 @@ MUTANTS = [
         r"np.divide(dst, np.sum(dst, axis=0, keepdims=True), out=dst)",
         unit_tests=FAST_UNIT,
         chapters=FAST_CHAPTERS,
+        caught_by="tests/test_fast.py::test_blocked_equals_two_pass[1-float32]",
+        tripped_in="fast_exact",
     ),
     Mutant(
         "blocked-row-max-no-guard",
@@ -457,6 +529,7 @@ MUTANTS = [
         r"m = np.max(rows, axis=1, keepdims=True)\n    return np.where(np.isfinite(m), m, 0).astype(rows.dtype)",
         unit_tests=FAST_UNIT,
         why_no_chapter="no chapter passes ±inf logits to the blocked kernels",
+        caught_by="tests/test_fast.py::test_blocked_non_finite_rows_match_two_pass",
     ),
     Mutant(
         "blocked-half-not-widened",
@@ -466,6 +539,8 @@ MUTANTS = [
         r"return np.dtype(dtype)",
         unit_tests=FAST_UNIT,
         chapters=FAST_CHAPTERS,
+        caught_by="tests/test_fast.py::test_blocked_float16_is_computed_in_float32",
+        tripped_in="fast_exact",
     ),
     Mutant(
         "sum-without-top-not-restored",
@@ -475,6 +550,8 @@ MUTANTS = [
         "",
         unit_tests=FAST_UNIT,
         chapters=FAST_CHAPTERS,
+        caught_by="tests/test_fast.py::test_fused_equals_separate_and_torch[-1-index-mean]",
+        tripped_in="fast_exact",
     ),
     Mutant(
         "sum-without-top-keeps-top",
@@ -484,6 +561,8 @@ MUTANTS = [
         "",
         unit_tests=FAST_UNIT,
         chapters=FAST_CHAPTERS,
+        caught_by="tests/test_fast.py::test_log1p_form_keeps_tiny_log_probabilities",
+        tripped_in="fast_exact",
     ),
     # --- fused cross-entropy with gradient (_fused.py) ---------------------------------------------
     Mutant(
@@ -494,6 +573,8 @@ MUTANTS = [
         "g[picked] += w_t[block]\n",
         unit_tests=FAST_UNIT,
         chapters=FAST_CHAPTERS,
+        caught_by="tests/test_fast.py::test_fused_equals_separate_and_torch[-1-index-mean]",
+        tripped_in="fast_exact",
     ),
     Mutant(
         "fused-mean-divides-by-k",
@@ -503,6 +584,8 @@ MUTANTS = [
         r"np.divide(g, n_classes, out=g)",
         unit_tests=FAST_UNIT,
         chapters=FAST_CHAPTERS,
+        caught_by="tests/test_fast.py::test_fused_equals_separate_and_torch[-1-index-mean]",
+        tripped_in="fast_exact",
     ),
     Mutant(
         "fused-target-logit-not-shifted",
@@ -512,6 +595,8 @@ MUTANTS = [
         r"shifted_target = src[picked]",
         unit_tests=FAST_UNIT,
         chapters=FAST_CHAPTERS,
+        caught_by="tests/test_fast.py::test_fused_equals_separate_and_torch[-1-index-mean]",
+        tripped_in="fast_exact",
     ),
     # --- online normalizer (_online.py) ------------------------------------------------------------
     Mutant(
@@ -522,6 +607,8 @@ MUTANTS = [
         r"d * np.exp(new_shift - old_shift)",
         unit_tests=FAST_UNIT,
         chapters=FAST_CHAPTERS,
+        caught_by="tests/test_fast.py::test_online_equals_two_pass[0-1]",
+        tripped_in="fast_exact",
     ),
     Mutant(
         "online-rescale-missing",
@@ -531,6 +618,8 @@ MUTANTS = [
         r"d",
         unit_tests=FAST_UNIT,
         chapters=FAST_CHAPTERS,
+        caught_by="tests/test_fast.py::test_online_equals_two_pass[0-1]",
+        tripped_in="fast_exact",
     ),
     # --- variants (_variants.py) ------------------------------------------------------------------
     Mutant(
@@ -541,6 +630,8 @@ MUTANTS = [
         r"k = xp.arange(work.shape[-1], dtype=work.dtype, device=device(z))",
         unit_tests=VARIANTS_UNIT,
         chapters=VARIANTS_CHAPTERS,
+        caught_by="tests/test_variants.py::test_sparsemax_matches_torch_and_is_a_sparse_distribution[-1]",
+        tripped_in="variants",
     ),
     Mutant(
         "sparsemax-jacobian-no-support-division",
@@ -550,6 +641,8 @@ MUTANTS = [
         r"s[..., :, None] * s[..., None, :]",
         unit_tests=VARIANTS_UNIT,
         chapters=VARIANTS_CHAPTERS,
+        caught_by="tests/test_variants.py::test_sparsemax_jacobian_matches_finite_differences_and_torch",
+        tripped_in="variants",
     ),
     Mutant(
         "hierarchical-grad-sign",
@@ -559,6 +652,8 @@ MUTANTS = [
         r"(signs > 0) - sigmoid(node_scores[index][nodes])",
         unit_tests=VARIANTS_UNIT,
         chapters=VARIANTS_CHAPTERS,
+        caught_by="tests/test_variants.py::test_hierarchical_gradient_matches_torch[2]",
+        tripped_in="variants",
     ),
     Mutant(
         "sparsemax-not-clipped",
@@ -568,6 +663,8 @@ MUTANTS = [
         r"p = shifted - (support_sum - 1) / support_size",
         unit_tests=VARIANTS_UNIT,
         chapters=chapters("variants"),
+        caught_by="tests/test_variants.py::test_sparsemax_matches_torch_and_is_a_sparse_distribution[-1]",
+        tripped_in="variants",
     ),
     Mutant(
         "sigmoid-branches-swapped",
@@ -577,6 +674,8 @@ MUTANTS = [
         r"np.where(x >= 0, e / (1 + e), 1 / (1 + e))",
         unit_tests=VARIANTS_UNIT,
         chapters=chapters("variants", "logistic_regression", "learning_theory"),
+        caught_by="tests/test_variants.py::test_sigmoid_and_log_sigmoid_match_torch[float32]",
+        tripped_in="logistic_regression",
     ),
     Mutant(
         "gumbel-softmax-tempers-noise-only",
@@ -586,6 +685,8 @@ MUTANTS = [
         r"softmax(logits + gumbels / temperature, axis=axis)",
         unit_tests=VARIANTS_UNIT,
         chapters=chapters("variants"),
+        caught_by="tests/test_variants.py::test_gumbel_softmax_limits",
+        tripped_in="variants",
     ),
     Mutant(
         "huffman-merged-weight-not-summed",
@@ -595,6 +696,8 @@ MUTANTS = [
         r"heapq.heappush(heap, (w_right, next_id, next_id))",
         unit_tests=TRAINING_VARIANTS_UNIT,
         chapters=chapters("variants"),
+        caught_by="tests/test_training_variants.py::test_huffman_paths_are_a_complete_prefix_free_code_with_optimal_length",
+        tripped_in="variants",
     ),
     # --- shared checks (checks.py): a weakened check passes wrong results silently ----------------------
     Mutant(
@@ -605,6 +708,8 @@ MUTANTS = [
         r"return CheckResult(name, float(np.abs(np.sum(actual - expected))), tolerance, measure)",
         unit_tests=CHECKS_UNIT,
         chapters=chapters("audit", "loss_hessian"),
+        caught_by="tests/test_checks.py::test_compare_reports_the_largest_entrywise_error_not_a_sum_that_cancels",
+        tripped_in="loss_hessian",
     ),
     Mutant(
         "check-result-nan-passes",
@@ -614,6 +719,7 @@ MUTANTS = [
         r"return not bool(self.max_error > self.tolerance)",
         unit_tests=CHECKS_UNIT,
         why_no_chapter="every chapter's checks produce finite errors: a NaN verdict is unit-tested",
+        caught_by="tests/test_checks.py::test_a_nan_error_never_passes",
     ),
     Mutant(
         "unit-roundoff-sqrt-eps",
@@ -623,6 +729,8 @@ MUTANTS = [
         r"return machine_epsilon(dtype) ** 0.5 / 2",
         unit_tests=CHECKS_UNIT,
         chapters=chapters("jacobian", "cross_entropy_gradient", "checking", "devices", "loss_geometry"),
+        caught_by="tests/test_checks.py::test_the_unit_roundoff_is_half_the_machine_epsilon[float16]",
+        tripped_in="devices",
     ),
     Mutant(
         "softmax-bound-forgets-spread",
@@ -632,6 +740,8 @@ MUTANTS = [
         r"return np.zeros_like(z) + k + 4 + np.log(k)",
         unit_tests=CHECKS_UNIT,
         chapters=chapters("numerics", "checking"),
+        caught_by="tests/test_checks.py::test_the_softmax_bound_grows_with_the_distance_from_the_max",
+        tripped_in="checking",
     ),
 ]
 

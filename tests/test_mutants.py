@@ -74,13 +74,26 @@ def _by_size(paths) -> list[str]:
     return sorted(paths, key=lambda path: (REPOSITORY / path).stat().st_size)
 
 
+def _unit_chain(mutant: Mutant) -> list[dict]:
+    """The test that caught the mutant last time on its own, then (only if it passes) all its unit tests."""
+    whole = {"mutant": mutant.name, "target": "unit", "paths": list(mutant.unit_tests)}
+    return ([{**whole, "paths": [mutant.caught_by]}] if mutant.caught_by else []) + [whole]
+
+
+def _chapter_chain(mutant: Mutant) -> list[dict]:
+    """The chapter that raised last time, then the others smallest first, the ones without asserts last."""
+    rest = [path for path in _by_size(mutant.chapters) if path != mutant.first_chapter]
+    order = [mutant.first_chapter] * bool(mutant.first_chapter) + sorted(rest, key=lambda path: path in NOT_TRIPPED)
+    return [{"mutant": mutant.name, "target": path} for path in order]
+
+
 def first_chains(mutants: list[Mutant]) -> list[list[dict]]:
-    """The baseline (every unit-test file and chapter, unmutated), each mutant's unit tests, and each
-    mutant's chapters, smallest first, tried until one raises."""
+    """The baseline (every unit-test file and chapter, unmutated), then each mutant's unit tests and its
+    chapters, each tried in turn until one fails (see _unit_chain, _chapter_chain)."""
     chains = [[{"mutant": None, "target": "unit", "paths": [path]}] for path in BASELINE_UNIT_TESTS]
     chains += [[{"mutant": None, "target": path}] for path in reversed(_by_size(BASELINE_CHAPTERS))]
-    chains += [[{"mutant": m.name, "target": "unit"}] for m in mutants]
-    chains += [[{"mutant": m.name, "target": path} for path in _by_size(m.chapters)] for m in mutants if m.chapters]
+    chains += [_unit_chain(m) for m in mutants]
+    chains += [_chapter_chain(m) for m in mutants if m.chapters]
     return chains
 
 
@@ -182,7 +195,7 @@ def outcomes_of(mutants: list[Mutant], records: list[dict]) -> list[Outcome]:
     result = []
     for mutant in mutants:
         mine = [record for record in records if record["mutant"] == mutant.name]
-        unit = next(record for record in mine if record["target"] == "unit")
+        unit = [record for record in mine if record["target"] == "unit"][-1]  # the last word: see _unit_chain
         chapters = [record for record in mine if record["target"] != "unit"]
         nbval = None
         if mutant.chapters and not any(record["status"] == "failed" for record in chapters):
@@ -267,6 +280,19 @@ def test_pattern_matches_exactly_once(mutant):
     )
 
 
+@pytest.mark.parametrize("mutant", [m for m in MUTANTS if m.caught_by or m.tripped_in], ids=lambda m: m.name)
+def test_first_catchers_are_among_the_mutants_own(mutant):
+    """Fast: `caught_by` names a test function of one of the mutant's unit-test files, `tripped_in` one of its
+    chapters (the slow run checks that they still catch it)."""
+    if mutant.caught_by:
+        path, _, test = mutant.caught_by.partition("::")
+        assert path in mutant.unit_tests, f"{mutant.name}: {path} is not among its unit_tests"
+        function = re.escape(test.split("[")[0])
+        assert re.search(rf"^def {function}\(", (REPOSITORY / path).read_text(), re.M), mutant.caught_by
+    if mutant.tripped_in:
+        assert mutant.first_chapter in mutant.chapters, f"{mutant.name}: {mutant.tripped_in} is not among its chapters"
+
+
 def test_assert_inventory_covers_every_assert():
     """Fast: the classification of tests/mutants.py sees every assert of every chapter, once."""
     for notebook in sorted((REPOSITORY / "book").glob("*.ipynb")):
@@ -319,6 +345,27 @@ def test_every_mutant_is_caught(mutation_run, capsys):
         print("\n" + text)
     missed = [o.mutant.name for o in outcomes if not o.ok]
     assert not missed, f"mutants not handled as expected: {missed}\n{text}"
+
+
+@pytest.mark.slow
+def test_each_mutant_is_caught_where_it_says(mutation_run):
+    """`caught_by` fails and `tripped_in` raises under the mutant (else the run would try them first for
+    nothing): update them from the report (_build/mutation-report.md)."""
+    records, _, _ = mutation_run
+    first = {}
+    for record in records:
+        first.setdefault((record["mutant"], record["target"] == "unit"), record)
+    stale = [
+        f"{m.name}: caught_by {m.caught_by} passes"
+        for m in MUTANTS
+        if m.caught_by and first[m.name, True]["status"] != 1
+    ]
+    stale += [
+        f"{m.name}: tripped_in {m.tripped_in} does not raise"
+        for m in MUTANTS
+        if m.tripped_in and first[m.name, False]["status"] != "failed"
+    ]
+    assert not stale, "\n".join(stale)
 
 
 @pytest.mark.slow

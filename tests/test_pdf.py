@@ -18,7 +18,7 @@ from book_html import HTML, IN_CI, ROOT, source_of, toc_documents
 
 PDF = ROOT / "_build" / "pdf" / "book.pdf"
 # `make test` runs the built-book tests on two workers (--dist loadgroup): the PDF's tests share one
-# worker, so that its text (over a minute to extract) is extracted once.
+# worker, so that the document is read and its text extracted once.
 pytestmark = pytest.mark.xdist_group("pdf")
 
 # TeX that would mean MathJax did not typeset a formula before printing.
@@ -38,8 +38,14 @@ def pdf():
 
 @pytest.fixture(scope="module")
 def text(pdf):
-    # NFKC undoes the typesetter's ligatures (ﬁ -> fi).
-    return unicodedata.normalize("NFKC", "\n".join(page.extract_text() or "" for page in pdf.pages))
+    pdfium = pytest.importorskip("pypdfium2")
+    document = pdfium.PdfDocument(str(PDF))
+    try:
+        pages = [document[index].get_textpage().get_text_range() for index in range(len(document))]
+    finally:
+        document.close()
+    # PDFium ends lines with CR LF; NFKC undoes the typesetter's ligatures (ﬁ -> fi).
+    return unicodedata.normalize("NFKC", "\n".join(pages).replace("\r\n", "\n"))
 
 
 def _code_text() -> str:

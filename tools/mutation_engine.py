@@ -9,8 +9,8 @@ NumPy, torch, SymPy, matplotlib, IPython, pytest... once (never softmax_lib), th
 a child that copies the working tree to a temporary folder, applies the planted error there, puts
 the copy first on sys.path, and
 
-- for "unit": runs pytest -x in-process on the mutant's unit-test files (pytest.main), recording the
-  exit status and the first failing test;
+- for "unit": runs pytest -x in-process (pytest.main) on the job's "paths" (test files or node ids;
+  by default the mutant's unit-test files), recording the exit status and the first failing test;
 - for a chapter: runs its code cells in order in an IPython InteractiveShell (no kernel start, no
   re-import), stopping at the first cell that raises, and records that cell, the exception and the
   statement that raised (the failing assert, or the call that raised inside the library). A job
@@ -355,8 +355,7 @@ def _child(job: dict, files: list[str], out: Path) -> None:
         try:
             _use_copy(copy, mutant)
             if job["target"] == "unit":
-                unit_tests = mutant.unit_tests if mutant else tuple(job["paths"])
-                record = run_unit_tests(copy, unit_tests)
+                record = run_unit_tests(copy, tuple(job.get("paths") or mutant.unit_tests))
             elif job.get("every_cell"):
                 record = run_every_cell(copy / job["target"])
             else:
