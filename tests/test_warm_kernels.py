@@ -85,3 +85,13 @@ def test_the_fork_server_starts_a_kernel_that_a_client_can_use_and_stop(tmp_path
         assert kernel.wait(timeout=30) == 0
     finally:
         server.close()
+
+
+def test_the_command_line_fails_on_a_failing_notebook_and_names_only_it(tmp_path):
+    """`python tools/warm_kernels.py --execute WORKERS NOTEBOOK...` (the Colab-like test runs the chapters so)."""
+    passing = _notebook(tmp_path / "a", "passing.ipynb", "import numpy\nassert numpy.ones(2).sum() == 2")
+    failing = _notebook(tmp_path / "b", "failing.ipynb", "assert 1 + 1 == 3, 'arithmetic'")
+    command = [sys.executable, str(ROOT / "tools" / "warm_kernels.py"), "--execute", "2", str(passing), str(failing)]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1
+    assert "failing.ipynb" in run.stderr and "arithmetic" in run.stderr and "passing.ipynb" not in run.stderr

@@ -260,5 +260,16 @@ def _client(path: Path, timeout: int, result_file: Path):
         os._exit(0)
 
 
+def execute_all(paths: list[Path], workers: int, timeout: int) -> list[str]:
+    """Execute the notebooks at `paths` (see `execute`) and return the failures, one text per notebook."""
+    warm_up()
+    return [f"{path.name}: {error[-1500:]}" for path, _, _, error in execute(paths, workers, timeout) if error]
+
+
 if __name__ == "__main__" and sys.argv[1:2] == ["--serve"]:
     serve(sys.argv[2:] or WARM_MODULES)
+elif __name__ == "__main__" and sys.argv[1:2] == ["--execute"]:
+    # python tools/warm_kernels.py --execute WORKERS NOTEBOOK...: exit status 1 if any notebook raised.
+    failures = execute_all([Path(path) for path in sys.argv[3:]], int(sys.argv[2]), timeout=600)
+    print("\n\n".join(failures), file=sys.stderr)
+    sys.exit(1 if failures else 0)
