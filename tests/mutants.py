@@ -676,7 +676,7 @@ MUTANTS = [
         r"np\.where\(x >= 0, 1 / \(1 \+ e\), e / \(1 \+ e\)\)",
         r"np.where(x >= 0, e / (1 + e), 1 / (1 + e))",
         unit_tests=VARIANTS_UNIT,
-        chapters=chapters("variants", "logistic_regression", "learning_theory"),
+        chapters=chapters("variants", "logistic_regression", "learning_theory", "output_layer"),
         caught_by="tests/test_variants.py::test_sigmoid_and_log_sigmoid_match_torch[float32]",
         tripped_in="logistic_regression",
     ),
@@ -710,7 +710,7 @@ MUTANTS = [
         r"return CheckResult\(name, error, tolerance, measure\)",
         r"return CheckResult(name, float(np.abs(np.sum(actual - expected))), tolerance, measure)",
         unit_tests=CHECKS_UNIT,
-        chapters=chapters("audit", "loss_hessian"),
+        chapters=chapters("audit", "loss_hessian", "logistic_regression"),
         caught_by="tests/test_checks.py::test_compare_reports_the_largest_entrywise_error_not_a_sum_that_cancels",
         tripped_in="loss_hessian",
     ),
@@ -828,6 +828,52 @@ MUTANTS = [
         chapters=chapters("checking"),
         caught_by="tests/test_softmax_lib.py::test_softmax_jacobian[numpy-float64-2]",
         tripped_in="checking",
+    ),
+    # --- planted errors for the asserts of learning_theory, logistic_regression, loss_geometry, output_layer,
+    # softmax_regression, variants ---
+    Mutant(
+        "sigmoid-float32",
+        "sigmoid's exponential evaluated in float32 (np.exp(…, dtype=np.float32)): float64 input gets a float32 σ",
+        VARIANTS,
+        r"e = np\.exp\(-np\.abs\(x\)\)$",
+        r"e = np.exp(-np.abs(x), dtype=np.float32)",
+        unit_tests=VARIANTS_UNIT,
+        chapters=chapters("learning_theory", "output_layer"),
+        caught_by="tests/test_variants.py::test_sigmoid_and_log_sigmoid_match_torch[float64]",
+        tripped_in="output_layer",
+    ),
+    Mutant(
+        "sigmoid-positive-branch-only",
+        "sigmoid without its x < 0 branch: 1/(1 + e^(−|x|)) everywhere, which is σ(|x|) ≥ ½",
+        VARIANTS,
+        r"np\.where\(x >= 0, 1 / \(1 \+ e\), e / \(1 \+ e\)\)",
+        r"1 / (1 + e)",
+        unit_tests=VARIANTS_UNIT,
+        chapters=chapters("output_layer"),
+        caught_by="tests/test_variants.py::test_sigmoid_and_log_sigmoid_match_torch[float32]",
+        tripped_in="output_layer",
+    ),
+    Mutant(
+        "log-sigmoid-drops-min",
+        "log_sigmoid drops the min(x, 0) term: −log1p(e^(−|x|)) = log σ(|x|), wrong for every x < 0",
+        VARIANTS,
+        r"np\.minimum\(x, 0\) - np\.log1p\(np\.exp\(-np\.abs\(x\)\)\)",
+        r"-np.log1p(np.exp(-np.abs(x)))",
+        unit_tests=VARIANTS_UNIT + TRAINING_VARIANTS_UNIT,
+        chapters=chapters("variants"),
+        caught_by="tests/test_variants.py::test_sigmoid_and_log_sigmoid_match_torch[float32]",
+        tripped_in="variants",
+    ),
+    Mutant(
+        "huffman-max-heap",
+        "Huffman's heap keyed by −weight (a max-heap): the two heaviest subtrees merge first, a chain, not optimal",
+        TRAINING_VARIANTS,
+        r"heap = \[\(float\(w\), c, c\)",
+        r"heap = [(-float(w), c, c)",
+        unit_tests=TRAINING_VARIANTS_UNIT,
+        chapters=chapters("variants"),
+        caught_by="tests/test_training_variants.py::test_huffman_paths_are_a_complete_prefix_free_code_with_optimal_length",
+        tripped_in="variants",
     ),
 ]
 
@@ -971,6 +1017,14 @@ MPMATH_AND_DATA = (
     "reads only the 50-digit mpmath oracle and the chapter's own rows: Σ p_k (m − z_k) ≤ log K is a property of "
     "exact softmax, not of softmax_lib's result"
 )
+NUMPY_VS_TORCH = (
+    "compares the chapter's own NumPy formula with torch's autograd: softmax_lib supplies only the check (compare) "
+    "and its unit constants, whose planted errors loosen it"
+)
+MPMATH_ONLY = (
+    "reads only the 50-digit mpmath reference (softmax_lib.reference) and the unit roundoff u of a dtype: a statement "
+    "about exact values, which no computation of softmax_lib enters"
+)
 ASSERT_KIND_EXCEPTIONS: dict[tuple[str, int, str], tuple[str, str]] = {
     (
         "book/checking.ipynb",
@@ -1102,6 +1156,17 @@ ASSERT_KIND_EXCEPTIONS: dict[tuple[str, int, str], tuple[str, str]] = {
         "other",
         MPMATH_AND_DATA,
     ),
+    ("book/learning_theory.ipynb", 12, "assert result.passed, result"): ("other", NUMPY_VS_TORCH),
+    (
+        "book/loss_geometry.ipynb",
+        14,
+        "assert abs(reference + s_exact) <= log1p_units * unit_roundoff(np.float64) * s_exact  # −log1p(s) = −s to first order",  # noqa: E501
+    ): ("other", MPMATH_ONLY),
+    (
+        "book/loss_geometry.ipynb",
+        18,
+        "assert abs(perturbed - exact) / abs(exact) <= kappa * u32 * (1 + kappa * u32) + 2 * unit_roundoff(np.float64) * (",  # noqa: E501
+    ): ("other", MPMATH_ONLY),
 }
 
 # Library-result asserts that no planted error trips, and why a planted error for them would not be a
@@ -1176,6 +1241,48 @@ HALF_WITHIN_BOUND = (
     "of the half format: the plausible mistakes on this path (half not widened to float32, the shift dropped, "
     "which float32 absorbs for logits up to 20) stay within that bound; the unit tests check half precision "
     "against float32 rounded once"
+)
+CLASS_SUM = (
+    "‖Σ_k w_k‖ ≤ √K‖∇_W F‖ (plus rounding) holds for every W once the gradient's rows sum to 0 over the classes "
+    "(Σ_k (p − y)_k = 0, then Cauchy–Schwarz): a wrong gradient at scikit-learn's optimum is far from 0 and only "
+    "widens the bound; the failing twin on the next line (W shifted by 0.1) is what a wrong gradient trips (the "
+    "intercepts' sum, where checked too, is scikit-learn's alone)"
+)
+ROW_SHIFT = (
+    "softmax or the loss of logits shifted by a constant per row (the last class pinned, the intercepts moved by 7): "
+    "the library subtracts the row max first, so both sides see the same z − max z up to the shift's own rounding, "
+    "and every planted mistake after that step (wrong sign or axis, the log1p form) is as shift-invariant; without the "
+    "max shift exp(z)/Σ exp(z) of these moderate logits is as accurate"
+)
+GIBBS = (
+    "KL(y‖p) ≥ 0 (Gibbs's inequality) for any positive p: SciPy's entropy normalises p itself, so even a softmax whose "
+    "rows do not sum to 1 (a wrong axis) gives a distribution there"
+)
+SIGMOID_AT_10 = (
+    "σ(10)(1 − σ(10)) to the two digits the text quotes: symmetric under σ ↔ 1 − σ (the branch swap keeps it), "
+    "σ(|x|) keeps the x ≥ 0 branch, and a float32 σ moves it by 5·10⁻⁴ relative, well within those digits"
+)
+SATURATION_RATIO = (
+    "a²(1 − a) ≤ a/4 for every a in [0, 1] (a(1 − a) ≤ ¼): any σ with values in [0, 1], right or wrong, satisfies it"
+)
+FLOW_ORDER = (
+    "follows from the checks of line 41 (η·steps within the Riemann bound of t* for each loss and rate, in a loop "
+    "that stops the cell) and t*_squared > 5 t*_cross-entropy: a σ that changed the order of the counts fails there"
+)
+MEAN_VALUE = (
+    "the mean-value bound ½‖Δz − mean Δz‖ is built from the measured difference of the two fits' parameters, so a "
+    "planted error in training (the loss, the gradient, a wrong axis) widens it with the difference it makes; only a "
+    "softmax wrong at the same parameters trips it, and the plausible softmax mistakes that leave training intact "
+    "(no max shift, half precision not widened) change nothing on these moderate float64 rows"
+)
+SAME_ARGMAX = (
+    "the accuracies count the argmaxes that line 11 asserts equal to the reference at every temperature, against the "
+    "same labels: a planted error that changed them raises there first, inside the loop, which stops the cell"
+)
+SPARSEMAX_LOSS_SHADOWED = (
+    "sparsemax_loss at one point inside the margin: line 5 compares sparsemax_loss with torch's ½‖e_k − z‖² − "
+    "½‖p − z‖² on 20 rows inside a loop, so a mistake in the loss (the ½ dropped, a wrong τ or support) raises there "
+    "first and the cell stops"
 )
 UNTRIPPED_ASSERTS: dict[tuple[str, int, str], str] = {
     (
@@ -1334,6 +1441,25 @@ UNTRIPPED_ASSERTS: dict[tuple[str, int, str], str] = {
         4,
         "assert isinstance(out, torch.Tensor) and out.device == logits.device and out.dtype == logits.dtype",
     ): TENSOR_KEPT,
+    (
+        "book/learning_theory.ipynb",
+        18,
+        "assert column_sums <= bound and abs(model.intercept_.sum()) <= intercept_slack",
+    ): CLASS_SUM,
+    ("book/logistic_regression.ipynb", 14, "assert np.linalg.norm(weights.sum(axis=0)) <= sum_bound"): CLASS_SUM,
+    ("book/learning_theory.ipynb", 18, "assert result.passed, result"): ROW_SHIFT,
+    ("book/logistic_regression.ipynb", 12, "assert pinned_check.passed, pinned_check"): ROW_SHIFT,
+    ("book/loss_geometry.ipynb", 6, "assert np.all(divergences >= 0)"): GIBBS,
+    ("book/output_layer.ipynb", 22, "assert abs(ratio_at_10 - 4.5e-5) < 0.05e-5"): SIGMOID_AT_10,
+    ("book/output_layer.ipynb", 22, "assert np.all(grad_sq_grid <= 0.25 * grad_ce_grid)"): SATURATION_RATIO,
+    ("book/output_layer.ipynb", 26, 'assert sweep["cross-entropy"][0.005] > sweep["squared"][0.15]'): FLOW_ORDER,
+    ("book/softmax_regression.ipynb", 16, "assert result.passed, result"): MEAN_VALUE,
+    ("book/variants.ipynb", 8, "assert len(set(accuracies)) == 1"): SAME_ARGMAX,
+    (
+        "book/variants.ipynb",
+        34,
+        "assert softmax_lib.sparsemax_loss(np.array([3.0, 2.1, 0.0]), 0) > 0  # margin 0.9 < 1",
+    ): SPARSEMAX_LOSS_SHADOWED,
 }
 
 
