@@ -143,7 +143,8 @@ def _start_kernel_server() -> None:
 
 def _warm_running_kernel(running_kernel: type) -> type:
     from jupyter_client.manager import KernelManager
-    from jupyter_client.provisioning import LocalProvisioner
+
+    from tools.warm_kernels import attach
 
     class WarmRunningKernel(running_kernel):
         """nbval's RunningKernel, the kernel forked by the fork server instead of started anew."""
@@ -152,11 +153,7 @@ def _warm_running_kernel(running_kernel: type) -> type:
             _start_kernel_server()
             manager = KernelManager()
             manager.write_connection_file()
-            kernel = _kernel_server.start_kernel(manager.connection_file, str(cwd or Path.cwd()))
-            provisioner = LocalProvisioner(kernel_id=kernel_name, kernel_spec=manager.kernel_spec, parent=manager)
-            provisioner.process, provisioner.pid = kernel, kernel.pid
-            provisioner.connection_info = manager.get_connection_info()
-            manager.provisioner = provisioner
+            attach(manager, _kernel_server.start_kernel(manager.connection_file, str(cwd or Path.cwd())))
             client = manager.client()
             client.start_channels()
             client.wait_for_ready(timeout=startup_timeout)

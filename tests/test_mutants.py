@@ -388,3 +388,32 @@ if __name__ == "__main__":
     _, results, summary = run_all(chosen, int(os.environ.get("MUTANT_WORKERS", "2")), "--every-chapter" in sys.argv)
     print(summary)
     sys.exit(0 if all(o.ok for o in results) else 1)
+
+
+def test_every_cell_run_tells_a_consequence_from_an_assert_of_its_own(tmp_path):
+    """Fast: run_every_cell (the per-assert report) marks a cell that reads a name an earlier failure left
+    unbound as its consequence, but not once a later cell has bound the name again, nor a loop that binds
+    the name itself before reading it."""
+    import nbformat
+
+    sources = [
+        "first = 1\nraise ValueError('boom')\nlater, item = 3, 0",  # leaves `later` and `item` unbound
+        "assert later == 3",  # NameError: a consequence of cell 0
+        "later = 4",
+        "assert later == 5, 'own'",  # `later` is bound again: its own failure
+        "for k in range(2):\n    item = k\n    assert item < 0, 'loop'",  # the loop binds `item` first
+        "assert first == 2, 'bound before the raise'",  # `first` was bound before cell 0 raised
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source) for source in sources])
+    path = tmp_path / "cells.ipynb"
+    nbformat.write(notebook, path)
+    script = (
+        "import json, pathlib; from tools.mutation_engine import run_every_cell; "
+        f"print(json.dumps(run_every_cell(pathlib.Path({str(path)!r}))))"
+    )
+    run = subprocess.run([sys.executable, "-c", script], cwd=REPOSITORY, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    raised = {record["cell"]: record for record in json.loads(run.stdout.strip().splitlines()[-1])["raised"]}
+    assert sorted(raised) == [0, 1, 3, 4, 5]
+    assert raised[1].get("consequence_of") == 0
+    assert [cell for cell in (3, 4, 5) if "consequence_of" in raised[cell]] == []

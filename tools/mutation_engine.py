@@ -39,18 +39,16 @@ import time
 import traceback
 from pathlib import Path
 
+from tools.warm_kernels import WARM_MODULES
+
 ROOT = Path(__file__).resolve().parent.parent
-# Imported once, before any fork: what the chapters and the unit tests import, softmax_lib aside.
+# Imported once, before any fork: what the chapters import (the kernels' list), and what the unit tests
+# and the chapters run in an IPython shell import besides; softmax_lib aside.
 HEAVY = (
-    "numpy",
-    "scipy.special",
-    "scipy.stats",
+    *WARM_MODULES,
     "scipy.optimize",
-    "torch",
     "torch.nn.functional",
     "torch.distributed",
-    "sympy",
-    "mpmath",
     "matplotlib.pyplot",
     "IPython",
     "IPython.core.interactiveshell",
@@ -263,19 +261,58 @@ def _scoped_names(statement: ast.stmt) -> set[str]:
     return names
 
 
+def _loaded(node: ast.AST) -> set[str]:
+    return {sub.id for sub in ast.walk(node) if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Load)}
+
+
+def _free_in(statements: list[ast.stmt], bound: set[str]) -> set[str]:
+    """The names `statements` read before they bind them, given the names `bound` before them. The body of
+    a loop, a branch, a `with` or a `try` is followed statement by statement: a name a loop body binds and
+    then reads is its own, not an earlier cell's."""
+    free, bound = set(), set(bound)
+    for statement in statements:
+        if isinstance(statement, (ast.For, ast.AsyncFor)):
+            free |= _loaded(statement.iter) - bound
+            free |= _free_in(statement.body + statement.orelse, bound | _stored_names([statement.target]))
+        elif isinstance(statement, (ast.While, ast.If)):
+            free |= _loaded(statement.test) - bound
+            free |= _free_in(statement.body, bound) | _free_in(statement.orelse, bound)
+        elif isinstance(statement, (ast.With, ast.AsyncWith)):
+            free |= set().union(*(_loaded(item.context_expr) for item in statement.items)) - bound
+            targets = [item.optional_vars for item in statement.items if item.optional_vars is not None]
+            free |= _free_in(statement.body, bound | _stored_names(targets))
+        elif isinstance(statement, ast.Try):
+            free |= _free_in(statement.body + statement.orelse + statement.finalbody, bound)
+            for handler in statement.handlers:
+                free |= _free_in(handler.body, bound | ({handler.name} if handler.name else set()))
+        else:
+            free |= _loaded(statement) - bound - _scoped_names(statement)
+        bound |= _stored_names([statement])
+    return free
+
+
 def _free_names(source: str) -> set[str]:
     """The names a cell reads before it binds them itself: those it takes from earlier cells."""
     tree = _python(source)
+    return _free_in(tree.body, set()) if tree is not None else set()
+
+
+def _bound_before(source: str, lineno: int | None) -> set[str]:
+    """The names a cell bound for good: by every top-level statement that ended before `lineno` (all of
+    them when None: the cell ran to its end), leaving out the locals of the functions it defines."""
+    tree = _python(source)
     if tree is None:
         return set()
-    free, bound = set(), set()
-    for statement in tree.body:
-        loaded = {
-            node.id for node in ast.walk(statement) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
-        }
-        free |= loaded - bound - _scoped_names(statement)
-        bound |= _stored_names([statement])
-    return free
+    done = [node for node in tree.body if lineno is None or (node.end_lineno or node.lineno) < lineno]
+    local = set().union(
+        set(),
+        *(
+            _stored_names(node.body) | {arg.arg for arg in ast.walk(node.args) if isinstance(arg, ast.arg)}
+            for node in (sub for statement in done for sub in ast.walk(statement))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        ),
+    )
+    return _stored_names(done) - local
 
 
 def run_every_cell(notebook: Path) -> dict:
@@ -300,6 +337,9 @@ def run_every_cell(notebook: Path) -> dict:
         executed += index not in cell_of_file.values()
         cell_of_file[filename] = index
         if error is None:
+            # What the cell bound is fresh again, whatever an earlier failure left unbound.
+            for name in _bound_before(source, None):
+                unbound.pop(name, None)
             continue
         record = {"cell": index, **_raised(error, source, filename)}
         record["frames"] = [
@@ -312,6 +352,8 @@ def run_every_cell(notebook: Path) -> dict:
             causes.append(unbound[error.name])  # read in a function that an earlier cell defined
         if causes:
             record["consequence_of"] = min(causes)
+        for name in _bound_before(source, record["line"]) if record["line"] else set():
+            unbound.pop(name, None)
         if _assert_end(source, record["line"]) is None:  # the cell stopped there: what follows did not run
             for name in _unbound_after(source, record["line"]) if record["line"] else set():
                 unbound.setdefault(name, index)

@@ -184,12 +184,22 @@ def _run_kernel(connection_file: str, cwd: str):
         os._exit(code)
 
 
+def attach(manager, kernel: _ForkedChild) -> None:
+    """Make the jupyter_client kernel manager `manager` own the forked `kernel` (listening on the manager's
+    connection file) as if it had launched it: it can then interrupt, restart and shut it down."""
+    from jupyter_client.provisioning import LocalProvisioner
+
+    provisioner = LocalProvisioner(kernel_id=str(uuid.uuid4()), kernel_spec=manager.kernel_spec, parent=manager)
+    provisioner.process, provisioner.pid = kernel, kernel.pid
+    provisioner.connection_info = manager.get_connection_info()
+    manager.provisioner = provisioner
+
+
 def _execute_in_client(path: Path, timeout: int):
     """In the client process: fork the kernel, execute the notebook at `path` in it, shut it down."""
     import nbformat
     from jupyter_cache.executors.utils import single_nb_execution
     from jupyter_client.manager import AsyncKernelManager
-    from jupyter_client.provisioning import LocalProvisioner
     from jupyter_core.utils import run_sync
 
     notebook = nbformat.read(path, as_version=4)
@@ -198,10 +208,7 @@ def _execute_in_client(path: Path, timeout: int):
     pid = os.fork()
     if pid == 0:
         _run_kernel(manager.connection_file, str(path.parent))
-    provisioner = LocalProvisioner(kernel_id=str(uuid.uuid4()), kernel_spec=manager.kernel_spec, parent=manager)
-    provisioner.process, provisioner.pid = _ForkedChild(pid), pid
-    provisioner.connection_info = manager.get_connection_info()
-    manager.provisioner = provisioner
+    attach(manager, _ForkedChild(pid))
     try:
         result = single_nb_execution(
             notebook, cwd=str(path.parent), timeout=timeout, allow_errors=False, meta_override=True, km=manager
