@@ -393,6 +393,8 @@ _FADED_CODE = {
     "code output": "div.cell_output pre { color: #e8e8e8 !important; }",
 }
 
+# A short page with code, its output and display equations: where the checks are shown to have teeth.
+TEETH_PAGE = "book/devices.html"
 # What a phone would cut: code that no longer wraps, equations no longer scaled to fit the column.
 _TOO_WIDE = {
     "code that does not wrap": "div.highlight pre { white-space: pre !important; overflow-x: hidden !important; }",
@@ -400,10 +402,12 @@ _TOO_WIDE = {
 }
 
 
-def test_accessibility_check_catches_faded_code(page_report, site_url):
-    """The sampled contrast check of code blocks still fails on a faded token class, and on faded output."""
+def test_the_checks_catch_faded_code_and_what_a_phone_cuts(page_report, site_url):
+    """On one page: the sampled contrast check of code blocks passes, then fails on a faded token class and
+    on faded output; narrowed to a phone, the layout check passes, then fails on code that does not wrap
+    and on equations left at full size."""
     page, _ = page_report
-    page.goto(site_url + "book/jacobian.html", wait_until="load", timeout=30_000)
+    page.goto(site_url + TEETH_PAGE, wait_until="load", timeout=30_000)
     assert page.evaluate(_WAIT_FOR_MATHJAX, MATHJAX_TIMEOUT_MS) == "typeset"
     page.evaluate(_axe_script())
     assert page.evaluate(_AXE) == []
@@ -412,14 +416,6 @@ def test_accessibility_check_catches_faded_code(page_report, site_url):
         found = [violation for violation in page.evaluate(_AXE) if "color-contrast" in violation]
         faded.evaluate("element => element.remove()")
         assert found, f"faded {what} passed the contrast check"
-
-
-def test_layout_check_catches_what_a_phone_cuts(page_report, site_url):
-    """Narrowed to a phone, a page that fits passes the layout check, and the same page with a line of
-    code that does not wrap, or a block wider than the screen, fails it."""
-    page, _ = page_report
-    page.goto(site_url + "book/jacobian.html", wait_until="load", timeout=30_000)
-    assert page.evaluate(_WAIT_FOR_MATHJAX, MATHJAX_TIMEOUT_MS) == "typeset"
     page.set_viewport_size(PHONE)
     assert page.evaluate(_WAIT_FOR_FIT)
     assert page.evaluate(_LAYOUT) == []

@@ -108,13 +108,17 @@ def test_every_chapter_runs_in_a_fresh_colab_like_environment(tmp_path):
             (repository / name).write_bytes((ROOT / name).read_bytes())
     venv = tmp_path / "venv"
     subprocess.run([getattr(sys, "_base_executable", sys.executable), "-m", "venv", str(venv)], check=True)
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+    # pip compiles every module it installs (all of torch and SciPy); with --no-compile, Python compiles
+    # only what the chapters import, once, on first import, which needs bytecode writing on.
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-compile"]
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
     pins = _pins()
     # The CPU build where the machine offers one (this project's machines keep it on disk); elsewhere
     # TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu avoids the several GB of CUDA packages.
     index = ["--index-url", os.environ["TORCH_INDEX_URL"]] if os.environ.get("TORCH_INDEX_URL") else []
-    subprocess.run(pip + [f"torch=={pins['torch']}", *index], check=True)
-    subprocess.run(pip + [f"{name}=={pins[name]}" if name in pins else name for name in COLAB_BASE], check=True)
+    subprocess.run(pip + [f"torch=={pins['torch']}", *index], check=True, env=env)
+    base = [f"{name}=={pins[name]}" if name in pins else name for name in COLAB_BASE]
+    subprocess.run(pip + base, check=True, env=env)
 
     # Each notebook alone in a folder of its own, nothing of the repository beside it, its setup cell
     # pointed at this checkout's copy instead of the public repository.
@@ -127,7 +131,7 @@ def test_every_chapter_runs_in_a_fresh_colab_like_environment(tmp_path):
         notebooks.append(alone / source.name)
 
     def run(command: list[str], cwd: Path) -> str | None:
-        result = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
+        result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env)
         return result.stderr[-3000:] if result.returncode != 0 else None
 
     # The first chapter runs as Colab starts it, in a new kernel: its setup cell installs softmax_lib
