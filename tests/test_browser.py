@@ -256,25 +256,32 @@ _LAYOUT = """() => {
 
 # preload: false, because axe would fetch the stylesheets' @import targets itself, resolving
 # "../basic.css" against the page instead of the stylesheet (a 404 the page never makes).
-# Colour contrast, axe's costliest rule, is checked on everything but the code blocks, and in them
-# on one element per kind: a token of one class, in one kind of block (input, output), has the same
-# colours wherever it is, and a chapter's thousands of tokens took three quarters of axe's time.
-# (axe leaves one-character text undecided, so a longer element of the kind is preferred.)
-# The samples are marked with an attribute, so that axe receives them as one selector.
+# Colour contrast, axe's costliest rule, is checked on one element per kind of text: an element's
+# colours and the background behind it come from the CSS rules that match it and its ancestors, so two
+# elements with the same tag, classes and inline style, in ancestors with the same tags, classes and
+# inline styles, have the same contrast. The kind is that chain, up to <body>, plus the element's
+# position among its siblings (the CSS may stripe table rows). A chapter's thousands of code tokens and
+# paragraphs took most of axe's time; every kind of text on the page is still checked. (axe leaves
+# one-character text undecided, so a longer element of the kind is preferred.) The samples are marked
+# with an attribute, so that axe receives them as one selector.
 _AXE = """async () => {
   const options = {resultTypes: ["violations"], preload: false};
+  const describe = el => `${el.tagName}.${el.className}[${el.getAttribute("style") || ""}]`;
   const samples = new Map();
-  for (const el of document.querySelectorAll("div.highlight pre, div.highlight pre *")) {
-    const kind = `${el.tagName}.${el.className} in ${el.parentElement.className}`
-               + ` in ${el.closest("div.highlight").parentElement.className}`;
-    const long = el.textContent.trim().length > 1;
+  for (const el of document.body.querySelectorAll("*")) {
+    const text = Array.from(el.childNodes).filter(n => n.nodeType === Node.TEXT_NODE)
+                      .map(n => n.textContent).join("").trim();
+    if (!text) continue;
+    let kind = `${describe(el)}:${Array.prototype.indexOf.call(el.parentElement.children, el) % 2}`;
+    for (let up = el.parentElement; up && up !== document.body; up = up.parentElement)
+      kind += ` in ${describe(up)}:${Array.prototype.indexOf.call(up.parentElement.children, up) % 2}`;
+    const long = text.length > 1;
     if (!samples.has(kind) || (long && !samples.get(kind).long)) samples.set(kind, {el, long});
   }
   for (const {el} of samples.values()) el.setAttribute("data-contrast-sample", "");
   const contrast = {...options, runOnly: ["color-contrast"]};
   const violations = [
     ...(await axe.run(document, {...options, rules: {"color-contrast": {enabled: false}}})).violations,
-    ...(await axe.run({exclude: [["div.highlight"]]}, contrast)).violations,
   ];
   if (samples.size) violations.push(...(await axe.run({include: [["[data-contrast-sample]"]]}, contrast)).violations);
   return violations
@@ -386,11 +393,14 @@ def test_page_in_browser(page_path, page_report, site_url):
     assert not problems, f"{page_path}:\n  " + "\n  ".join(problems)
 
 
-# Text colours close to the background, in a code token of one class or in code output: the kind
+# Text colours close to the background, in a code token of one class, in code output, in the links or
+# in an element of a kind that occurs once on the page: the kind
 # of regression a theme or a Pygments style change brings.
 _FADED_CODE = {
     "a token class": ".highlight .mi { color: #e0e0e0 !important; }",
     "code output": "div.cell_output pre { color: #e8e8e8 !important; }",
+    "the text's links": "article.bd-article p a.reference { color: #e4e4e4 !important; }",
+    "the one emphasised phrase": "article.bd-article p em { color: #e8e8e8 !important; }",
 }
 
 # A short page with code, its output and display equations: where the checks are shown to have teeth.
