@@ -130,9 +130,9 @@ def test_every_chapter_runs_in_a_fresh_colab_like_environment(tmp_path):
         (alone / source.name).write_text(text, encoding="utf-8")
         notebooks.append(alone / source.name)
 
-    def run(command: list[str], cwd: Path) -> str | None:
+    def run(what: str, command: list[str], cwd: Path) -> str | None:
         result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=env)
-        return result.stderr[-3000:] if result.returncode != 0 else None
+        return f"{what}: {result.stderr[-3000:]}" if result.returncode != 0 else None
 
     # The first chapter runs as Colab starts it, in a new kernel: its setup cell installs softmax_lib
     # and MyST-NB into the environment. The others then find them there, as they would on Colab, and
@@ -140,9 +140,9 @@ def test_every_chapter_runs_in_a_fresh_colab_like_environment(tmp_path):
     # that has imported the Colab base packages (tools/warm_kernels.py, as `make book` runs the
     # chapters): a new kernel would spend 3.5 s importing them, for the same outputs.
     python = str(venv / "bin" / "python")
-    failures = [run([python, "-c", EXECUTE, str(notebooks[0])], notebooks[0].parent)]
+    failures = [run(notebooks[0].name, [python, "-c", EXECUTE, str(notebooks[0])], notebooks[0].parent)]
     workers = os.environ.get("COLAB_WORKERS", "2")
     warm = [python, str(repository / "tools" / "warm_kernels.py"), "--execute", workers, *map(str, notebooks[1:])]
-    failures.append(run(warm, tmp_path))
+    failures.append(run("the other chapters", warm, tmp_path))
     failures = [failure for failure in failures if failure]
     assert not failures, "\n\n".join(failures)

@@ -305,7 +305,6 @@ def _bound_before(source: str, lineno: int | None) -> set[str]:
         return set()
     done = [node for node in tree.body if lineno is None or (node.end_lineno or node.lineno) < lineno]
     local = set().union(
-        set(),
         *(
             _stored_names(node.body) | {arg.arg for arg in ast.walk(node.args) if isinstance(arg, ast.arg)}
             for node in (sub for statement in done for sub in ast.walk(statement))
